@@ -1,0 +1,149 @@
+# Leakwatch — build, run and test.  `make help` lists the targets.
+#
+# Run as root, or as a user with `sudo make …`: the build directory below is
+# outside the checkout (so CI and fresh clones reuse earlier builds), and
+# `deps`/`install` need root anyway.
+
+.DEFAULT_GOAL := help
+
+# bash for PIPESTATUS in `test` (cargo's exit code through tee).
+SHELL := /bin/bash
+
+# Cargo's build directory: fixed, outside the checkout, shared by every clone.
+export CARGO_TARGET_DIR ?= /var/cache/leakwatch-target
+
+# Integration tests find the shared test data (captures, ASN data) here.
+export LEAKWATCH_SHARED ?= $(abspath $(CURDIR)/../shared)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+
+# What `make run` passes to leakwatch. For now it replays the bundled sample
+# capture and prints its alerts; override with `make run ARGS="…"`.
+ARGS ?= replay samples/ookla.pcap
+
+# --- Finding cargo ---------------------------------------------------------
+# Under `sudo`, root's PATH and HOME usually lack the user's toolchain. Look in
+# PATH, then $HOME/.cargo/bin, then /root/.cargo/bin, then the sudo user's
+# ~/.cargo/bin. Override with `make CARGO=/path/to/cargo`.
+SUDO_USER_HOME := $(if $(SUDO_USER),$(shell getent passwd '$(SUDO_USER)' 2>/dev/null | cut -d: -f6))
+ifeq ($(origin CARGO),undefined)
+CARGO := $(firstword $(shell command -v cargo 2>/dev/null) \
+                     $(wildcard $(HOME)/.cargo/bin/cargo) \
+                     $(wildcard /root/.cargo/bin/cargo) \
+                     $(if $(SUDO_USER_HOME),$(wildcard $(SUDO_USER_HOME)/.cargo/bin/cargo)))
+endif
+
+ifneq ($(CARGO),)
+CARGO_BIN_DIR := $(patsubst %/,%,$(dir $(CARGO)))
+# rustc, rustfmt and clippy-driver live next to cargo: put them on PATH when
+# cargo was not found there.
+ifeq ($(filter $(CARGO_BIN_DIR),$(subst :, ,$(PATH))),)
+export PATH := $(CARGO_BIN_DIR):$(PATH)
+endif
+# A rustup toolchain taken from the sudo user's home needs that user's
+# RUSTUP_HOME (root's ~/.rustup does not have it).
+ifeq ($(origin RUSTUP_HOME),undefined)
+ifneq ($(SUDO_USER_HOME),)
+ifeq ($(CARGO_BIN_DIR),$(SUDO_USER_HOME)/.cargo/bin)
+ifneq ($(wildcard $(SUDO_USER_HOME)/.rustup),)
+export RUSTUP_HOME := $(SUDO_USER_HOME)/.rustup
+endif
+endif
+endif
+endif
+endif
+
+LEAKWATCH := $(CARGO_TARGET_DIR)/release/leakwatch
+
+# `make test` copies cargo test's output here to print one total at the end
+# (the last cargo run, the doc tests, may well report 0 tests on its own).
+TEST_LOG := $(or $(TMPDIR),/tmp)/leakwatch-test.$(shell echo $$PPID).log
+
+# Prints a header line before each step.
+step = @printf '\n==> %s\n' $(1)
+
+.PHONY: help deps build run test bench install clean check-cargo target-dir
+
+help:
+	@echo 'Leakwatch: watches outgoing traffic and says when a program sends data out.'
+	@echo
+	@echo 'Usage: make TARGET   (as root, or: sudo make TARGET)'
+	@echo
+	@echo '  run      build, then replay samples/ookla.pcap and print its alerts'
+	@echo '           (other arguments: make run ARGS="replay --json FILE")'
+	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests'
+	@echo '  build    release build of the leakwatch binary'
+	@echo '  bench    run the replay benchmark (cargo bench --bench replay)'
+	@echo '  deps     install missing system packages (scripts/install-deps)'
+	@echo '  install  install leakwatch to $$(PREFIX)/bin and let it capture without root'
+	@echo '  clean    remove the build directory'
+	@echo '  help     this text'
+	@echo
+	@echo 'Variables:'
+	@echo '  CARGO_TARGET_DIR = $(CARGO_TARGET_DIR)'
+	@echo '  LEAKWATCH_SHARED = $(LEAKWATCH_SHARED)'
+	@echo '  PREFIX           = $(PREFIX)'
+	@echo '  CARGO            = $(or $(CARGO),(not found: run make deps))'
+
+deps:
+	$(call step,'install system packages (scripts/install-deps)')
+	bash scripts/install-deps
+
+# Fails early, with a hint, when no cargo was found.
+check-cargo:
+	@test -n '$(CARGO)' || { \
+	  echo 'make: no cargo found (PATH, ~/.cargo/bin, /root/.cargo/bin, the sudo user'"'"'s ~/.cargo/bin).' >&2; \
+	  echo '      Run scripts/install-deps for how to install Rust, or pass CARGO=/path/to/cargo.' >&2; \
+	  exit 1; }
+
+target-dir:
+	@mkdir -p '$(CARGO_TARGET_DIR)' 2>/dev/null || { \
+	  echo 'make: cannot create $(CARGO_TARGET_DIR): run as root (sudo make …) or set CARGO_TARGET_DIR.' >&2; \
+	  exit 1; }
+
+build: deps check-cargo target-dir
+	$(call step,'cargo build --release --locked --bin leakwatch')
+	$(CARGO) build --release --locked --bin leakwatch
+
+run: deps build
+	$(call step,'leakwatch $(ARGS)')
+	$(LEAKWATCH) $(ARGS)
+
+test: deps check-cargo target-dir
+	$(call step,'cargo fmt --all --check')
+	$(CARGO) fmt --all --check
+	$(call step,'cargo clippy --all-targets --locked -- -D warnings')
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(call step,'cargo test --locked --all-targets')
+	$(CARGO) test --locked --all-targets 2>&1 | tee '$(TEST_LOG)'; exit $${PIPESTATUS[0]}
+	$(call step,'cargo test --locked --doc')
+	$(CARGO) test --locked --doc 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}
+	@awk '/^test result:/ { for (i = 2; i < NF; i++) { \
+	         if ($$(i+1) ~ /^passed/) p += $$i; \
+	         if ($$(i+1) ~ /^failed/) f += $$i; \
+	         if ($$(i+1) ~ /^ignored/) s += $$i } } \
+	     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' '$(TEST_LOG)'
+	@rm -f '$(TEST_LOG)'
+
+bench: deps check-cargo target-dir
+	$(call step,'cargo bench --locked --bench replay')
+	$(CARGO) bench --locked --bench replay
+
+# Installs the release binary and gives it the capture capabilities:
+# cap_net_raw lets a non-root user open raw/packet sockets (libpcap capture),
+# cap_net_admin lets it set capture options on interfaces (e.g. promiscuous
+# mode). With these the binary captures as a normal user, so nothing
+# (and certainly not the UI) has to run as root.
+install: build
+	$(call step,'install $(LEAKWATCH) to $(BINDIR)')
+	install -d '$(BINDIR)'
+	install -m 0755 '$(LEAKWATCH)' '$(BINDIR)/leakwatch'
+	@command -v setcap >/dev/null 2>&1 || { \
+	  echo 'make: setcap not found (Debian/Ubuntu: libcap2-bin; Fedora/Arch: libcap).' >&2; exit 1; }
+	setcap cap_net_raw,cap_net_admin+eip '$(BINDIR)/leakwatch'
+
+clean:
+	$(call step,'remove $(CARGO_TARGET_DIR)')
+	$(if $(CARGO),$(CARGO) clean,rm -rf '$(CARGO_TARGET_DIR)')

@@ -1,0 +1,2 @@
+//! Replay throughput benchmark (placeholder until the real one lands).
+fn main() {}

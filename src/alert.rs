@@ -1,0 +1,226 @@
+//! Alerts: what the engine tells front ends, and their JSON form.
+
+use crate::format;
+use crate::process::ProcessInfo;
+use crate::time::Ts;
+use serde::Serialize;
+use serde_json::json;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The three detection kinds (legacy `BigLeak`, `ActiveLeak`, `PassiveLeak`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeakKind {
+    Sudden,
+    Active,
+    Passive,
+}
+
+impl LeakKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakKind::Sudden => "sudden",
+            LeakKind::Active => "active",
+            LeakKind::Passive => "passive",
+        }
+    }
+
+    /// A short cause label (the legacy "exciter").
+    pub fn exciter(self) -> &'static str {
+        match self {
+            LeakKind::Sudden => "Sudden upload",
+            LeakKind::Active => "Steady upload",
+            LeakKind::Passive => "Slow, persistent upload",
+        }
+    }
+}
+
+/// Where an alert is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertPhase {
+    /// A threat was detected (or detected again after the cool-down): notify the user.
+    New,
+    /// The same threat continues (or came back within the cool-down): refresh, do not notify.
+    Update,
+    /// The threat went quiet; the figures are final.
+    End,
+}
+
+/// One alert: a distinct threat (program × destination) and how much it sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    /// Stable for the life of the threat's episode and its re-openings within the cool-down.
+    pub id: u64,
+    pub kind: LeakKind,
+    /// Name of the threat pattern that matched (patterns arrive in a later issue).
+    pub pattern: Option<String>,
+    pub process: Option<Arc<ProcessInfo>>,
+    pub dstip: IpAddr,
+    /// Dominant remote port of the threat (most bytes; ties go to the lower port).
+    pub dstport: u16,
+    /// Dominant local port.
+    pub srcport: u16,
+    pub hostname: Option<String>,
+    pub orgname: Option<String>,
+    pub asn: Option<u32>,
+    pub country: Option<String>,
+    /// Bytes sent by the threat from `started` to `at`.
+    pub bytes: u64,
+    pub started: Ts,
+    pub at: Ts,
+}
+
+/// An alert with its phase, as delivered to subscribers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertEvent {
+    pub phase: AlertPhase,
+    pub alert: Alert,
+}
+
+impl AlertEvent {
+    /// Whether this event should raise a notification.
+    pub fn notify(&self) -> bool {
+        self.phase == AlertPhase::New
+    }
+}
+
+impl Alert {
+    /// Seconds from `started` to `at`.
+    pub fn duration_s(&self) -> f64 {
+        self.at.secs_since(self.started).max(0.0)
+    }
+
+    /// Who sent it, in words.
+    pub fn program_label(&self) -> String {
+        match &self.process {
+            Some(p) => format!("{} (pid {})", p.name, p.pid),
+            None => "An unknown program".to_string(),
+        }
+    }
+
+    /// Where it went, in words: host name, else organisation, else the address.
+    pub fn destination_label(&self) -> String {
+        let addr = match self.dstip {
+            IpAddr::V4(ip) => format!("{ip}:{}", self.dstport),
+            IpAddr::V6(ip) => format!("[{ip}]:{}", self.dstport),
+        };
+        match (&self.hostname, &self.orgname) {
+            (Some(h), _) => format!("{h} ({addr})"),
+            (None, Some(o)) => format!("{o} ({addr})"),
+            (None, None) => addr,
+        }
+    }
+
+    /// The plain-words message.
+    pub fn message(&self) -> String {
+        let mut m = format!(
+            "{} sent {} to {} in {} s",
+            self.program_label(),
+            format::size(self.bytes),
+            self.destination_label(),
+            format::secs(self.duration_s())
+        );
+        if let Some(c) = &self.country {
+            m.push_str(&format!(", {c}"));
+        }
+        m
+    }
+
+    /// The legacy callback filter: a ready-made ignore rule, as compact JSON text.
+    ///
+    /// With a known program it ignores that program (`Pattern.Process`), otherwise the
+    /// destination address (`Pattern.IP`), in the legacy shape the old GUIs send back.
+    pub fn callback_filter(&self) -> String {
+        let (pattern_name, field, value) = match &self.process {
+            Some(p) => ("Pattern.Process", "processname", p.name.clone()),
+            None => ("Pattern.IP", "dstip", self.dstip.to_string()),
+        };
+        let pattern = self.pattern.as_deref().unwrap_or(pattern_name);
+        // serde_json's default map keeps keys sorted; build the text in the legacy key order.
+        format!(
+            "{{\"pattern\":{{{}:{}}},\"name\":{},\"related-patterns\":{},\"relation-mode\":\"all\"}}",
+            json!(field),
+            json!(format!("^{}$", quote_literal(&value))),
+            json!(format!("Ignore.Custom.{pattern}")),
+            json!(format!("^{}$", quote_literal(pattern))),
+        )
+    }
+
+    /// The JSON object printed by `leakwatch replay --json` (one per line).
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "kind": self.kind,
+            "pattern": self.pattern,
+            "process": self.process.as_deref(),
+            "dstip": self.dstip.to_string(),
+            "dstport": self.dstport,
+            "srcport": self.srcport,
+            "hostname": self.hostname,
+            "orgname": self.orgname,
+            "asn": self.asn,
+            "country": self.country,
+            "bytes": self.bytes,
+            "duration_s": (self.duration_s() * 1000.0).round() / 1000.0,
+            "started": self.started.rfc3339(),
+            "at": self.at.rfc3339(),
+            "message": self.message(),
+            "exciter": self.kind.exciter(),
+            "callback_filter": self.callback_filter(),
+        })
+    }
+}
+
+/// Java `Pattern.quote`: `\Q…\E`, with any `\E` inside split out as `\E\\E\Q`.
+pub fn quote_literal(s: &str) -> String {
+    format!("\\Q{}\\E", s.replace("\\E", "\\E\\\\E\\Q"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert() -> Alert {
+        Alert {
+            id: 1,
+            kind: LeakKind::Active,
+            pattern: None,
+            process: None,
+            dstip: "198.51.100.7".parse().unwrap(),
+            dstport: 443,
+            srcport: 40000,
+            hostname: None,
+            orgname: None,
+            asn: None,
+            country: None,
+            bytes: 48000,
+            started: Ts::from_secs_f64(10.0),
+            at: Ts::from_secs_f64(18.25),
+        }
+    }
+
+    #[test]
+    fn callback_filter_has_the_legacy_shape() {
+        assert_eq!(
+            alert().callback_filter(),
+            r#"{"pattern":{"dstip":"^\\Q198.51.100.7\\E$"},"name":"Ignore.Custom.Pattern.IP","related-patterns":"^\\QPattern.IP\\E$","relation-mode":"all"}"#
+        );
+        let mut a = alert();
+        a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None }));
+        assert!(a.callback_filter().starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$"}"#));
+    }
+
+    #[test]
+    fn message_names_program_size_destination_and_time() {
+        assert_eq!(
+            alert().message(),
+            "An unknown program sent 46.9 KB to 198.51.100.7:443 in 8.3 s"
+        );
+    }
+
+    #[test]
+    fn quote_handles_backslash_e() {
+        assert_eq!(quote_literal(r"a\Eb"), r"\Qa\E\\E\Qb\E");
+    }
+}

@@ -1,0 +1,134 @@
+//! Reading a capture file (pcap or pcapng, detected by libpcap from the magic number) on its
+//! own thread, parsing frames and feeding the engine at full speed in packet time.
+//!
+//! Damage is reported, never fatal: an unreadable, empty or non-capture file is an error that
+//! names the file; a file truncated or corrupt part-way is analysed up to the damage and the
+//! error names the packet number where reading stopped.
+
+use crate::capture::BATCH;
+use crate::engine::{Batch, EngineHandle};
+use crate::packet::{LinkType, Parsed, Parser};
+use crate::time::Ts;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+/// Why a capture file could not be read (completely).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: cannot open: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("{path}: the file is empty (0 bytes): give a pcap or pcapng capture")]
+    Empty { path: PathBuf },
+    #[error("{path}: not a capture file ({reason}): give a pcap or pcapng file, e.g. from `tcpdump -w`")]
+    NotCapture { path: PathBuf, reason: String },
+    #[error("{path}: the capture contains no packets")]
+    NoPackets { path: PathBuf },
+    #[error("{path}: link type {dlt} ({name}) is not supported: use Ethernet, Linux cooked (SLL/SLL2), raw IP or loopback captures")]
+    LinkType { path: PathBuf, dlt: i32, name: String },
+    #[error("{path}: damaged after packet {packet}: {reason}; the {packet} packets before it were analysed")]
+    Damaged { path: PathBuf, packet: u64, reason: String },
+}
+
+/// What reading a file produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileStats {
+    /// Frames read from the file.
+    pub frames: u64,
+    /// Bytes of the file consumed (estimated from record sizes), for progress.
+    pub bytes_read: u64,
+    pub first: Option<Ts>,
+    pub last: Option<Ts>,
+}
+
+/// Reads `path` on a new thread, sending every frame's parse result to the engine behind
+/// `handle` (waiting when it is behind: nothing is dropped in replay). `progress` is called
+/// from that thread with the bytes read so far, about every 4 MiB.
+pub fn spawn_reader(
+    path: &Path,
+    handle: EngineHandle,
+    progress: Option<Box<dyn FnMut(u64) + Send>>,
+) -> JoinHandle<Result<FileStats, FileError>> {
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("leakwatch-file".into())
+        .spawn(move || read_file(&path, &handle, progress))
+        .expect("spawning the file reader thread")
+}
+
+/// Reads `path` on the calling thread (see [`spawn_reader`]).
+pub fn read_file(
+    path: &Path,
+    handle: &EngineHandle,
+    mut progress: Option<Box<dyn FnMut(u64) + Send>>,
+) -> Result<FileStats, FileError> {
+    let p = || path.to_path_buf();
+    let meta = std::fs::metadata(path).map_err(|e| FileError::Open { path: p(), reason: e.to_string() })?;
+    if meta.is_dir() {
+        return Err(FileError::Open { path: p(), reason: "it is a directory".into() });
+    }
+    if meta.len() == 0 {
+        return Err(FileError::Empty { path: p() });
+    }
+    // Open it ourselves first so permission errors read as such, not as a format error.
+    std::fs::File::open(path).map_err(|e| FileError::Open { path: p(), reason: e.to_string() })?;
+    let mut cap = pcap::Capture::from_file(path).map_err(|e| FileError::NotCapture { path: p(), reason: pcap_reason(&e) })?;
+    let dlt = cap.get_datalink();
+    let Some(link) = LinkType::from_dlt(dlt.0) else {
+        return Err(FileError::LinkType {
+            path: p(),
+            dlt: dlt.0,
+            name: dlt.get_name().unwrap_or_else(|_| "unknown".into()),
+        });
+    };
+    let mut parser = Parser::new(link);
+    let mut stats = FileStats { bytes_read: 24, ..FileStats::default() };
+    let mut batch = Batch { packets: handle.packet_buffer(), ..Batch::default() };
+    let mut next_progress = 4 << 20;
+    let outcome = loop {
+        match cap.next_packet() {
+            Ok(pkt) => {
+                let h = pkt.header;
+                let ts = Ts::from_timeval(h.ts.tv_sec as i64, h.ts.tv_usec as i64);
+                stats.frames += 1;
+                stats.bytes_read += 16 + u64::from(h.caplen);
+                stats.first.get_or_insert(ts);
+                stats.last = Some(ts);
+                match parser.parse(ts, h.len, pkt.data) {
+                    Parsed::Packet(p) => batch.packets.push(p),
+                    Parsed::Other => batch.other += 1,
+                    Parsed::Malformed => batch.malformed += 1,
+                }
+                if batch.packets.len() >= BATCH {
+                    let full = std::mem::replace(&mut batch, Batch { packets: handle.packet_buffer(), ..Batch::default() });
+                    if !handle.send_batch(full) {
+                        break Ok(());
+                    }
+                }
+                if stats.bytes_read >= next_progress {
+                    next_progress = stats.bytes_read + (4 << 20);
+                    if let Some(f) = progress.as_mut() {
+                        f(stats.bytes_read);
+                    }
+                }
+            }
+            Err(pcap::Error::NoMorePackets) => break Ok(()),
+            Err(e) => break Err(FileError::Damaged { path: p(), packet: stats.frames, reason: pcap_reason(&e) }),
+        }
+    };
+    handle.send_batch(batch);
+    if let Some(f) = progress.as_mut() {
+        f(meta.len());
+    }
+    outcome?;
+    if stats.frames == 0 {
+        return Err(FileError::NoPackets { path: p() });
+    }
+    Ok(stats)
+}
+
+fn pcap_reason(e: &pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(s) => s.trim().to_string(),
+        other => other.to_string(),
+    }
+}

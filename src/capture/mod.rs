@@ -1,0 +1,7 @@
+//! Capture sources: frames from a pcap/pcapng file (replay) and, in a later issue, live
+//! interfaces. A source parses frames on its own thread and feeds the engine in batches.
+
+pub mod file;
+
+/// Packets per batch handed to the engine.
+pub const BATCH: usize = 1024;

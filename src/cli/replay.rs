@@ -1,0 +1,124 @@
+//! `leakwatch replay FILE…`: offline analysis of captures at full speed, in packet time.
+//! Each file is analysed on its own (fresh engine): captures from different times and places
+//! do not share flows or alerts.
+
+use super::output::{Style, alert_json, alert_line, emit, flow_json, flow_line};
+use super::{EXIT_BAD_FILE, EXIT_OK, ReplayArgs};
+use crate::alert::AlertPhase;
+use crate::capture::file::{FileError, spawn_reader};
+use crate::direction::LocalNets;
+use crate::engine::{Delivery, Engine};
+use crate::settings::{EngineConfig, Thresholds};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+/// Files larger than this get a progress bar on stderr.
+const PROGRESS_MIN_BYTES: u64 = 10 * 1024 * 1024;
+
+pub fn run(args: &ReplayArgs) -> i32 {
+    let d = &args.detection;
+    let config = EngineConfig {
+        thresholds: Thresholds { max_traffic_during_10_sec: d.max_traffic_during_10_sec, min_leak_size: d.min_leak_size },
+        realert_after: d.realert_after,
+        local_nets: LocalNets::new(d.local_net.clone()),
+        ..EngineConfig::default()
+    };
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let style = Style { color };
+    let mut code = EXIT_OK;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (i, path) in args.files.iter().enumerate() {
+        if args.files.len() > 1 && !args.json {
+            if i > 0 {
+                emit(&mut out, "");
+            }
+            emit(&mut out, &format!("== {} ==", path.display()));
+        }
+        if let Err(e) = replay_one(path, args, &config, style, &mut out) {
+            let _ = out.flush();
+            let level = if matches!(e, FileError::Damaged { .. }) { "warning" } else { "error" };
+            eprintln!("leakwatch: {level}: {e}");
+            code = EXIT_BAD_FILE;
+        }
+    }
+    code
+}
+
+fn replay_one(path: &Path, args: &ReplayArgs, config: &EngineConfig, style: Style, out: &mut impl Write) -> Result<(), FileError> {
+    let name = path.display().to_string();
+    let engine = Engine::start(config.clone());
+    let handle = engine.handle();
+    let alerts = handle.subscribe_alerts(Delivery::Lossless);
+    let flows = args.flows.then(|| handle.subscribe_flows());
+    let bar = progress_bar(path, args.no_progress);
+    let progress = bar.clone().map(|b| Box::new(move |n: u64| b.set_position(n)) as Box<dyn FnMut(u64) + Send>);
+    let reader = spawn_reader(path, handle, progress);
+    let finisher = std::thread::spawn(move || {
+        let result = reader.join().unwrap_or_else(|_| Ok(Default::default()));
+        let summary = engine.finish();
+        (result, summary)
+    });
+    let mut notified: HashMap<u64, u64> = HashMap::new();
+    for e in alerts.iter() {
+        if args.flows {
+            continue;
+        }
+        if e.phase == AlertPhase::New {
+            notified.insert(e.alert.id, e.alert.bytes);
+        }
+        if args.json {
+            if e.phase == AlertPhase::New {
+                emit(out, &alert_json(&e, &name));
+            }
+        } else if let Some(line) = alert_line(&e, style, notified.get(&e.alert.id).copied()) {
+            if let Some(b) = &bar {
+                b.suspend(|| emit(out, &line));
+            } else {
+                emit(out, &line);
+            }
+        }
+    }
+    let (result, summary) = finisher.join().expect("the replay finisher thread");
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(flows) = flows {
+        let mut all: Vec<_> = flows.iter().collect();
+        all.sort_by(|x, y| (x.first, x.local, x.remote).cmp(&(y.first, y.local, y.remote)));
+        for f in &all {
+            emit(out, &if args.json { flow_json(f, &name) } else { flow_line(f) });
+        }
+    }
+    let _ = out.flush();
+    let stats = result.as_ref().ok();
+    eprintln!(
+        "leakwatch: {name}: {} frames, {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts",
+        stats.map_or(summary.packets + summary.other + summary.malformed, |s| s.frames),
+        summary.packets,
+        summary.other,
+        summary.malformed,
+        summary.flows,
+        summary.alerts
+    );
+    result.map(|_| ())
+}
+
+fn progress_bar(path: &Path, disabled: bool) -> Option<ProgressBar> {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if disabled || len < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    Some(bar)
+}

@@ -1,0 +1,322 @@
+//! The three detectors (sudden, active, passive) over *threats*: one program sending to one
+//! destination address. Semantics, with timelines, are in `docs/detection.md`.
+//!
+//! Every decision is taken when a counted packet arrives, in packet time, so alert times are
+//! exact (no analysis ticks). One alert per threat: while it continues the alert is updated;
+//! after it goes quiet it ends; if it comes back within the cool-down it is re-opened
+//! silently, after the cool-down it is notified again.
+
+mod ports;
+mod window;
+
+pub use window::Window;
+
+use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
+use crate::process::{ProcessInfo, is_standard_app};
+use crate::settings::{Thresholds, timing::*};
+use crate::time::{SECOND, Ts};
+use ahash::RandomState;
+use ports::PortTally;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A distinct threat: a program (by PID, or unknown) and a destination address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ThreatKey {
+    pub pid: Option<u32>,
+    pub remote: IpAddr,
+}
+
+/// Upload of one threat during one second of packet time (for live charts).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rate {
+    pub process: Option<Arc<ProcessInfo>>,
+    pub remote: IpAddr,
+    pub bytes: u64,
+}
+
+/// Per-second upload statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    /// Start of the second these figures cover.
+    pub second: Ts,
+    pub rates: Vec<Rate>,
+}
+
+/// An alert that is currently open (its threat has not gone quiet yet).
+#[derive(Clone, Debug)]
+struct Episode {
+    id: u64,
+    kind: LeakKind,
+    started: Ts,
+    /// Bytes from `started` to the last packet.
+    bytes: u64,
+    last_update: Ts,
+}
+
+#[derive(Clone, Debug)]
+struct Track {
+    process: Option<Arc<ProcessInfo>>,
+    last: Option<Ts>,
+    sudden: Window,
+    run_start: Ts,
+    run_bytes: u64,
+    session_start: Ts,
+    passive: Window,
+    dports: PortTally,
+    sports: PortTally,
+    sec_bytes: u64,
+    episode: Option<Episode>,
+}
+
+impl Track {
+    fn new(process: Option<Arc<ProcessInfo>>) -> Track {
+        Track {
+            process,
+            last: None,
+            sudden: Window::new((SUDDEN_WINDOW / SUDDEN_BUCKET) as usize, SUDDEN_BUCKET),
+            run_start: Ts(0),
+            run_bytes: 0,
+            session_start: Ts(0),
+            passive: Window::new((PASSIVE_WINDOW / PASSIVE_BUCKET) as usize, PASSIVE_BUCKET),
+            dports: PortTally::default(),
+            sports: PortTally::default(),
+            sec_bytes: 0,
+            episode: None,
+        }
+    }
+}
+
+/// Memory of a notified threat, kept for the cool-down even after its track is gone.
+#[derive(Clone, Copy, Debug)]
+struct Notified {
+    id: u64,
+    kind: LeakKind,
+    at: Ts,
+}
+
+/// All detection state.
+pub struct Detector {
+    thresholds: Thresholds,
+    realert_after: i64,
+    max_tracks: usize,
+    tracks: HashMap<ThreatKey, Track, RandomState>,
+    notified: HashMap<ThreatKey, Notified, RandomState>,
+    /// Threats with an open episode (small: only alerting ones).
+    open: Vec<ThreatKey>,
+    /// Threats that sent something in the current second.
+    touched: Vec<ThreatKey>,
+    current_second: i64,
+    next_id: u64,
+    last_sweep: i64,
+}
+
+/// A packet that counts toward detection.
+#[derive(Clone, Copy, Debug)]
+pub struct Counted<'a> {
+    pub ts: Ts,
+    pub remote: IpAddr,
+    pub dport: u16,
+    pub sport: u16,
+    pub payload: u32,
+    pub process: Option<&'a Arc<ProcessInfo>>,
+}
+
+impl Detector {
+    pub fn new(thresholds: Thresholds, realert_after: i64, max_tracks: usize) -> Detector {
+        Detector {
+            thresholds,
+            realert_after,
+            max_tracks: max_tracks.max(8),
+            tracks: HashMap::with_hasher(RandomState::new()),
+            notified: HashMap::with_hasher(RandomState::new()),
+            open: Vec::new(),
+            touched: Vec::new(),
+            current_second: i64::MIN,
+            next_id: 1,
+            last_sweep: i64::MIN,
+        }
+    }
+
+    pub fn set_thresholds(&mut self, t: Thresholds) {
+        self.thresholds = t;
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
+    }
+
+    /// Number of live tracks.
+    pub fn tracks(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// Advances packet time to `now`: closes quiet episodes, publishes per-second stats and
+    /// evicts idle tracks. Call before each packet and on clock ticks.
+    pub fn advance(&mut self, now: Ts, events: &mut impl FnMut(AlertEvent), stats: Option<&mut dyn FnMut(Stats)>) {
+        let sec = now.0.div_euclid(SECOND);
+        if sec == self.current_second {
+            return;
+        }
+        if self.current_second != i64::MIN && sec > self.current_second {
+            let second = Ts(self.current_second * SECOND);
+            let mut rates = Vec::new();
+            for key in self.touched.drain(..) {
+                if let Some(t) = self.tracks.get_mut(&key) {
+                    if stats.is_some() && t.sec_bytes > 0 {
+                        rates.push(Rate { process: t.process.clone(), remote: key.remote, bytes: t.sec_bytes });
+                    }
+                    t.sec_bytes = 0;
+                }
+            }
+            if let Some(f) = stats {
+                rates.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+                f(Stats { second, rates });
+            }
+        }
+        self.current_second = self.current_second.max(sec);
+        self.end_quiet_episodes(now, events);
+        if self.last_sweep == i64::MIN || now.0 - self.last_sweep >= 10 * SECOND {
+            self.last_sweep = now.0;
+            self.sweep(now);
+        }
+    }
+
+    fn end_quiet_episodes(&mut self, now: Ts, events: &mut impl FnMut(AlertEvent)) {
+        let mut i = 0;
+        while i < self.open.len() {
+            let key = self.open[i];
+            let quiet = match self.tracks.get(&key) {
+                Some(t) => t.last.is_none_or(|l| now.micros_since(l) > EPISODE_IDLE),
+                None => true,
+            };
+            if quiet {
+                self.open.swap_remove(i);
+                if let Some(t) = self.tracks.get_mut(&key)
+                    && let Some(ep) = t.episode.take()
+                {
+                    events(AlertEvent { phase: AlertPhase::End, alert: build(&key, t, &ep, t.last.unwrap_or(now)) });
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn sweep(&mut self, now: Ts) {
+        let keep_for = PASSIVE_WINDOW.max(EPISODE_IDLE);
+        self.tracks.retain(|_, t| t.episode.is_some() || t.last.is_some_and(|l| now.micros_since(l) <= keep_for));
+        let realert = self.realert_after;
+        self.notified.retain(|_, n| now.micros_since(n.at) < realert);
+        if self.tracks.len() > self.max_tracks {
+            // Still too many (a flood of destinations): drop the quietest non-alerting tracks.
+            let mut lasts: Vec<(Ts, ThreatKey)> =
+                self.tracks.iter().filter(|(_, t)| t.episode.is_none()).map(|(k, t)| (t.last.unwrap_or(Ts(0)), *k)).collect();
+            let excess = (self.tracks.len() - self.max_tracks + self.max_tracks / 8).min(lasts.len());
+            if excess > 0 {
+                lasts.select_nth_unstable_by_key(excess - 1, |e| e.0);
+                for (_, k) in &lasts[..excess] {
+                    self.tracks.remove(k);
+                }
+            }
+        }
+    }
+
+    /// Counts one outgoing packet and raises or updates alerts.
+    pub fn on_packet(&mut self, c: Counted<'_>, events: &mut impl FnMut(AlertEvent)) {
+        let key = ThreatKey { pid: c.process.map(|p| p.pid), remote: c.remote };
+        if !self.tracks.contains_key(&key) && self.tracks.len() >= self.max_tracks * 2 {
+            self.last_sweep = i64::MIN; // force eviction at the next advance
+            return;
+        }
+        let thresholds = self.thresholds;
+        let t = self.tracks.entry(key).or_insert_with(|| Track::new(c.process.cloned()));
+        let ts = c.ts;
+        let gap = t.last.map(|l| ts.micros_since(l).max(0));
+        if gap.is_none_or(|g| g > ACTIVE_MAX_GAP) {
+            t.run_start = ts;
+            t.run_bytes = 0;
+        }
+        if gap.is_none_or(|g| g > PASSIVE_MAX_GAP) {
+            t.session_start = ts;
+            t.passive.clear();
+        }
+        let n = u64::from(c.payload);
+        t.run_bytes += n;
+        t.passive.add(ts, c.payload);
+        t.sudden.add(ts, c.payload);
+        t.dports.add(c.dport, n);
+        t.sports.add(c.sport, n);
+        if t.sec_bytes == 0 {
+            self.touched.push(key);
+        }
+        t.sec_bytes += n;
+        t.last = Some(t.last.map_or(ts, |l| l.max(ts)));
+
+        if let Some(ep) = &mut t.episode {
+            ep.bytes += n;
+            if ts.micros_since(ep.last_update) >= SECOND {
+                ep.last_update = ts;
+                let ep = ep.clone();
+                events(AlertEvent { phase: AlertPhase::Update, alert: build(&key, t, &ep, ts) });
+            }
+            return;
+        }
+
+        let detected = if t.sudden.sum() > thresholds.max_traffic_during_10_sec {
+            let started = t.sudden.oldest_start().unwrap_or(ts).max(t.session_start).min(ts);
+            Some((LeakKind::Sudden, t.sudden.sum(), started))
+        } else if t.run_bytes > thresholds.min_leak_size && ts.micros_since(t.run_start) >= ACTIVE_MIN_LIFETIME {
+            Some((LeakKind::Active, t.run_bytes, t.run_start))
+        } else if t.passive.sum() > thresholds.min_leak_size
+            && ts.micros_since(t.session_start) >= PASSIVE_MIN_LIFETIME
+            && !is_standard_app(t.process.as_deref())
+        {
+            let started = t.passive.oldest_start().unwrap_or(ts).max(t.session_start);
+            Some((LeakKind::Passive, t.passive.sum(), started))
+        } else {
+            None
+        };
+        let Some((kind, bytes, started)) = detected else { return };
+
+        let (id, kind, phase) = match self.notified.get(&key) {
+            Some(n) if ts.micros_since(n.at) < self.realert_after => (n.id, n.kind, AlertPhase::Update),
+            _ => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.notified.insert(key, Notified { id, kind, at: ts });
+                (id, kind, AlertPhase::New)
+            }
+        };
+        let ep = Episode { id, kind, started, bytes, last_update: ts };
+        let alert = build(&key, t, &ep, ts);
+        t.episode = Some(ep);
+        self.open.push(key);
+        events(AlertEvent { phase, alert });
+    }
+
+    /// Ends every open episode (end of input).
+    pub fn finish(&mut self, events: &mut impl FnMut(AlertEvent)) {
+        self.end_quiet_episodes(Ts(i64::MAX), events);
+    }
+}
+
+fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts) -> Alert {
+    Alert {
+        id: ep.id,
+        kind: ep.kind,
+        pattern: None,
+        process: t.process.clone(),
+        dstip: key.remote,
+        dstport: t.dports.dominant(),
+        srcport: t.sports.dominant(),
+        hostname: None,
+        orgname: None,
+        asn: None,
+        country: None,
+        bytes: ep.bytes,
+        started: ep.started,
+        at,
+    }
+}

@@ -1,0 +1,340 @@
+//! The engine: one owner thread for all state, and [`EngineHandle`], the one seam every front
+//! end (CLI, legacy TCP server, tray app) uses.
+//!
+//! Capture threads parse frames and send [`Batch`]es over a bounded channel; the engine
+//! accounts flows, runs the detectors and publishes alert events, per-second statistics and
+//! closed flows to subscribers. Messages are handled strictly in order, so a subscription made
+//! before a batch is sent sees everything that batch causes.
+
+use crate::alert::AlertEvent;
+use crate::detect::{Counted, Detector, Stats};
+use crate::flows::{FlowRecord, FlowTable};
+use crate::packet::Packet;
+use crate::process::{NoSocketTable, SocketTable};
+use crate::settings::{EngineConfig, Thresholds};
+use crate::time::{SECOND, Ts};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use std::thread::JoinHandle;
+
+/// Packets parsed by a capture source, with what it could not turn into packets.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub packets: Vec<Packet>,
+    /// Well-formed frames that carry no TCP/UDP.
+    pub other: u64,
+    /// Frames that did not parse.
+    pub malformed: u64,
+}
+
+/// How a subscriber wants to be fed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The engine waits for the subscriber (replay: nothing may be lost).
+    Lossless,
+    /// Events that do not fit in the subscriber's queue are dropped and counted (live UIs).
+    Lossy,
+}
+
+/// Commands from front ends.
+#[derive(Debug)]
+pub enum Command {
+    SetThresholds(Thresholds),
+    /// Stop counting packets (they are still accepted and dropped).
+    Pause,
+    Resume,
+}
+
+/// Counters reported at the end of input (and on request).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub packets: u64,
+    pub other: u64,
+    pub malformed: u64,
+    /// Batches a capture source could not hand over because the engine was behind.
+    pub dropped_batches: u64,
+    /// Events not delivered to lossy subscribers whose queues were full.
+    pub dropped_events: u64,
+    pub flows: u64,
+    pub alerts: u64,
+}
+
+enum Msg {
+    Batch(Batch),
+    Tick(Ts),
+    Command(Command),
+    SubscribeAlerts(Sender<AlertEvent>, Delivery),
+    SubscribeStats(Sender<Stats>),
+    SubscribeFlows(Sender<FlowRecord>),
+    Finish(Sender<Summary>),
+}
+
+struct Sub<T> {
+    tx: Sender<T>,
+    delivery: Delivery,
+}
+
+/// Publishes to every live subscriber of one kind.
+struct Subs<T>(Vec<Sub<T>>);
+
+impl<T: Clone> Subs<T> {
+    fn publish(&mut self, v: T, dropped: &mut u64) {
+        self.0.retain(|s| match s.delivery {
+            Delivery::Lossless => s.tx.send(v.clone()).is_ok(),
+            Delivery::Lossy => match s.tx.try_send(v.clone()) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    *dropped += 1;
+                    true
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            },
+        });
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Size of the input queue, in batches.
+pub const INPUT_QUEUE: usize = 64;
+/// Size of a lossy subscriber's queue.
+pub const SUBSCRIBER_QUEUE: usize = 1024;
+
+/// The front ends' handle on a running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct EngineHandle {
+    tx: Sender<Msg>,
+    recycle: Receiver<Vec<Packet>>,
+}
+
+/// The running engine thread.
+pub struct Engine {
+    handle: EngineHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Starts an engine that knows no processes (replay).
+    pub fn start(config: EngineConfig) -> Engine {
+        Engine::start_with(config, Box::new(NoSocketTable))
+    }
+
+    /// Starts an engine with a socket table for process attribution.
+    pub fn start_with(config: EngineConfig, sockets: Box<dyn SocketTable>) -> Engine {
+        let (tx, rx) = bounded(INPUT_QUEUE);
+        let (recycle_tx, recycle_rx) = bounded(INPUT_QUEUE + 8);
+        let thread = std::thread::Builder::new()
+            .name("leakwatch-engine".into())
+            .spawn(move || State::new(config, sockets, recycle_tx).run(rx))
+            .expect("spawning the engine thread");
+        Engine { handle: EngineHandle { tx, recycle: recycle_rx }, thread: Some(thread) }
+    }
+
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
+    /// Ends input, closes open alerts and flows, waits for the thread and returns the counters.
+    pub fn finish(mut self) -> Summary {
+        let summary = self.handle.finish();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        summary
+    }
+}
+
+impl EngineHandle {
+    /// Alert events from now on.
+    pub fn subscribe_alerts(&self, delivery: Delivery) -> Receiver<AlertEvent> {
+        let (tx, rx) = if delivery == Delivery::Lossless { crossbeam_channel::unbounded() } else { bounded(SUBSCRIBER_QUEUE) };
+        let _ = self.tx.send(Msg::SubscribeAlerts(tx, delivery));
+        rx
+    }
+
+    /// Per-second upload rates per program and destination (lossy).
+    pub fn subscribe_stats(&self) -> Receiver<Stats> {
+        let (tx, rx) = bounded(SUBSCRIBER_QUEUE);
+        let _ = self.tx.send(Msg::SubscribeStats(tx));
+        rx
+    }
+
+    /// Flows as they close (idle, evicted, or at the end of input). Lossless.
+    pub fn subscribe_flows(&self) -> Receiver<FlowRecord> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let _ = self.tx.send(Msg::SubscribeFlows(tx));
+        rx
+    }
+
+    /// An empty packet vector to fill, reused from earlier batches when possible.
+    pub fn packet_buffer(&self) -> Vec<Packet> {
+        self.recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(1024))
+    }
+
+    /// Sends a batch, waiting while the engine is behind (replay).
+    pub fn send_batch(&self, batch: Batch) -> bool {
+        self.tx.send(Msg::Batch(batch)).is_ok()
+    }
+
+    /// Sends a batch without waiting; returns false (and the caller counts a drop) if the
+    /// engine's queue is full (live capture).
+    pub fn try_send_batch(&self, batch: Batch) -> bool {
+        self.tx.try_send(Msg::Batch(batch)).is_ok()
+    }
+
+    /// Advances packet time without packets (live mode's ticker).
+    pub fn tick(&self, now: Ts) {
+        let _ = self.tx.send(Msg::Tick(now));
+    }
+
+    pub fn command(&self, c: Command) {
+        let _ = self.tx.send(Msg::Command(c));
+    }
+
+    /// Ends input: open alerts end, all flows close, subscribers are released.
+    pub fn finish(&self) -> Summary {
+        let (tx, rx) = bounded(1);
+        if self.tx.send(Msg::Finish(tx)).is_err() {
+            return Summary::default();
+        }
+        rx.recv().unwrap_or_default()
+    }
+}
+
+/// Everything the engine thread owns.
+struct State {
+    config: EngineConfig,
+    sockets: Box<dyn SocketTable>,
+    flows: FlowTable,
+    detector: Detector,
+    alerts: Subs<AlertEvent>,
+    stats: Subs<Stats>,
+    flow_subs: Subs<FlowRecord>,
+    recycle: Sender<Vec<Packet>>,
+    summary: Summary,
+    paused: bool,
+    now: Ts,
+    last_flow_sweep: Ts,
+}
+
+impl State {
+    fn new(config: EngineConfig, sockets: Box<dyn SocketTable>, recycle: Sender<Vec<Packet>>) -> State {
+        State {
+            flows: FlowTable::new(config.max_flows, config.flow_idle_timeout),
+            detector: Detector::new(config.thresholds, config.realert_after, config.max_tracks),
+            config,
+            sockets,
+            alerts: Subs(Vec::new()),
+            stats: Subs(Vec::new()),
+            flow_subs: Subs(Vec::new()),
+            recycle,
+            summary: Summary::default(),
+            paused: false,
+            now: Ts(i64::MIN),
+            last_flow_sweep: Ts(i64::MIN),
+        }
+    }
+
+    fn run(mut self, rx: Receiver<Msg>) {
+        while let Ok(msg) = rx.recv() {
+            match msg {
+                Msg::Batch(mut b) => {
+                    self.summary.other += b.other;
+                    self.summary.malformed += b.malformed;
+                    if !self.paused {
+                        for p in &b.packets {
+                            self.packet(p);
+                        }
+                    }
+                    b.packets.clear();
+                    let _ = self.recycle.try_send(b.packets);
+                }
+                Msg::Tick(t) => self.advance(t),
+                Msg::Command(c) => match c {
+                    Command::SetThresholds(t) => self.detector.set_thresholds(t),
+                    Command::Pause => self.paused = true,
+                    Command::Resume => self.paused = false,
+                },
+                Msg::SubscribeAlerts(tx, delivery) => self.alerts.0.push(Sub { tx, delivery }),
+                Msg::SubscribeStats(tx) => self.stats.0.push(Sub { tx, delivery: Delivery::Lossy }),
+                Msg::SubscribeFlows(tx) => self.flow_subs.0.push(Sub { tx, delivery: Delivery::Lossless }),
+                Msg::Finish(reply) => {
+                    self.finish();
+                    let _ = reply.send(self.summary.clone());
+                    return;
+                }
+            }
+        }
+    }
+
+    fn advance(&mut self, t: Ts) {
+        if t <= self.now {
+            return;
+        }
+        self.now = t;
+        let (alerts, stats, dropped) = (&mut self.alerts, &mut self.stats, &mut self.summary.dropped_events);
+        let mut n_alerts = 0;
+        let mut publish = |e: AlertEvent| {
+            n_alerts += u64::from(e.notify());
+            alerts.publish(e, &mut 0);
+        };
+        if stats.is_empty() {
+            self.detector.advance(t, &mut publish, None);
+        } else {
+            let mut on_stats = |s: Stats| stats.publish(s, dropped);
+            self.detector.advance(t, &mut publish, Some(&mut on_stats));
+        }
+        self.summary.alerts += n_alerts;
+        if self.last_flow_sweep.0 == i64::MIN || t.micros_since(self.last_flow_sweep) >= 10 * SECOND {
+            self.last_flow_sweep = t;
+            let (subs, n) = (&mut self.flow_subs, &mut self.summary.flows);
+            self.flows.sweep(t, &mut |r| {
+                *n += 1;
+                subs.publish(r, &mut 0)
+            });
+        }
+    }
+
+    fn packet(&mut self, p: &Packet) {
+        self.summary.packets += 1;
+        self.advance(p.ts);
+        let sockets = &mut self.sockets;
+        let (subs, n) = (&mut self.flow_subs, &mut self.summary.flows);
+        let (acc, process) = self.flows.account(
+            p,
+            &self.config.local_nets,
+            |proto, ip, port| sockets.lookup(proto, ip, port),
+            &mut |r| {
+                *n += 1;
+                subs.publish(r, &mut 0)
+            },
+        );
+        if !acc.counted || p.payload_len == 0 {
+            return;
+        }
+        let (remote, dport, sport) = if acc.outgoing { (p.dst, p.dport, p.sport) } else { (p.src, p.sport, p.dport) };
+        let counted = Counted { ts: p.ts, remote, dport, sport, payload: p.payload_len, process: process.as_ref() };
+        let (alerts, total) = (&mut self.alerts, &mut self.summary.alerts);
+        self.detector.on_packet(counted, &mut |e| {
+            *total += u64::from(e.notify());
+            alerts.publish(e, &mut 0)
+        });
+    }
+
+    fn finish(&mut self) {
+        let (alerts, total) = (&mut self.alerts, &mut self.summary.alerts);
+        self.detector.finish(&mut |e| {
+            *total += u64::from(e.notify());
+            alerts.publish(e, &mut 0)
+        });
+        let (subs, n) = (&mut self.flow_subs, &mut self.summary.flows);
+        self.flows.drain(&mut |r| {
+            *n += 1;
+            subs.publish(r, &mut 0)
+        });
+        self.alerts.0.clear();
+        self.stats.0.clear();
+        self.flow_subs.0.clear();
+    }
+}

@@ -1,0 +1,254 @@
+//! Per-flow accounting: one entry per TCP/UDP 5-tuple, packets and bytes in each direction.
+//!
+//! The table is bounded: flows idle longer than the timeout are closed on the periodic sweep,
+//! and when it is full the longest-idle eighth is evicted at once (amortised O(1) per insert).
+//! Closed flows are handed back to the caller as [`FlowRecord`]s so reports stay complete.
+
+use crate::direction::{LocalNets, is_multicast_or_broadcast};
+use crate::packet::{Packet, Proto, tcp_flags};
+use crate::process::ProcessInfo;
+use crate::time::Ts;
+use ahash::RandomState;
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// Canonical flow key: the two endpoints in sorted order, so both directions share it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub proto: Proto,
+    pub a: (IpAddr, u16),
+    pub b: (IpAddr, u16),
+}
+
+impl FlowKey {
+    /// The key of the flow a packet belongs to, and whether the packet goes from `a` to `b`.
+    pub fn of(p: &Packet) -> (FlowKey, bool) {
+        let s = (p.src, p.sport);
+        let d = (p.dst, p.dport);
+        if s <= d {
+            (FlowKey { proto: p.proto, a: s, b: d }, true)
+        } else {
+            (FlowKey { proto: p.proto, a: d, b: s }, false)
+        }
+    }
+}
+
+/// Packets, frame bytes and transport payload bytes in one direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub packets: u64,
+    /// Original frame lengths on the wire.
+    pub bytes: u64,
+    pub payload: u64,
+}
+
+impl Counters {
+    fn add(&mut self, p: &Packet) {
+        self.packets += 1;
+        self.bytes += u64::from(p.frame_len);
+        self.payload += u64::from(p.payload_len);
+    }
+}
+
+/// One flow's state.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    /// Whether endpoint `a` of the key is the local side.
+    pub local_is_a: bool,
+    /// Whether outgoing payload of this flow counts toward leak detection (the remote side is
+    /// a foreign unicast address).
+    pub counted: bool,
+    pub out: Counters,
+    pub inc: Counters,
+    pub first: Ts,
+    pub last: Ts,
+    pub process: Option<Arc<ProcessInfo>>,
+}
+
+/// A flow as reported by `replay --flows`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowRecord {
+    pub proto: Proto,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub out: Counters,
+    pub inc: Counters,
+    pub first: Ts,
+    pub last: Ts,
+    pub process: Option<Arc<ProcessInfo>>,
+    pub hostname: Option<String>,
+    pub orgname: Option<String>,
+    pub country: Option<String>,
+}
+
+impl FlowRecord {
+    fn new(key: &FlowKey, f: &Flow) -> FlowRecord {
+        let (l, r) = if f.local_is_a { (key.a, key.b) } else { (key.b, key.a) };
+        FlowRecord {
+            proto: key.proto,
+            local: SocketAddr::new(l.0, l.1),
+            remote: SocketAddr::new(r.0, r.1),
+            out: f.out,
+            inc: f.inc,
+            first: f.first,
+            last: f.last,
+            process: f.process.clone(),
+            hostname: None,
+            orgname: None,
+            country: None,
+        }
+    }
+
+    /// The JSON object printed by `leakwatch replay --flows --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "proto": self.proto.as_str(),
+            "local": self.local.to_string(),
+            "remote": self.remote.to_string(),
+            "packets_out": self.out.packets,
+            "bytes_out": self.out.bytes,
+            "payload_out": self.out.payload,
+            "packets_in": self.inc.packets,
+            "bytes_in": self.inc.bytes,
+            "payload_in": self.inc.payload,
+            "first": self.first.rfc3339(),
+            "last": self.last.rfc3339(),
+            "hostname": self.hostname,
+            "orgname": self.orgname,
+            "country": self.country,
+        })
+    }
+}
+
+/// What accounting one packet told the caller.
+#[derive(Clone, Copy, Debug)]
+pub struct Accounted {
+    /// The packet goes from the local side to the remote side.
+    pub outgoing: bool,
+    /// It counts toward leak detection (outgoing to a foreign unicast address).
+    pub counted: bool,
+}
+
+/// The bounded flow table.
+pub struct FlowTable {
+    flows: HashMap<FlowKey, Flow, RandomState>,
+    max: usize,
+    idle_timeout: i64,
+    /// Scratch space reused by eviction.
+    scratch: Vec<(Ts, FlowKey)>,
+}
+
+impl FlowTable {
+    pub fn new(max: usize, idle_timeout: i64) -> FlowTable {
+        FlowTable {
+            flows: HashMap::with_capacity_and_hasher(max.min(4096), RandomState::new()),
+            max: max.max(8),
+            idle_timeout,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Accounts one packet. A new flow decides its local side with `nets` and asks `owner`
+    /// for the process; flows evicted to make room are passed to `closed`.
+    pub fn account(
+        &mut self,
+        p: &Packet,
+        nets: &LocalNets,
+        owner: impl FnOnce(Proto, IpAddr, u16) -> Option<Arc<ProcessInfo>>,
+        closed: &mut impl FnMut(FlowRecord),
+    ) -> (Accounted, Option<Arc<ProcessInfo>>) {
+        let (key, a_to_b) = FlowKey::of(p);
+        if !self.flows.contains_key(&key) && self.flows.len() >= self.max {
+            self.evict_oldest(closed);
+        }
+        let flow = self.flows.entry(key).or_insert_with(|| new_flow(p, a_to_b, nets, owner));
+        let outgoing = flow.local_is_a == a_to_b;
+        if outgoing {
+            flow.out.add(p);
+        } else {
+            flow.inc.add(p);
+        }
+        if p.ts > flow.last {
+            flow.last = p.ts;
+        }
+        if p.ts < flow.first {
+            flow.first = p.ts;
+        }
+        let acc = Accounted { outgoing, counted: outgoing && flow.counted };
+        (acc, if acc.counted { flow.process.clone() } else { None })
+    }
+
+    /// Closes flows idle for longer than the timeout at `now`.
+    pub fn sweep(&mut self, now: Ts, closed: &mut impl FnMut(FlowRecord)) {
+        let timeout = self.idle_timeout;
+        self.flows.retain(|k, f| {
+            let keep = now.micros_since(f.last) <= timeout;
+            if !keep {
+                closed(FlowRecord::new(k, f));
+            }
+            keep
+        });
+    }
+
+    /// Closes every flow (end of input), oldest first.
+    pub fn drain(&mut self, closed: &mut impl FnMut(FlowRecord)) {
+        let mut all: Vec<FlowRecord> = self.flows.iter().map(|(k, f)| FlowRecord::new(k, f)).collect();
+        self.flows.clear();
+        all.sort_by(|x, y| (x.first, x.local, x.remote).cmp(&(y.first, y.local, y.remote)));
+        all.into_iter().for_each(closed);
+    }
+
+    fn evict_oldest(&mut self, closed: &mut impl FnMut(FlowRecord)) {
+        self.scratch.clear();
+        self.scratch.extend(self.flows.iter().map(|(k, f)| (f.last, *k)));
+        let n = (self.max / 8).max(1).min(self.scratch.len());
+        self.scratch.select_nth_unstable_by_key(n - 1, |e| e.0);
+        for (_, k) in self.scratch.drain(..n) {
+            if let Some(f) = self.flows.remove(&k) {
+                closed(FlowRecord::new(&k, &f));
+            }
+        }
+    }
+}
+
+fn new_flow(
+    p: &Packet,
+    a_to_b: bool,
+    nets: &LocalNets,
+    owner: impl FnOnce(Proto, IpAddr, u16) -> Option<Arc<ProcessInfo>>,
+) -> Flow {
+    let src_local = nets.is_local(p.src);
+    let dst_local = nets.is_local(p.dst);
+    let src_is_local = match (src_local, dst_local) {
+        (true, false) => true,
+        (false, true) => false,
+        // Both or neither: the side that opened the connection is ours.
+        _ => {
+            let syn = p.proto == Proto::Tcp && p.tcp_flags & tcp_flags::SYN != 0;
+            let ack = p.tcp_flags & tcp_flags::ACK != 0;
+            !(syn && ack)
+        }
+    };
+    let (local, remote) = if src_is_local { ((p.src, p.sport), p.dst) } else { ((p.dst, p.dport), p.src) };
+    let internal = nets.is_explicit() && src_local == dst_local;
+    let counted = !internal && !is_multicast_or_broadcast(remote);
+    Flow {
+        local_is_a: src_is_local == a_to_b,
+        counted,
+        out: Counters::default(),
+        inc: Counters::default(),
+        first: p.ts,
+        last: p.ts,
+        process: if counted { owner(p.proto, local.0, local.1) } else { None },
+    }
+}

@@ -1,0 +1,19 @@
+//! Leakwatch engine: watches outgoing traffic and says, in plain words, when a program is
+//! sending data out.
+//!
+//! Data flows one way: frames become [`packet::Packet`]s (capture threads), the engine
+//! ([`engine`]) accounts them per flow ([`flows`]), runs the detectors ([`detect`]) and
+//! publishes [`alert::AlertEvent`]s. Front ends only hold an [`engine::EngineHandle`].
+
+pub mod alert;
+pub mod capture;
+pub mod detect;
+pub mod direction;
+pub mod engine;
+pub mod flows;
+pub mod format;
+pub mod packet;
+pub mod process;
+pub mod settings;
+pub mod time;
+pub mod cli;

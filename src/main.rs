@@ -1,0 +1,5 @@
+//! The headless `leakwatch` command.
+
+fn main() {
+    std::process::exit(leakwatch::cli::main());
+}

@@ -1,0 +1,72 @@
+//! Which program owns a socket: the `SocketTable` trait, and the table used when none is known.
+//!
+//! Live capture (a later issue) implements it with `netstat2` + `sysinfo`; replay of a capture
+//! file has no way to know, so it uses [`NoSocketTable`]; tests use [`FakeSocketTable`].
+
+use crate::packet::Proto;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A program, as shown to the user.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub name: String,
+    /// Full path of the executable, when known.
+    pub exe: Option<String>,
+}
+
+/// Looks up the process that owns a local socket.
+pub trait SocketTable: Send {
+    /// The owner of the local endpoint `(proto, ip, port)`, if known.
+    fn lookup(&mut self, proto: Proto, local_ip: IpAddr, local_port: u16) -> Option<Arc<ProcessInfo>>;
+}
+
+/// Knows no process: replay of capture files.
+#[derive(Default)]
+pub struct NoSocketTable;
+
+impl SocketTable for NoSocketTable {
+    fn lookup(&mut self, _: Proto, _: IpAddr, _: u16) -> Option<Arc<ProcessInfo>> {
+        None
+    }
+}
+
+/// A fixed table for tests: local port (and protocol) → process; the address is ignored
+/// unless given.
+#[derive(Default, Clone)]
+pub struct FakeSocketTable {
+    by_port: HashMap<(Proto, u16), Arc<ProcessInfo>>,
+}
+
+impl FakeSocketTable {
+    /// Declares that `process` owns local `port` for `proto`.
+    pub fn with(mut self, proto: Proto, port: u16, process: ProcessInfo) -> Self {
+        self.by_port.insert((proto, port), Arc::new(process));
+        self
+    }
+}
+
+impl SocketTable for FakeSocketTable {
+    fn lookup(&mut self, proto: Proto, _: IpAddr, port: u16) -> Option<Arc<ProcessInfo>> {
+        self.by_port.get(&(proto, port)).cloned()
+    }
+}
+
+/// Whether a program is one of the "standard" apps the passive detector leaves alone
+/// (browsers, Skype, Steam, torrent clients, Dropbox). Unknown programs are unusual.
+///
+/// This is the name part of the legacy `Pattern.StdApps`; the pattern engine (issue 3)
+/// replaces it with the shipped patterns.
+pub fn is_standard_app(process: Option<&ProcessInfo>) -> bool {
+    let Some(p) = process else { return false };
+    let name = p.name.to_ascii_lowercase();
+    [
+        "chrome", "firefox", "mozilla", "iexplore", "opera", "safari", "browser", "iceweasel",
+        "amigo", "skype", "steam", "torrent", "dropbox",
+    ]
+    .iter()
+    .any(|k| name.contains(k))
+}

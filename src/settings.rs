@@ -1,0 +1,76 @@
+//! Engine settings: detection thresholds, re-alert cool-down, local networks and bounds.
+//!
+//! Defaults are the legacy daemon's (see `docs/detection.md`).
+
+use crate::direction::LocalNets;
+use crate::time::SECOND;
+
+/// Thresholds of the three detectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Sudden: more than this many bytes inside the 10 s window (legacy `--max-traffic-during-10-sec`).
+    pub max_traffic_during_10_sec: u64,
+    /// Active and passive: more than this many bytes (legacy `--min-leak-size`).
+    pub min_leak_size: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            max_traffic_during_10_sec: 102_400,
+            min_leak_size: 32_768,
+        }
+    }
+}
+
+/// Time constants of the detectors, in microseconds of packet time. Fixed, as in the legacy
+/// daemon; kept together here so the documentation and the code name the same values.
+pub mod timing {
+    use super::SECOND;
+    /// Length of the sudden window.
+    pub const SUDDEN_WINDOW: i64 = 10 * SECOND;
+    /// Granularity of the sudden window.
+    pub const SUDDEN_BUCKET: i64 = SECOND / 10;
+    /// Active: the run must have lasted at least this long.
+    pub const ACTIVE_MIN_LIFETIME: i64 = 8 * SECOND;
+    /// Active: a gap longer than this ends the run.
+    pub const ACTIVE_MAX_GAP: i64 = 2 * SECOND;
+    /// Passive: the session must have lasted at least this long.
+    pub const PASSIVE_MIN_LIFETIME: i64 = 60 * SECOND;
+    /// Passive: a gap longer than this ends the session.
+    pub const PASSIVE_MAX_GAP: i64 = 15 * SECOND;
+    /// Passive: bytes are counted over this trailing window.
+    pub const PASSIVE_WINDOW: i64 = 70 * SECOND;
+    /// Granularity of the passive window.
+    pub const PASSIVE_BUCKET: i64 = SECOND;
+    /// An alert's episode ends after this much silence from its threat.
+    pub const EPISODE_IDLE: i64 = PASSIVE_MAX_GAP;
+}
+
+/// Everything the engine needs to start.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub thresholds: Thresholds,
+    /// A threat that was notified gets no new notification for this long (µs of packet time).
+    pub realert_after: i64,
+    pub local_nets: LocalNets,
+    /// Upper bound on tracked 5-tuple flows; the longest idle are evicted beyond it.
+    pub max_flows: usize,
+    /// Upper bound on detection tracks (program × destination).
+    pub max_tracks: usize,
+    /// Flows idle this long are closed and reported (µs of packet time).
+    pub flow_idle_timeout: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            thresholds: Thresholds::default(),
+            realert_after: 600 * SECOND,
+            local_nets: LocalNets::default(),
+            max_flows: 262_144,
+            max_tracks: 65_536,
+            flow_idle_timeout: 600 * SECOND,
+        }
+    }
+}

@@ -213,10 +213,7 @@ mod tests {
 
     #[test]
     fn message_names_program_size_destination_and_time() {
-        assert_eq!(
-            alert().message(),
-            "An unknown program sent 46.9 KB to 198.51.100.7:443 in 8.3 s"
-        );
+        assert_eq!(alert().message(), "An unknown program sent 46.9 KB to 198.51.100.7:443 in 8.3 s");
     }
 
     #[test]

@@ -31,11 +31,7 @@ impl LocalNets {
 
     /// Whether `ip` counts as local.
     pub fn is_local(&self, ip: IpAddr) -> bool {
-        if self.nets.is_empty() {
-            is_private(ip)
-        } else {
-            self.nets.iter().any(|n| n.contains(&ip))
-        }
+        if self.nets.is_empty() { is_private(ip) } else { self.nets.iter().any(|n| n.contains(&ip)) }
     }
 }
 
@@ -81,7 +77,17 @@ mod tests {
     #[test]
     fn default_private_ranges() {
         let n = LocalNets::default();
-        for a in ["10.1.2.3", "192.168.1.7", "172.16.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "fd00::1", "fe80::1", "::1"] {
+        for a in [
+            "10.1.2.3",
+            "192.168.1.7",
+            "172.16.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "fd00::1",
+            "fe80::1",
+            "::1",
+        ] {
             assert!(n.is_local(ip(a)), "{a} should be local");
         }
         for a in ["8.8.8.8", "46.44.253.187", "100.128.0.1", "2a00:1450::1", "172.32.0.1"] {

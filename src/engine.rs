@@ -14,6 +14,8 @@ use crate::process::{NoSocketTable, SocketTable};
 use crate::settings::{EngineConfig, Thresholds};
 use crate::time::{SECOND, Ts};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 /// Packets parsed by a capture source, with what it could not turn into packets.
@@ -106,6 +108,8 @@ pub const SUBSCRIBER_QUEUE: usize = 1024;
 pub struct EngineHandle {
     tx: Sender<Msg>,
     recycle: Receiver<Vec<Packet>>,
+    /// Batches refused by `try_send_batch`, shared by every clone (lock-free).
+    dropped: Arc<AtomicU64>,
 }
 
 /// The running engine thread.
@@ -124,11 +128,13 @@ impl Engine {
     pub fn start_with(config: EngineConfig, sockets: Box<dyn SocketTable>) -> Engine {
         let (tx, rx) = bounded(INPUT_QUEUE);
         let (recycle_tx, recycle_rx) = bounded(INPUT_QUEUE + 8);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let dropped_in_engine = dropped.clone();
         let thread = std::thread::Builder::new()
             .name("leakwatch-engine".into())
-            .spawn(move || State::new(config, sockets, recycle_tx).run(rx))
+            .spawn(move || State::new(config, sockets, recycle_tx, dropped_in_engine).run(rx))
             .expect("spawning the engine thread");
-        Engine { handle: EngineHandle { tx, recycle: recycle_rx }, thread: Some(thread) }
+        Engine { handle: EngineHandle { tx, recycle: recycle_rx, dropped }, thread: Some(thread) }
     }
 
     pub fn handle(&self) -> EngineHandle {
@@ -148,7 +154,8 @@ impl Engine {
 impl EngineHandle {
     /// Alert events from now on.
     pub fn subscribe_alerts(&self, delivery: Delivery) -> Receiver<AlertEvent> {
-        let (tx, rx) = if delivery == Delivery::Lossless { crossbeam_channel::unbounded() } else { bounded(SUBSCRIBER_QUEUE) };
+        let (tx, rx) =
+            if delivery == Delivery::Lossless { crossbeam_channel::unbounded() } else { bounded(SUBSCRIBER_QUEUE) };
         let _ = self.tx.send(Msg::SubscribeAlerts(tx, delivery));
         rx
     }
@@ -180,7 +187,16 @@ impl EngineHandle {
     /// Sends a batch without waiting; returns false (and the caller counts a drop) if the
     /// engine's queue is full (live capture).
     pub fn try_send_batch(&self, batch: Batch) -> bool {
-        self.tx.try_send(Msg::Batch(batch)).is_ok()
+        let sent = self.tx.try_send(Msg::Batch(batch)).is_ok();
+        if !sent {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// Batches dropped so far because the engine was behind.
+    pub fn dropped_batches(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Advances packet time without packets (live mode's ticker).
@@ -216,10 +232,16 @@ struct State {
     paused: bool,
     now: Ts,
     last_flow_sweep: Ts,
+    dropped: Arc<AtomicU64>,
 }
 
 impl State {
-    fn new(config: EngineConfig, sockets: Box<dyn SocketTable>, recycle: Sender<Vec<Packet>>) -> State {
+    fn new(
+        config: EngineConfig,
+        sockets: Box<dyn SocketTable>,
+        recycle: Sender<Vec<Packet>>,
+        dropped: Arc<AtomicU64>,
+    ) -> State {
         State {
             flows: FlowTable::new(config.max_flows, config.flow_idle_timeout),
             detector: Detector::new(config.thresholds, config.realert_after, config.max_tracks),
@@ -233,6 +255,7 @@ impl State {
             paused: false,
             now: Ts(i64::MIN),
             last_flow_sweep: Ts(i64::MIN),
+            dropped,
         }
     }
 
@@ -261,6 +284,7 @@ impl State {
                 Msg::SubscribeFlows(tx) => self.flow_subs.0.push(Sub { tx, delivery: Delivery::Lossless }),
                 Msg::Finish(reply) => {
                     self.finish();
+                    self.summary.dropped_batches = self.dropped.load(Ordering::Relaxed);
                     let _ = reply.send(self.summary.clone());
                     return;
                 }
@@ -273,19 +297,22 @@ impl State {
             return;
         }
         self.now = t;
-        let (alerts, stats, dropped) = (&mut self.alerts, &mut self.stats, &mut self.summary.dropped_events);
+        let (alerts, stats, summary) = (&mut self.alerts, &mut self.stats, &mut self.summary);
         let mut n_alerts = 0;
+        let mut dropped_alerts = 0;
         let mut publish = |e: AlertEvent| {
             n_alerts += u64::from(e.notify());
-            alerts.publish(e, &mut 0);
+            alerts.publish(e, &mut dropped_alerts);
         };
         if stats.is_empty() {
             self.detector.advance(t, &mut publish, None);
         } else {
+            let dropped = &mut summary.dropped_events;
             let mut on_stats = |s: Stats| stats.publish(s, dropped);
             self.detector.advance(t, &mut publish, Some(&mut on_stats));
         }
-        self.summary.alerts += n_alerts;
+        summary.alerts += n_alerts;
+        summary.dropped_events += dropped_alerts;
         if self.last_flow_sweep.0 == i64::MIN || t.micros_since(self.last_flow_sweep) >= 10 * SECOND {
             self.last_flow_sweep = t;
             let (subs, n) = (&mut self.flow_subs, &mut self.summary.flows);
@@ -315,10 +342,10 @@ impl State {
         }
         let (remote, dport, sport) = if acc.outgoing { (p.dst, p.dport, p.sport) } else { (p.src, p.sport, p.dport) };
         let counted = Counted { ts: p.ts, remote, dport, sport, payload: p.payload_len, process: process.as_ref() };
-        let (alerts, total) = (&mut self.alerts, &mut self.summary.alerts);
+        let (alerts, summary) = (&mut self.alerts, &mut self.summary);
         self.detector.on_packet(counted, &mut |e| {
-            *total += u64::from(e.notify());
-            alerts.publish(e, &mut 0)
+            summary.alerts += u64::from(e.notify());
+            alerts.publish(e, &mut summary.dropped_events)
         });
     }
 

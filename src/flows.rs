@@ -168,7 +168,7 @@ impl FlowTable {
         closed: &mut impl FnMut(FlowRecord),
     ) -> (Accounted, Option<Arc<ProcessInfo>>) {
         let (key, a_to_b) = FlowKey::of(p);
-        if !self.flows.contains_key(&key) && self.flows.len() >= self.max {
+        if self.flows.len() >= self.max && !self.flows.contains_key(&key) {
             self.evict_oldest(closed);
         }
         let flow = self.flows.entry(key).or_insert_with(|| new_flow(p, a_to_b, nets, owner));
@@ -204,7 +204,7 @@ impl FlowTable {
     pub fn drain(&mut self, closed: &mut impl FnMut(FlowRecord)) {
         let mut all: Vec<FlowRecord> = self.flows.iter().map(|(k, f)| FlowRecord::new(k, f)).collect();
         self.flows.clear();
-        all.sort_by(|x, y| (x.first, x.local, x.remote).cmp(&(y.first, y.local, y.remote)));
+        all.sort_by_key(|x| (x.first, x.local, x.remote));
         all.into_iter().for_each(closed);
     }
 

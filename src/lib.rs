@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod capture;
+pub mod cli;
 pub mod detect;
 pub mod direction;
 pub mod engine;
@@ -16,4 +17,3 @@ pub mod packet;
 pub mod process;
 pub mod settings;
 pub mod time;
-pub mod cli;

@@ -64,8 +64,19 @@ pub fn is_standard_app(process: Option<&ProcessInfo>) -> bool {
     let Some(p) = process else { return false };
     let name = p.name.to_ascii_lowercase();
     [
-        "chrome", "firefox", "mozilla", "iexplore", "opera", "safari", "browser", "iceweasel",
-        "amigo", "skype", "steam", "torrent", "dropbox",
+        "chrome",
+        "firefox",
+        "mozilla",
+        "iexplore",
+        "opera",
+        "safari",
+        "browser",
+        "iceweasel",
+        "amigo",
+        "skype",
+        "steam",
+        "torrent",
+        "dropbox",
     ]
     .iter()
     .any(|k| name.contains(k))

@@ -16,10 +16,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds {
-            max_traffic_during_10_sec: 102_400,
-            min_leak_size: 32_768,
-        }
+        Thresholds { max_traffic_during_10_sec: 102_400, min_leak_size: 32_768 }
     }
 }
 

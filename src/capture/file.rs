@@ -23,7 +23,9 @@ pub enum FileError {
     NotCapture { path: PathBuf, reason: String },
     #[error("{path}: the capture contains no packets")]
     NoPackets { path: PathBuf },
-    #[error("{path}: link type {dlt} ({name}) is not supported: use Ethernet, Linux cooked (SLL/SLL2), raw IP or loopback captures")]
+    #[error(
+        "{path}: link type {dlt} ({name}) is not supported: use Ethernet, Linux cooked (SLL/SLL2), raw IP or loopback captures"
+    )]
     LinkType { path: PathBuf, dlt: i32, name: String },
     #[error("{path}: damaged after packet {packet}: {reason}; the {packet} packets before it were analysed")]
     Damaged { path: PathBuf, packet: u64, reason: String },
@@ -71,7 +73,8 @@ pub fn read_file(
     }
     // Open it ourselves first so permission errors read as such, not as a format error.
     std::fs::File::open(path).map_err(|e| FileError::Open { path: p(), reason: e.to_string() })?;
-    let mut cap = pcap::Capture::from_file(path).map_err(|e| FileError::NotCapture { path: p(), reason: pcap_reason(&e) })?;
+    let mut cap =
+        pcap::Capture::from_file(path).map_err(|e| FileError::NotCapture { path: p(), reason: pcap_reason(&e) })?;
     let dlt = cap.get_datalink();
     let Some(link) = LinkType::from_dlt(dlt.0) else {
         return Err(FileError::LinkType {
@@ -88,6 +91,8 @@ pub fn read_file(
         match cap.next_packet() {
             Ok(pkt) => {
                 let h = pkt.header;
+                // `timeval` fields are narrower than i64 on some platforms.
+                #[allow(clippy::unnecessary_cast)]
                 let ts = Ts::from_timeval(h.ts.tv_sec as i64, h.ts.tv_usec as i64);
                 stats.frames += 1;
                 stats.bytes_read += 16 + u64::from(h.caplen);
@@ -99,7 +104,8 @@ pub fn read_file(
                     Parsed::Malformed => batch.malformed += 1,
                 }
                 if batch.packets.len() >= BATCH {
-                    let full = std::mem::replace(&mut batch, Batch { packets: handle.packet_buffer(), ..Batch::default() });
+                    let full =
+                        std::mem::replace(&mut batch, Batch { packets: handle.packet_buffer(), ..Batch::default() });
                     if !handle.send_batch(full) {
                         break Ok(());
                     }

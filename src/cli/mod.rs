@@ -18,7 +18,12 @@ pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_BAD_FILE: i32 = 3;
 
 #[derive(Parser, Debug)]
-#[command(name = "leakwatch", version, infer_long_args = true, about = "Tells you, in plain words, when a program is sending data out")]
+#[command(
+    name = "leakwatch",
+    version,
+    infer_long_args = true,
+    about = "Tells you, in plain words, when a program is sending data out"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -20,7 +20,10 @@ const PROGRESS_MIN_BYTES: u64 = 10 * 1024 * 1024;
 pub fn run(args: &ReplayArgs) -> i32 {
     let d = &args.detection;
     let config = EngineConfig {
-        thresholds: Thresholds { max_traffic_during_10_sec: d.max_traffic_during_10_sec, min_leak_size: d.min_leak_size },
+        thresholds: Thresholds {
+            max_traffic_during_10_sec: d.max_traffic_during_10_sec,
+            min_leak_size: d.min_leak_size,
+        },
         realert_after: d.realert_after,
         local_nets: LocalNets::new(d.local_net.clone()),
         ..EngineConfig::default()
@@ -51,7 +54,13 @@ pub fn run(args: &ReplayArgs) -> i32 {
     code
 }
 
-fn replay_one(path: &Path, args: &ReplayArgs, config: &EngineConfig, style: Style, out: &mut impl Write) -> Result<(), FileError> {
+fn replay_one(
+    path: &Path,
+    args: &ReplayArgs,
+    config: &EngineConfig,
+    style: Style,
+    out: &mut impl Write,
+) -> Result<(), FileError> {
     let name = path.display().to_string();
     let engine = Engine::start(config.clone());
     let handle = engine.handle();
@@ -91,7 +100,7 @@ fn replay_one(path: &Path, args: &ReplayArgs, config: &EngineConfig, style: Styl
     }
     if let Some(flows) = flows {
         let mut all: Vec<_> = flows.iter().collect();
-        all.sort_by(|x, y| (x.first, x.local, x.remote).cmp(&(y.first, y.local, y.remote)));
+        all.sort_by_key(|x| (x.first, x.local, x.remote));
         for f in &all {
             emit(out, &if args.json { flow_json(f, &name) } else { flow_line(f) });
         }
@@ -117,7 +126,8 @@ fn progress_bar(path: &Path, disabled: bool) -> Option<ProgressBar> {
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
     Some(bar)

@@ -171,7 +171,7 @@ impl Detector {
                 }
             }
             if let Some(f) = stats {
-                rates.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+                rates.sort_by_key(|r| std::cmp::Reverse(r.bytes));
                 f(Stats { second, rates });
             }
         }
@@ -211,8 +211,12 @@ impl Detector {
         self.notified.retain(|_, n| now.micros_since(n.at) < realert);
         if self.tracks.len() > self.max_tracks {
             // Still too many (a flood of destinations): drop the quietest non-alerting tracks.
-            let mut lasts: Vec<(Ts, ThreatKey)> =
-                self.tracks.iter().filter(|(_, t)| t.episode.is_none()).map(|(k, t)| (t.last.unwrap_or(Ts(0)), *k)).collect();
+            let mut lasts: Vec<(Ts, ThreatKey)> = self
+                .tracks
+                .iter()
+                .filter(|(_, t)| t.episode.is_none())
+                .map(|(k, t)| (t.last.unwrap_or(Ts(0)), *k))
+                .collect();
             let excess = (self.tracks.len() - self.max_tracks + self.max_tracks / 8).min(lasts.len());
             if excess > 0 {
                 lasts.select_nth_unstable_by_key(excess - 1, |e| e.0);
@@ -226,7 +230,7 @@ impl Detector {
     /// Counts one outgoing packet and raises or updates alerts.
     pub fn on_packet(&mut self, c: Counted<'_>, events: &mut impl FnMut(AlertEvent)) {
         let key = ThreatKey { pid: c.process.map(|p| p.pid), remote: c.remote };
-        if !self.tracks.contains_key(&key) && self.tracks.len() >= self.max_tracks * 2 {
+        if self.tracks.len() >= self.max_tracks * 2 && !self.tracks.contains_key(&key) {
             self.last_sweep = i64::MIN; // force eviction at the next advance
             return;
         }

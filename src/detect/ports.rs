@@ -19,11 +19,7 @@ impl PortTally {
 
     /// The port with the most bytes; ties go to the lower port; 0 when empty.
     pub fn dominant(&self) -> u16 {
-        self.slots
-            .iter()
-            .filter(|s| s.1 > 0)
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map_or(0, |s| s.0)
+        self.slots.iter().filter(|s| s.1 > 0).max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map_or(0, |s| s.0)
     }
 }
 

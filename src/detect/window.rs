@@ -69,7 +69,11 @@ impl Window {
             return None;
         }
         let n = self.buckets.len() as i64;
-        (0..n).rev().map(|back| self.head - back).find(|idx| self.buckets[idx.rem_euclid(n) as usize] > 0).map(|idx| Ts(idx * self.slot_us))
+        (0..n)
+            .rev()
+            .map(|back| self.head - back)
+            .find(|idx| self.buckets[idx.rem_euclid(n) as usize] > 0)
+            .map(|idx| Ts(idx * self.slot_us))
     }
 }
 

@@ -2,6 +2,16 @@
 //!
 //! This runs on the capture thread. It never allocates per packet and never panics: a frame
 //! that does not parse is reported as [`Parsed::Malformed`] and counted by the caller.
+//!
+//! - Link layers: Ethernet II with any stack of 802.1Q / 802.1ad / 0x9100 tags, Linux SLL and
+//!   SLL2, raw IP, BSD null (either byte order) and loop. SLL, SLL2, null and loop are read by
+//!   hand; the rest by etherparse's header slices.
+//! - Lengths come from the IP header fields, not the captured bytes: a short snaplen does not
+//!   shrink `payload_len`, Ethernet padding does not grow it. Only the transport header must
+//!   have been captured.
+//! - Fragments: the first fragment gives the ports, which a bounded [`FRAG_MAP_CAPACITY`]-entry
+//!   table remembers for 30 s of packet time; later fragments are attributed from it, or are
+//!   [`Parsed::Other`] when their first fragment was not seen.
 
 use crate::time::{SECOND, Ts};
 use etherparse::{

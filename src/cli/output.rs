@@ -31,12 +31,13 @@ pub fn alert_line(e: &AlertEvent, style: Style, notified_bytes: Option<u64>) -> 
             Some(format!("{}  {}  {}", style.paint("2", &a.at.rfc3339()), style.paint(code, label), a.message()))
         }
         AlertPhase::End if notified_bytes.is_some_and(|b| a.bytes > b) => Some(format!(
-            "{}  {}  went on until {}: {} in {} s in all",
+            "{}  {}  ...went on: {} to {} in {} s in all, until {}",
             " ".repeat(24),
-            style.paint("2", "  ...  "),
-            a.at.rfc3339(),
+            style.paint("2", "  END  "),
             format::size(a.bytes),
-            format::secs(a.duration_s())
+            a.destination_label(),
+            format::secs(a.duration_s()),
+            a.at.rfc3339(),
         )),
         _ => None,
     }

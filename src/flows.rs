@@ -252,3 +252,82 @@ fn new_flow(
         process: if counted { owner(p.proto, local.0, local.1) } else { None },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, t: i64) -> Packet {
+        Packet {
+            ts: Ts(t),
+            proto: Proto::Tcp,
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            sport,
+            dport,
+            frame_len: 100,
+            payload_len: 46,
+            tcp_flags: flags,
+        }
+    }
+
+    fn account(t: &mut FlowTable, p: &Packet, nets: &LocalNets) -> Accounted {
+        t.account(p, nets, |_, _, _| None, &mut |_| panic!("no eviction expected")).0
+    }
+
+    #[test]
+    fn private_side_is_local_whatever_sends_first() {
+        let mut t = FlowTable::new(64, 1_000_000);
+        let nets = LocalNets::default();
+        let a = account(&mut t, &pkt("46.44.253.187", 8080, "192.168.1.7", 51215, tcp_flags::ACK, 0), &nets);
+        assert!(!a.outgoing && !a.counted);
+        let b = account(&mut t, &pkt("192.168.1.7", 51215, "46.44.253.187", 8080, tcp_flags::ACK, 1), &nets);
+        assert!(b.outgoing && b.counted);
+    }
+
+    #[test]
+    fn both_public_first_syn_sender_is_local_and_syn_ack_receiver_too() {
+        let nets = LocalNets::default();
+        let mut t = FlowTable::new(64, 1_000_000);
+        assert!(account(&mut t, &pkt("194.247.5.6", 39005, "194.247.5.14", 53, tcp_flags::SYN, 0), &nets).outgoing);
+        let mut t = FlowTable::new(64, 1_000_000);
+        let synack = pkt("194.247.5.14", 53, "194.247.5.6", 39005, tcp_flags::SYN | tcp_flags::ACK, 0);
+        assert!(!account(&mut t, &synack, &nets).outgoing);
+    }
+
+    #[test]
+    fn explicit_local_nets_keep_lan_traffic_out_of_detection() {
+        let nets = LocalNets::new(vec!["192.168.1.0/24".parse().unwrap()]);
+        let mut t = FlowTable::new(64, 1_000_000);
+        let lan = account(&mut t, &pkt("192.168.1.7", 5000, "192.168.1.9", 445, tcp_flags::ACK, 0), &nets);
+        assert!(lan.outgoing && !lan.counted);
+        let out = account(&mut t, &pkt("192.168.1.7", 5001, "10.0.0.1", 443, tcp_flags::ACK, 0), &nets);
+        assert!(out.outgoing && out.counted, "10.0.0.1 is foreign when local nets are explicit");
+    }
+
+    #[test]
+    fn multicast_is_never_counted() {
+        let nets = LocalNets::default();
+        let mut t = FlowTable::new(64, 1_000_000);
+        let m = account(&mut t, &pkt("192.168.1.7", 5353, "224.0.0.251", 5353, 0, 0), &nets);
+        assert!(m.outgoing && !m.counted);
+    }
+
+    #[test]
+    fn full_table_evicts_the_longest_idle_and_reports_them() {
+        let nets = LocalNets::default();
+        let mut t = FlowTable::new(16, i64::MAX);
+        let mut closed = Vec::new();
+        for i in 0..40u16 {
+            let p = pkt("192.168.1.7", 10_000 + i, "8.8.8.8", 443, tcp_flags::ACK, i64::from(i));
+            t.account(&p, &nets, |_, _, _| None, &mut |r| closed.push(r));
+            assert!(t.len() <= 16);
+        }
+        assert_eq!(closed.len() + t.len(), 40);
+        // The evicted flows are the oldest ones.
+        assert!(closed.iter().all(|r| r.local.port() < 10_000 + 40 - 16));
+        t.drain(&mut |r| closed.push(r));
+        assert_eq!(closed.len(), 40);
+        assert_eq!(closed.iter().map(|r| r.out.bytes).sum::<u64>(), 40 * 100);
+    }
+}

@@ -20,9 +20,9 @@ fn tenths_half_up(n: u64, unit: u64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
-/// Seconds with one decimal, e.g. `8.3`.
+/// Seconds with one decimal, rounded half up like the legacy `%.1f` (8.25 → `8.3`).
 pub fn secs(s: f64) -> String {
-    format!("{:.1}", s)
+    format!("{:.1}", (s * 10.0).round() / 10.0)
 }
 
 #[cfg(test)]

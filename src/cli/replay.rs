@@ -106,16 +106,19 @@ fn replay_one(
         }
     }
     let _ = out.flush();
-    let stats = result.as_ref().ok();
-    eprintln!(
-        "leakwatch: {name}: {} frames, {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts",
-        stats.map_or(summary.packets + summary.other + summary.malformed, |s| s.frames),
-        summary.packets,
-        summary.other,
-        summary.malformed,
-        summary.flows,
-        summary.alerts
-    );
+    // A file that could not be read at all gets its error only, not a row of zeros.
+    let opened = !matches!(result, Err(ref e) if !matches!(e, FileError::Damaged { .. }));
+    if opened {
+        eprintln!(
+            "leakwatch: {name}: {} frames, {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts",
+            summary.packets + summary.other + summary.malformed,
+            summary.packets,
+            summary.other,
+            summary.malformed,
+            summary.flows,
+            summary.alerts
+        );
+    }
     result.map(|_| ())
 }
 

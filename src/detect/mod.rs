@@ -238,6 +238,14 @@ impl Detector {
         let t = self.tracks.entry(key).or_insert_with(|| Track::new(c.process.cloned()));
         let ts = c.ts;
         let gap = t.last.map(|l| ts.micros_since(l).max(0));
+        // A quiet spell longer than the episode limit ends the open alert here and now, even
+        // if the periodic check has not run yet in this second.
+        if gap.is_some_and(|g| g > EPISODE_IDLE)
+            && let Some(ep) = t.episode.take()
+        {
+            events(AlertEvent { phase: AlertPhase::End, alert: build(&key, t, &ep, t.last.unwrap_or(ts)) });
+            self.open.retain(|k| *k != key);
+        }
         if gap.is_none_or(|g| g > ACTIVE_MAX_GAP) {
             t.run_start = ts;
             t.run_bytes = 0;
@@ -277,7 +285,7 @@ impl Detector {
             && ts.micros_since(t.session_start) >= PASSIVE_MIN_LIFETIME
             && !is_standard_app(t.process.as_deref())
         {
-            let started = t.passive.oldest_start().unwrap_or(ts).max(t.session_start);
+            let started = t.passive.oldest_start().unwrap_or(ts).max(t.session_start).min(ts);
             Some((LeakKind::Passive, t.passive.sum(), started))
         } else {
             None

@@ -1,0 +1,211 @@
+# Leakwatch messages, English.
+#
+# Variables in alert messages (values are inserted literally):
+#   $process  program name            $pid       its process id
+#   $host     server host name        $ip        server address
+#   $port     server port             $org       owner of the address
+#   $country  country of the address  $size      amount sent ("1.5 MiB")
+#   $duration how long ("1 min 5 s")  $kind      kind of upload (kind-*)
+#   $process-known, $host-known: "yes" or "no", for the fragments below.
+# A missing value is shown as the `unknown` word.
+
+## Shared words
+
+unknown = unknown
+unknown-program = unknown program
+
+## Fragments used inside alert messages
+
+# Who sent the data: starts a sentence.
+fragment-who =
+    { $process-known ->
+        [yes] { $process } (PID { $pid })
+       *[no] An unknown program
+    }
+# Where the data went.
+fragment-server =
+    { $host-known ->
+        [yes] { $host } ({ $ip }, port { $port })
+       *[no] { $ip }, port { $port }
+    }
+
+## Kinds of upload
+
+kind-sudden = Sudden upload
+kind-sudden-desc = A lot of data sent in a few seconds.
+kind-active = Steady upload
+kind-active-desc = Data sent fast and without pause for a while.
+kind-passive = Slow upload
+kind-passive-desc = A little data sent again and again over a long time.
+
+## Messages for alerts that match no known pattern
+
+alert-sudden-msg = { fragment-who } suddenly sent { $size } in { $duration } to { fragment-server }. Owner: { $org }, country: { $country }.
+alert-sudden-exciter = Sudden upload
+alert-active-msg = { fragment-who } has been sending data steadily: { $size } in { $duration } to { fragment-server }. Owner: { $org }, country: { $country }.
+alert-active-exciter = Steady upload
+alert-passive-msg = { fragment-who } keeps sending small amounts of data: { $size } in { $duration } to { fragment-server }. Owner: { $org }, country: { $country }.
+alert-passive-exciter = Slow, persistent upload
+
+## Messages per pattern (id: pattern name, lower case, dots → dashes)
+
+pattern-default-msg = { $kind }: { fragment-who } sent { $size } in { $duration } to { fragment-server }. Owner: { $org }, country: { $country }.
+pattern-default-exciter = Data is leaving your computer
+
+pattern-undefined-msg = Data is leaving your computer, but its source is unclear: { $size } in { $duration } to { fragment-server }.
+pattern-undefined-exciter = Upload from an unclear source
+pattern-port-msg = Something on your computer sent { $size } in { $duration } to { fragment-server }. The program behind it could not be found.
+pattern-port-exciter = Upload from an unknown program
+pattern-ip-msg = In { $duration }, { $size } went to { fragment-server }, and the program that sent it could not be found. Owner of the address: { $org }, country: { $country }.
+pattern-ip-exciter = Upload to an unfamiliar address
+pattern-process-msg = { fragment-who } sent { $size } in { $duration } to { fragment-server }. Owner: { $org }, country: { $country }.
+pattern-process-exciter = A program is sending data
+
+pattern-yandex-msg = { fragment-who } sent { $size } to Yandex in { $duration }. Server: { fragment-server }.
+pattern-yandex-exciter = Upload to Yandex
+pattern-google-msg = { fragment-who } sent { $size } to Google in { $duration }. Server: { fragment-server }.
+pattern-google-exciter = Upload to Google
+pattern-google-cache-msg = { fragment-who } sent { $size } to a Google cache server in { $duration }. Server: { fragment-server }.
+pattern-google-cache-exciter = Upload to Google cache
+pattern-amazon-msg = { fragment-who } sent { $size } to Amazon in { $duration }. Server: { fragment-server }.
+pattern-amazon-exciter = Upload to Amazon
+pattern-amazon-aws-msg = { fragment-who } sent { $size } to the Amazon cloud (AWS) in { $duration }. Server: { fragment-server }.
+pattern-amazon-aws-exciter = Upload to Amazon cloud
+pattern-vkontakte-msg = { fragment-who } sent { $size } to VKontakte in { $duration }. Server: { fragment-server }.
+pattern-vkontakte-exciter = Upload to VKontakte
+pattern-mailru-msg = { fragment-who } sent { $size } to Mail.ru in { $duration }. Server: { fragment-server }.
+pattern-mailru-exciter = Upload to Mail.ru
+pattern-microsoft-msg = { fragment-who } sent { $size } to Microsoft in { $duration }. Server: { fragment-server }.
+pattern-microsoft-exciter = Upload to Microsoft
+pattern-microsoft-updates-msg = { fragment-who } sent { $size } to Microsoft's update servers in { $duration }. This is most likely Windows Update. Server: { fragment-server }.
+pattern-microsoft-updates-exciter = Windows Update traffic
+pattern-microsoft-azure-msg = { fragment-who } sent { $size } to the Microsoft cloud (Azure) in { $duration }. Server: { fragment-server }.
+pattern-microsoft-azure-exciter = Upload to Microsoft cloud
+
+pattern-stdapps-msg = A common app, { fragment-who }, sent { $size } in { $duration } to { fragment-server }.
+pattern-stdapps-exciter = Upload by a common app
+pattern-stdapp-skype-msg = Skype, { fragment-who }, sent { $size } in { $duration } to { fragment-server }. Calls and shared files do this.
+pattern-stdapp-skype-exciter = Skype is sending data
+pattern-stdapp-steam-msg = Steam, { fragment-who }, sent { $size } in { $duration } to { fragment-server }. Games and cloud saves do this.
+pattern-stdapp-steam-exciter = Steam is sending data
+pattern-stdapp-torrentclient-msg = A torrent client, { fragment-who }, sent { $size } in { $duration } to { fragment-server }. It shares files with other people.
+pattern-stdapp-torrentclient-exciter = Torrent client is sharing files
+pattern-stdapp-dropbox-msg = Dropbox, { fragment-who }, sent { $size } in { $duration } to { fragment-server }. It is syncing your files.
+pattern-stdapp-dropbox-exciter = Dropbox is syncing
+pattern-stdapp-browser-msg = A browser tab in { fragment-who } sent { $size } in { $duration } to { fragment-server }. Owner: { $org }.
+pattern-stdapp-browser-exciter = Browser is sending data
+pattern-stdapp-browser-google-msg = A browser tab in { fragment-who } sent { $size } to Google in { $duration }. Server: { fragment-server }.
+pattern-stdapp-browser-google-exciter = Browser upload to Google
+pattern-stdapp-browser-yandex-msg = A browser tab in { fragment-who } sent { $size } to Yandex in { $duration }. Server: { fragment-server }.
+pattern-stdapp-browser-yandex-exciter = Browser upload to Yandex
+pattern-stdapp-browser-yandex-statica-msg = A browser tab in { fragment-who } sent { $size } to Yandex's static content servers in { $duration }. Server: { fragment-server }.
+pattern-stdapp-browser-yandex-statica-exciter = Browser upload to Yandex
+pattern-stdapp-browser-vkontakte-msg = A browser tab in { fragment-who } sent { $size } to VKontakte in { $duration }. Server: { fragment-server }.
+pattern-stdapp-browser-vkontakte-exciter = Browser upload to VKontakte
+pattern-stdapp-browser-metrica-yandex-msg = Yandex Metrica, a visitor tracker, collected { $size } from your browser in { $duration }. Server: { fragment-server }.
+pattern-stdapp-browser-metrica-yandex-exciter = Tracking by Yandex Metrica
+pattern-stdapp-browser-metrica-mailru-msg = The Mail.ru visitor counter collected { $size } from your browser in { $duration }. Server: { fragment-server }.
+pattern-stdapp-browser-metrica-mailru-exciter = Tracking by Mail.ru
+pattern-stdapp-browser-amazon-aws-msg = A browser tab in { fragment-who } sent { $size } to the Amazon cloud (AWS) in { $duration }. Server: { fragment-server }.
+pattern-stdapp-browser-amazon-aws-exciter = Browser upload to Amazon cloud
+
+pattern-apple-msg = { fragment-who } sent { $size } to Apple (iCloud) in { $duration }. Server: { fragment-server }.
+pattern-apple-exciter = Upload to Apple
+pattern-meta-msg = { fragment-who } sent { $size } to Meta (Facebook, Instagram, WhatsApp) in { $duration }. Server: { fragment-server }.
+pattern-meta-exciter = Upload to Meta
+pattern-cloudflare-msg = { fragment-who } sent { $size } through Cloudflare in { $duration }. Cloudflare serves many websites, so the real receiver may be any of them. Server: { fragment-server }.
+pattern-cloudflare-exciter = Upload through Cloudflare
+pattern-akamai-msg = { fragment-who } sent { $size } through Akamai in { $duration }. Akamai serves many companies, so the real receiver may be any of them. Server: { fragment-server }.
+pattern-akamai-exciter = Upload through Akamai
+pattern-fastly-msg = { fragment-who } sent { $size } through Fastly in { $duration }. Fastly serves many websites, so the real receiver may be any of them. Server: { fragment-server }.
+pattern-fastly-exciter = Upload through Fastly
+pattern-digitalocean-msg = { fragment-who } sent { $size } to a server rented at DigitalOcean in { $duration }. Anyone can rent one. Server: { fragment-server }.
+pattern-digitalocean-exciter = Upload to a DigitalOcean server
+pattern-hetzner-msg = { fragment-who } sent { $size } to a server rented at Hetzner in { $duration }. Anyone can rent one. Server: { fragment-server }.
+pattern-hetzner-exciter = Upload to a Hetzner server
+pattern-ovh-msg = { fragment-who } sent { $size } to a server rented at OVH in { $duration }. Anyone can rent one. Server: { fragment-server }.
+pattern-ovh-exciter = Upload to an OVH server
+pattern-telegram-msg = { fragment-who } sent { $size } to Telegram in { $duration }. Server: { fragment-server }.
+pattern-telegram-exciter = Upload to Telegram
+pattern-zoom-msg = { fragment-who } sent { $size } to Zoom in { $duration }. A call or screen share does this. Server: { fragment-server }.
+pattern-zoom-exciter = Upload to Zoom
+pattern-slack-msg = { fragment-who } sent { $size } to Slack in { $duration }. Server: { fragment-server }.
+pattern-slack-exciter = Upload to Slack
+pattern-discord-msg = { fragment-who } sent { $size } to Discord in { $duration }. Server: { fragment-server }.
+pattern-discord-exciter = Upload to Discord
+pattern-spotify-msg = { fragment-who } sent { $size } to Spotify in { $duration }. Server: { fragment-server }.
+pattern-spotify-exciter = Upload to Spotify
+pattern-github-msg = { fragment-who } sent { $size } to GitHub in { $duration }. Pushing code does this. Server: { fragment-server }.
+pattern-github-exciter = Upload to GitHub
+
+## Sizes ($n is already formatted)
+
+size-bytes = { $n } B
+size-kib = { $n } KiB
+size-mib = { $n } MiB
+size-gib = { $n } GiB
+
+## Durations ($s, $min, $h are already formatted)
+
+duration-seconds = { $s } s
+duration-minutes = { $min } min
+duration-minutes-seconds = { $min } min { $s } s
+duration-hours = { $h } h
+duration-hours-minutes = { $h } h { $min } min
+
+## Counts
+
+alerts-count =
+    { $count ->
+        [one] { $count } alert
+       *[other] { $count } alerts
+    }
+alerts-ignored-count =
+    { $count ->
+        [one] { $count } ignored
+       *[other] { $count } ignored
+    }
+no-alerts = No uploads worth mentioning.
+
+## Alert state and actions
+
+alert-ignored = ignored
+alert-new = new
+alert-ongoing = still going
+alert-ended = stopped
+# Said of an alert that stopped: total time and total amount.
+alert-went-on = went on: { $duration }, { $size } in all
+action-ignore-now = Ignore for now
+action-ignore-always = Always ignore
+action-ignore-15min = Ignore for 15 minutes
+action-ignore-1h = Ignore for 1 hour
+action-ignore-24h = Ignore for 24 hours
+action-ignore-for = Ignore for { $duration }
+action-show = Show details
+
+## Labels
+
+label-program = Program
+label-pid = PID
+label-destination = Sent to
+label-owner = Owner
+label-country = Country
+label-amount = Amount
+label-duration = Time
+label-kind = Kind
+label-mode = Mode
+
+## Modes
+
+mode-paranoid = paranoid
+mode-paranoid-desc = Tell me about every upload, even from apps I trust.
+mode-adequate = adequate
+mode-adequate-desc = Tell me about uploads, but not from browsers and common apps.
+mode-chill = chill
+mode-chill-desc = Only tell me about uploads to places Leakwatch does not recognise.
+
+## Command line
+
+cli-watching = Watching outgoing traffic. Press Ctrl+C to stop.
+cli-stopped = Stopped watching.
+cli-bad-locale = Unknown language “{ $value }”. Use one of: { $valid }.

@@ -1,0 +1,213 @@
+# Сообщения Leakwatch, русский язык.
+#
+# Переменные в сообщениях (значения вставляются как есть):
+#   $process  имя программы           $pid       номер процесса
+#   $host     имя сервера             $ip        адрес сервера
+#   $port     порт сервера            $org       владелец адреса
+#   $country  страна адреса           $size      объём ("1,5 МиБ")
+#   $duration время ("1 мин 5 с")     $kind      вид отправки (kind-*)
+#   $process-known, $host-known: "yes" или "no", для фрагментов ниже.
+# Отсутствующее значение показывается словом `unknown`.
+
+## Общие слова
+
+unknown = неизвестно
+unknown-program = неизвестная программа
+
+## Фрагменты сообщений
+
+# Кто отправил данные: начало предложения (женский род: «программа»).
+fragment-who =
+    { $process-known ->
+        [yes] Программа { $process } (PID { $pid })
+       *[no] Неизвестная программа
+    }
+# Куда ушли данные.
+fragment-server =
+    { $host-known ->
+        [yes] { $host } ({ $ip }, порт { $port })
+       *[no] { $ip }, порт { $port }
+    }
+
+## Виды отправки
+
+kind-sudden = Внезапная отправка
+kind-sudden-desc = Много данных за несколько секунд.
+kind-active = Постоянная отправка
+kind-active-desc = Данные уходят быстро и без перерыва уже какое-то время.
+kind-passive = Медленная отправка
+kind-passive-desc = Понемногу, но снова и снова в течение долгого времени.
+
+## Сообщения для отправок, не подходящих ни под один известный шаблон
+
+alert-sudden-msg = { fragment-who } внезапно отправила { $size } за { $duration } на { fragment-server }. Владелец: { $org }, страна: { $country }.
+alert-sudden-exciter = Внезапная отправка
+alert-active-msg = { fragment-who } непрерывно отправляет данные: { $size } за { $duration } на { fragment-server }. Владелец: { $org }, страна: { $country }.
+alert-active-exciter = Постоянная отправка
+alert-passive-msg = { fragment-who } понемногу, но упорно отправляет данные: { $size } за { $duration } на { fragment-server }. Владелец: { $org }, страна: { $country }.
+alert-passive-exciter = Медленная, но упорная отправка
+
+## Сообщения по шаблонам (id: имя шаблона строчными буквами, точки → дефисы)
+
+pattern-default-msg = { $kind }: { fragment-who } отправила { $size } за { $duration } на { fragment-server }. Владелец: { $org }, страна: { $country }.
+pattern-default-exciter = Данные уходят с компьютера
+
+pattern-undefined-msg = С компьютера уходят данные, но откуда — неясно: { $size } за { $duration } на { fragment-server }.
+pattern-undefined-exciter = Отправка из неясного источника
+pattern-port-msg = Что-то на компьютере отправило { $size } за { $duration } на { fragment-server }. Найти программу не удалось.
+pattern-port-exciter = Отправка неизвестной программой
+pattern-ip-msg = За { $duration } на { fragment-server } ушло { $size } данных, но выяснить, какая программа их отправила, не удалось. Владелец адреса: { $org }, страна: { $country }.
+pattern-ip-exciter = Отправка на незнакомый адрес
+pattern-process-msg = { fragment-who } отправила { $size } за { $duration } на { fragment-server }. Владелец: { $org }, страна: { $country }.
+pattern-process-exciter = Программа отправляет данные
+
+pattern-yandex-msg = { fragment-who } отправила в Яндекс { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-yandex-exciter = Отправка в Яндекс
+pattern-google-msg = { fragment-who } отправила в Google { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-google-exciter = Отправка в Google
+pattern-google-cache-msg = { fragment-who } отправила на кеширующий сервер Google { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-google-cache-exciter = Отправка в кеш Google
+pattern-amazon-msg = { fragment-who } отправила в Amazon { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-amazon-exciter = Отправка в Amazon
+pattern-amazon-aws-msg = { fragment-who } отправила в облако Amazon (AWS) { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-amazon-aws-exciter = Отправка в облако Amazon
+pattern-vkontakte-msg = { fragment-who } отправила во ВКонтакте { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-vkontakte-exciter = Отправка во ВКонтакте
+pattern-mailru-msg = { fragment-who } отправила в Mail.ru { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-mailru-exciter = Отправка в Mail.ru
+pattern-microsoft-msg = { fragment-who } отправила в Microsoft { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-microsoft-exciter = Отправка в Microsoft
+pattern-microsoft-updates-msg = { fragment-who } отправила на серверы обновлений Microsoft { $size } за { $duration }. Скорее всего, это Центр обновления Windows. Сервер: { fragment-server }.
+pattern-microsoft-updates-exciter = Обновление Windows
+pattern-microsoft-azure-msg = { fragment-who } отправила в облако Microsoft (Azure) { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-microsoft-azure-exciter = Отправка в облако Microsoft
+
+pattern-stdapps-msg = Распространённое приложение. { fragment-who } отправила { $size } за { $duration } на { fragment-server }.
+pattern-stdapps-exciter = Отправка распространённым приложением
+pattern-stdapp-skype-msg = Skype. { fragment-who } отправила { $size } за { $duration } на { fragment-server }. Так бывает во время звонков и при передаче файлов.
+pattern-stdapp-skype-exciter = Skype отправляет данные
+pattern-stdapp-steam-msg = Steam. { fragment-who } отправила { $size } за { $duration } на { fragment-server }. Так бывает в играх и при сохранении в облако.
+pattern-stdapp-steam-exciter = Steam отправляет данные
+pattern-stdapp-torrentclient-msg = Торрент-клиент. { fragment-who } отправила { $size } за { $duration } на { fragment-server }. Он раздаёт файлы другим людям.
+pattern-stdapp-torrentclient-exciter = Торрент-клиент раздаёт файлы
+pattern-stdapp-dropbox-msg = Dropbox. { fragment-who } отправила { $size } за { $duration } на { fragment-server }. Идёт синхронизация ваших файлов.
+pattern-stdapp-dropbox-exciter = Dropbox синхронизирует файлы
+pattern-stdapp-browser-msg = Браузер. { fragment-who } отправила с одной из вкладок { $size } за { $duration } на { fragment-server }. Владелец: { $org }.
+pattern-stdapp-browser-exciter = Браузер отправляет данные
+pattern-stdapp-browser-google-msg = Браузер. { fragment-who } отправила с одной из вкладок в Google { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-stdapp-browser-google-exciter = Браузер отправляет данные в Google
+pattern-stdapp-browser-yandex-msg = Браузер. { fragment-who } отправила с одной из вкладок в Яндекс { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-stdapp-browser-yandex-exciter = Браузер отправляет данные в Яндекс
+pattern-stdapp-browser-yandex-statica-msg = Браузер. { fragment-who } отправила с одной из вкладок на серверы статики Яндекса { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-stdapp-browser-yandex-statica-exciter = Браузер отправляет данные в Яндекс
+pattern-stdapp-browser-vkontakte-msg = Браузер. { fragment-who } отправила с одной из вкладок во ВКонтакте { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-stdapp-browser-vkontakte-exciter = Браузер отправляет данные во ВКонтакте
+pattern-stdapp-browser-metrica-yandex-msg = Яндекс Метрика, счётчик посетителей сайтов, собрала из вашего браузера { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-stdapp-browser-metrica-yandex-exciter = Слежка Яндекс Метрики
+pattern-stdapp-browser-metrica-mailru-msg = Счётчик посетителей Mail.ru собрал из вашего браузера { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-stdapp-browser-metrica-mailru-exciter = Слежка счётчика Mail.ru
+pattern-stdapp-browser-amazon-aws-msg = Браузер. { fragment-who } отправила с одной из вкладок в облако Amazon (AWS) { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-stdapp-browser-amazon-aws-exciter = Браузер отправляет данные в облако Amazon
+
+pattern-apple-msg = { fragment-who } отправила в Apple (iCloud) { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-apple-exciter = Отправка в Apple
+pattern-meta-msg = { fragment-who } отправила в Meta (Facebook, Instagram, WhatsApp) { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-meta-exciter = Отправка в Meta
+pattern-cloudflare-msg = { fragment-who } отправила через Cloudflare { $size } за { $duration }. Cloudflare обслуживает множество сайтов, и настоящим получателем может быть любой из них. Сервер: { fragment-server }.
+pattern-cloudflare-exciter = Отправка через Cloudflare
+pattern-akamai-msg = { fragment-who } отправила через Akamai { $size } за { $duration }. Akamai обслуживает множество компаний, и настоящим получателем может быть любая из них. Сервер: { fragment-server }.
+pattern-akamai-exciter = Отправка через Akamai
+pattern-fastly-msg = { fragment-who } отправила через Fastly { $size } за { $duration }. Fastly обслуживает множество сайтов, и настоящим получателем может быть любой из них. Сервер: { fragment-server }.
+pattern-fastly-exciter = Отправка через Fastly
+pattern-digitalocean-msg = { fragment-who } отправила { $size } за { $duration } на сервер, арендованный в DigitalOcean. Арендовать такой может кто угодно. Сервер: { fragment-server }.
+pattern-digitalocean-exciter = Отправка на сервер DigitalOcean
+pattern-hetzner-msg = { fragment-who } отправила { $size } за { $duration } на сервер, арендованный в Hetzner. Арендовать такой может кто угодно. Сервер: { fragment-server }.
+pattern-hetzner-exciter = Отправка на сервер Hetzner
+pattern-ovh-msg = { fragment-who } отправила { $size } за { $duration } на сервер, арендованный в OVH. Арендовать такой может кто угодно. Сервер: { fragment-server }.
+pattern-ovh-exciter = Отправка на сервер OVH
+pattern-telegram-msg = { fragment-who } отправила в Telegram { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-telegram-exciter = Отправка в Telegram
+pattern-zoom-msg = { fragment-who } отправила в Zoom { $size } за { $duration }. Так бывает во время звонка или показа экрана. Сервер: { fragment-server }.
+pattern-zoom-exciter = Отправка в Zoom
+pattern-slack-msg = { fragment-who } отправила в Slack { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-slack-exciter = Отправка в Slack
+pattern-discord-msg = { fragment-who } отправила в Discord { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-discord-exciter = Отправка в Discord
+pattern-spotify-msg = { fragment-who } отправила в Spotify { $size } за { $duration }. Сервер: { fragment-server }.
+pattern-spotify-exciter = Отправка в Spotify
+pattern-github-msg = { fragment-who } отправила в GitHub { $size } за { $duration }. Так бывает при отправке кода. Сервер: { fragment-server }.
+pattern-github-exciter = Отправка в GitHub
+
+## Размеры ($n уже отформатировано)
+
+size-bytes = { $n } Б
+size-kib = { $n } КиБ
+size-mib = { $n } МиБ
+size-gib = { $n } ГиБ
+
+## Время ($s, $min, $h уже отформатированы)
+
+duration-seconds = { $s } с
+duration-minutes = { $min } мин
+duration-minutes-seconds = { $min } мин { $s } с
+duration-hours = { $h } ч
+duration-hours-minutes = { $h } ч { $min } мин
+
+## Счётчики
+
+alerts-count =
+    { $count ->
+        [one] { $count } предупреждение
+        [few] { $count } предупреждения
+        [many] { $count } предупреждений
+       *[other] { $count } предупреждения
+    }
+alerts-ignored-count =
+    { $count ->
+        [one] { $count } скрыто
+       *[other] { $count } скрыто
+    }
+no-alerts = Ничего заслуживающего внимания не отправлялось.
+
+## Состояние предупреждения и действия
+
+alert-ignored = скрыто
+alert-new = новое
+alert-ongoing = продолжается
+alert-ended = закончилось
+# О закончившейся отправке: сколько длилась и сколько всего ушло.
+alert-went-on = длилось: { $duration }, всего { $size }
+action-ignore-now = Пока не показывать
+action-ignore-always = Больше никогда не показывать
+action-ignore-15min = Не показывать 15 минут
+action-ignore-1h = Не показывать 1 час
+action-ignore-24h = Не показывать 24 часа
+action-ignore-for = Не показывать { $duration }
+action-show = Подробнее
+
+## Подписи
+
+label-program = Программа
+label-pid = PID
+label-destination = Куда
+label-owner = Владелец
+label-country = Страна
+label-amount = Объём
+label-duration = Время
+label-kind = Вид
+label-mode = Режим
+
+## Режимы
+
+mode-paranoid = параноидальный
+mode-paranoid-desc = Сообщать о любой отправке, даже от привычных программ.
+mode-adequate = разумный
+mode-adequate-desc = Сообщать об отправках, кроме браузеров и распространённых программ.
+mode-chill = спокойный
+mode-chill-desc = Сообщать только об отправках на адреса, незнакомые Leakwatch.
+
+## Командная строка
+
+cli-watching = Слежу за исходящим трафиком. Нажмите Ctrl+C, чтобы остановить.
+cli-stopped = Наблюдение остановлено.
+cli-bad-locale = Неизвестный язык «{ $value }». Допустимые значения: { $valid }.

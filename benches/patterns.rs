@@ -54,9 +54,10 @@ fn candidates() -> Vec<Facts<'static>> {
         exe: Some(exe),
         ..base
     };
-    let org = |f: Facts<'static>, dst: &str, host: Option<&'static str>, org: &'static str, asn: u32, c: &'static str| {
-        Facts { dstip: ip(dst), hostname: host, orgname: Some(org), asn: Some(asn), country: Some(c), ..f }
-    };
+    let org =
+        |f: Facts<'static>, dst: &str, host: Option<&'static str>, org: &'static str, asn: u32, c: &'static str| {
+            Facts { dstip: ip(dst), hostname: host, orgname: Some(org), asn: Some(asn), country: Some(c), ..f }
+        };
     let firefox = p(2001, "firefox", "/usr/lib/firefox/firefox");
     let chrome = p(2002, "chrome", "/opt/google/chrome/chrome");
     let curl = p(3001, "curl", "/usr/bin/curl");
@@ -69,12 +70,33 @@ fn candidates() -> Vec<Facts<'static>> {
         org(chrome, "93.184.216.34", None, "Edgecast Inc.", 15133, "US"),
         org(curl, "52.95.110.1", Some("s3.amazonaws.com"), "Amazon.com, Inc.", 16509, "US"),
         org(curl, "93.184.216.34", None, "Edgecast Inc.", 15133, "US"),
-        org(p(880, "svchost.exe", "C:\\Windows\\System32\\svchost.exe"), "13.107.4.50", None, "Microsoft Corporation", 8075, "US"),
+        org(
+            p(880, "svchost.exe", "C:\\Windows\\System32\\svchost.exe"),
+            "13.107.4.50",
+            None,
+            "Microsoft Corporation",
+            8075,
+            "US",
+        ),
         org(p(4100, "steam", "/usr/bin/steam"), "208.64.200.1", None, "Valve Corporation", 32590, "US"),
         org(p(4200, "dropbox", "/usr/bin/dropbox"), "162.125.1.1", None, "Dropbox, Inc.", 19679, "US"),
         org(p(4300, "qbittorrent", "/usr/bin/qbittorrent"), "185.21.216.1", None, "Some ISP", 1, "NL"),
-        org(p(4400, "skypeforlinux", "/usr/bin/skypeforlinux"), "52.114.1.1", None, "Microsoft Corporation", 8075, "US"),
-        org(p(5000, "backupd", "/usr/local/bin/backupd"), "203.0.113.9", Some("backup.example"), "Example Net", 64500, "DE"),
+        org(
+            p(4400, "skypeforlinux", "/usr/bin/skypeforlinux"),
+            "52.114.1.1",
+            None,
+            "Microsoft Corporation",
+            8075,
+            "US",
+        ),
+        org(
+            p(5000, "backupd", "/usr/local/bin/backupd"),
+            "203.0.113.9",
+            Some("backup.example"),
+            "Example Net",
+            64500,
+            "DE",
+        ),
         Facts { pid: Some(6000), processname: Some("python3"), dstip: ip("198.51.100.7"), ..base },
         Facts { pid: Some(6001), dstip: ip("2001:db8::7"), ..base },
         Facts { dstip: ip("198.51.100.8"), ..base },
@@ -115,7 +137,10 @@ fn main() {
             black_box(check(&threats, &filters, f));
         }
         assert!(baseline.is_match(black_box(short)));
-        println!("patterns bench: smoke run ok ({} candidates, {label}); use `cargo bench --bench patterns`", cands.len());
+        println!(
+            "patterns bench: smoke run ok ({} candidates, {label}); use `cargo bench --bench patterns`",
+            cands.len()
+        );
         return;
     }
 

@@ -1,6 +1,6 @@
 //! Alerts: what the engine tells front ends, and their JSON form.
 
-use crate::format;
+use crate::i18n::Messages;
 use crate::process::ProcessInfo;
 use crate::time::Ts;
 use serde::Serialize;
@@ -23,15 +23,6 @@ impl LeakKind {
             LeakKind::Sudden => "sudden",
             LeakKind::Active => "active",
             LeakKind::Passive => "passive",
-        }
-    }
-
-    /// A short cause label (the legacy "exciter").
-    pub fn exciter(self) -> &'static str {
-        match self {
-            LeakKind::Sudden => "Sudden upload",
-            LeakKind::Active => "Steady upload",
-            LeakKind::Passive => "Slow, persistent upload",
         }
     }
 }
@@ -70,6 +61,8 @@ pub struct Alert {
     pub bytes: u64,
     pub started: Ts,
     pub at: Ts,
+    /// The ready-made ignore rule for this threat (legacy shape, compact JSON text).
+    pub callback_filter: String,
 }
 
 /// An alert with its phase, as delivered to subscribers.
@@ -92,47 +85,15 @@ impl Alert {
         self.at.secs_since(self.started).max(0.0)
     }
 
-    /// Who sent it, in words.
-    pub fn program_label(&self) -> String {
-        match &self.process {
-            Some(p) => format!("{} (pid {})", p.name, p.pid),
-            None => "An unknown program".to_string(),
-        }
+    /// Where it went, as `ip:port` (`[ip]:port` for IPv6).
+    pub fn destination_addr(&self) -> String {
+        std::net::SocketAddr::new(self.dstip, self.dstport).to_string()
     }
 
-    /// Where it went, in words: host name, else organisation, else the address.
-    pub fn destination_label(&self) -> String {
-        let addr = match self.dstip {
-            IpAddr::V4(ip) => format!("{ip}:{}", self.dstport),
-            IpAddr::V6(ip) => format!("[{ip}]:{}", self.dstport),
-        };
-        match (&self.hostname, &self.orgname) {
-            (Some(h), _) => format!("{h} ({addr})"),
-            (None, Some(o)) => format!("{o} ({addr})"),
-            (None, None) => addr,
-        }
-    }
-
-    /// The plain-words message.
-    pub fn message(&self) -> String {
-        let mut m = format!(
-            "{} sent {} to {} in {} s",
-            self.program_label(),
-            format::size(self.bytes),
-            self.destination_label(),
-            format::secs(self.duration_s())
-        );
-        if let Some(c) = &self.country {
-            m.push_str(&format!(", {c}"));
-        }
-        m
-    }
-
-    /// The legacy callback filter: a ready-made ignore rule, as compact JSON text.
-    ///
-    /// With a known program it ignores that program (`Pattern.Process`), otherwise the
-    /// destination address (`Pattern.IP`), in the legacy shape the old GUIs send back.
-    pub fn callback_filter(&self) -> String {
+    /// The callback filter used when no threat pattern names the alert: with a known program
+    /// it ignores that program (`Pattern.Process`), otherwise the destination address
+    /// (`Pattern.IP`), in the legacy shape the old GUIs send back.
+    pub fn fallback_callback_filter(&self) -> String {
         let (pattern_name, field, value) = match &self.process {
             Some(p) => ("Pattern.Process", "processname", p.name.clone()),
             None => ("Pattern.IP", "dstip", self.dstip.to_string()),
@@ -148,8 +109,9 @@ impl Alert {
         )
     }
 
-    /// The JSON object printed by `leakwatch replay --json` (one per line).
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The JSON object printed by `leakwatch replay --json` (one per line), with the message
+    /// and exciter in the language of `msgs`.
+    pub fn to_json(&self, msgs: &Messages) -> serde_json::Value {
         json!({
             "kind": self.kind,
             "pattern": self.pattern,
@@ -165,9 +127,9 @@ impl Alert {
             "duration_s": (self.duration_s() * 1000.0).round() / 1000.0,
             "started": self.started.rfc3339(),
             "at": self.at.rfc3339(),
-            "message": self.message(),
-            "exciter": self.kind.exciter(),
-            "callback_filter": self.callback_filter(),
+            "message": msgs.alert_message(self),
+            "exciter": msgs.alert_exciter(self),
+            "callback_filter": self.callback_filter,
         })
     }
 }
@@ -197,23 +159,19 @@ mod tests {
             bytes: 48000,
             started: Ts::from_secs_f64(10.0),
             at: Ts::from_secs_f64(18.25),
+            callback_filter: String::new(),
         }
     }
 
     #[test]
     fn callback_filter_has_the_legacy_shape() {
         assert_eq!(
-            alert().callback_filter(),
+            alert().fallback_callback_filter(),
             r#"{"pattern":{"dstip":"^\\Q198.51.100.7\\E$"},"name":"Ignore.Custom.Pattern.IP","related-patterns":"^\\QPattern.IP\\E$","relation-mode":"all"}"#
         );
         let mut a = alert();
         a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None }));
-        assert!(a.callback_filter().starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$"}"#));
-    }
-
-    #[test]
-    fn message_names_program_size_destination_and_time() {
-        assert_eq!(alert().message(), "An unknown program sent 46.9 KB to 198.51.100.7:443 in 8.3 s");
+        assert!(a.fallback_callback_filter().starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$"}"#));
     }
 
     #[test]

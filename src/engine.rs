@@ -9,6 +9,8 @@
 use crate::alert::AlertEvent;
 use crate::detect::{Counted, Detector, Stats};
 use crate::flows::{FlowRecord, FlowTable};
+use crate::ignores::IgnoreStore;
+use crate::judge::Mode;
 use crate::packet::Packet;
 use crate::process::{NoSocketTable, SocketTable};
 use crate::settings::{EngineConfig, Thresholds};
@@ -37,13 +39,51 @@ pub enum Delivery {
     Lossy,
 }
 
+/// How long an ignore lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IgnoreFor {
+    /// Until the engine stops.
+    Now,
+    /// For this long (wall-clock time).
+    Duration(std::time::Duration),
+    /// For ever: written to `ignores.user.json`.
+    Always,
+}
+
+/// An ignore as listed to front ends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IgnoreInfo {
+    pub id: u64,
+    pub name: Option<String>,
+    /// The filter, as compact JSON text.
+    pub filter: String,
+    pub permanent: bool,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Commands from front ends.
 #[derive(Debug)]
 pub enum Command {
     SetThresholds(Thresholds),
+    /// Switches paranoid / adequate / chill at once.
+    SetMode(Mode),
     /// Stop counting packets (they are still accepted and dropped).
     Pause,
     Resume,
+    /// Ignores what a filter (e.g. an alert's callback filter) matches; replies with its id.
+    Ignore {
+        filter: String,
+        how: IgnoreFor,
+        reply: Sender<Result<u64, String>>,
+    },
+    /// Removes an ignore by id; replies whether it existed.
+    RemoveIgnore {
+        id: u64,
+        reply: Sender<Result<bool, String>>,
+    },
+    ListIgnores {
+        reply: Sender<Vec<IgnoreInfo>>,
+    },
 }
 
 /// Counters reported at the end of input (and on request).
@@ -126,13 +166,19 @@ impl Engine {
 
     /// Starts an engine with a socket table for process attribution.
     pub fn start_with(config: EngineConfig, sockets: Box<dyn SocketTable>) -> Engine {
+        Engine::start_full(config, sockets, None)
+    }
+
+    /// Starts an engine with a socket table and the user's ignores (already opened, so the
+    /// caller reports any load problem).
+    pub fn start_full(config: EngineConfig, sockets: Box<dyn SocketTable>, ignores: Option<IgnoreStore>) -> Engine {
         let (tx, rx) = bounded(INPUT_QUEUE);
         let (recycle_tx, recycle_rx) = bounded(INPUT_QUEUE + 8);
         let dropped = Arc::new(AtomicU64::new(0));
         let dropped_in_engine = dropped.clone();
         let thread = std::thread::Builder::new()
             .name("leakwatch-engine".into())
-            .spawn(move || State::new(config, sockets, recycle_tx, dropped_in_engine).run(rx))
+            .spawn(move || State::new(config, sockets, ignores, recycle_tx, dropped_in_engine).run(rx))
             .expect("spawning the engine thread");
         Engine { handle: EngineHandle { tx, recycle: recycle_rx, dropped }, thread: Some(thread) }
     }
@@ -208,6 +254,33 @@ impl EngineHandle {
         let _ = self.tx.send(Msg::Command(c));
     }
 
+    /// Switches the mode; alerts already open are judged again.
+    pub fn set_mode(&self, mode: Mode) {
+        self.command(Command::SetMode(mode));
+    }
+
+    /// Ignores what `filter` (e.g. an alert's `callback_filter`) matches, for now, for a
+    /// while or for ever; open alerts it matches go silent. Returns the ignore's id.
+    pub fn ignore(&self, filter: &str, how: IgnoreFor) -> Result<u64, String> {
+        let (reply, rx) = bounded(1);
+        self.command(Command::Ignore { filter: filter.to_string(), how, reply });
+        rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
+    }
+
+    /// Removes an ignore by id; `Ok(false)` when there is none.
+    pub fn remove_ignore(&self, id: u64) -> Result<bool, String> {
+        let (reply, rx) = bounded(1);
+        self.command(Command::RemoveIgnore { id, reply });
+        rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
+    }
+
+    /// Every ignore in force, temporary and permanent.
+    pub fn list_ignores(&self) -> Vec<IgnoreInfo> {
+        let (reply, rx) = bounded(1);
+        self.command(Command::ListIgnores { reply });
+        rx.recv().unwrap_or_default()
+    }
+
     /// Ends input: open alerts end, all flows close, subscribers are released.
     pub fn finish(&self) -> Summary {
         let (tx, rx) = bounded(1);
@@ -233,16 +306,33 @@ struct State {
     now: Ts,
     last_flow_sweep: Ts,
     dropped: Arc<AtomicU64>,
+    /// The user's permanent (and stored temporary) ignores.
+    ignores: Option<IgnoreStore>,
+    /// Ignores for now / for a while that live only in this engine.
+    temporary: Vec<Temporary>,
+    next_temporary: u64,
+    /// Changes whenever `temporary` does.
+    temporary_generation: u64,
+    /// (store generation, temporary generation) the compiled user filters were built from.
+    ignores_generation: (u64, u64),
+}
+
+/// An ignore that lives only in this engine ("ignore for now" or for a while).
+struct Temporary {
+    id: u64,
+    filter: serde_json::Value,
+    until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl State {
     fn new(
         config: EngineConfig,
         sockets: Box<dyn SocketTable>,
+        ignores: Option<IgnoreStore>,
         recycle: Sender<Vec<Packet>>,
         dropped: Arc<AtomicU64>,
     ) -> State {
-        State {
+        let mut state = State {
             flows: FlowTable::new(config.max_flows, config.flow_idle_timeout),
             detector: Detector::new(config.thresholds, config.realert_after, config.max_tracks),
             config,
@@ -256,7 +346,103 @@ impl State {
             now: Ts(i64::MIN),
             last_flow_sweep: Ts(i64::MIN),
             dropped,
+            ignores,
+            temporary: Vec::new(),
+            next_temporary: 1 << 48,
+            temporary_generation: 0,
+            ignores_generation: (u64::MAX, u64::MAX),
+        };
+        state.refresh_user_ignores();
+        state
+    }
+
+    /// Recompiles the user's ignores when they changed (or temporary ones expired).
+    fn refresh_user_ignores(&mut self) {
+        let now = chrono::Utc::now();
+        let before = self.temporary.len();
+        self.temporary.retain(|t| t.until.is_none_or(|u| u > now));
+        if before != self.temporary.len() {
+            self.temporary_generation += 1;
         }
+        let store = self.ignores.as_mut().map_or(0, |s| {
+            s.purge_expired(now);
+            s.generation()
+        });
+        let generation = (store, self.temporary_generation);
+        if generation == self.ignores_generation {
+            return;
+        }
+        self.ignores_generation = generation;
+        let mut all: Vec<(u64, serde_json::Value)> = self.temporary.iter().map(|t| (t.id, t.filter.clone())).collect();
+        if let Some(s) = self.ignores.as_mut() {
+            all.extend(s.active_filters(now).map(|(id, v)| (id, v.clone())));
+        }
+        // A stored filter that no longer compiles (e.g. edited by hand) is skipped.
+        let _ = self.config.rules.set_user_ignores(all.iter().map(|(id, v)| (*id, v)));
+        self.detector.rejudge(&self.config.rules);
+    }
+
+    fn ignore(&mut self, filter: &str, how: IgnoreFor) -> Result<u64, String> {
+        self.config.rules.check_filter(filter).map_err(|e| e.to_string())?;
+        let value: serde_json::Value = serde_json::from_str(filter).map_err(|e| e.to_string())?;
+        let now = chrono::Utc::now();
+        let id = match (how, self.ignores.as_mut()) {
+            (IgnoreFor::Always, Some(store)) => store.add_permanent(value).map_err(|e| e.to_string())?,
+            (IgnoreFor::Always, None) => return Err("no ignores file: permanent ignores are not available".into()),
+            (IgnoreFor::Now, _) | (IgnoreFor::Duration(_), _) => {
+                let until = match how {
+                    IgnoreFor::Duration(d) => Some(now + chrono::Duration::from_std(d).map_err(|e| e.to_string())?),
+                    _ => None,
+                };
+                self.next_temporary += 1;
+                self.temporary_generation += 1;
+                self.temporary.push(Temporary { id: self.next_temporary, filter: value, until });
+                self.next_temporary
+            }
+        };
+        self.refresh_user_ignores();
+        Ok(id)
+    }
+
+    fn remove_ignore(&mut self, id: u64) -> Result<bool, String> {
+        let before = self.temporary.len();
+        self.temporary.retain(|t| t.id != id);
+        let removed = if before != self.temporary.len() {
+            self.temporary_generation += 1;
+            true
+        } else if let Some(store) = self.ignores.as_mut() {
+            store.remove(id).map_err(|e| e.to_string())?
+        } else {
+            false
+        };
+        self.refresh_user_ignores();
+        Ok(removed)
+    }
+
+    fn list_ignores(&mut self) -> Vec<IgnoreInfo> {
+        let now = chrono::Utc::now();
+        let mut out: Vec<IgnoreInfo> = self
+            .temporary
+            .iter()
+            .map(|t| IgnoreInfo {
+                id: t.id,
+                name: t.filter.get("name").and_then(|n| n.as_str()).map(str::to_string),
+                filter: t.filter.to_string(),
+                permanent: false,
+                until: t.until,
+            })
+            .collect();
+        if let Some(store) = self.ignores.as_mut() {
+            out.extend(store.list(now).into_iter().map(|i| IgnoreInfo {
+                id: i.id,
+                name: i.name().map(str::to_string),
+                filter: i.filter.to_string(),
+                permanent: i.is_permanent(),
+                until: i.until(),
+            }));
+        }
+        out.sort_by_key(|i| i.id);
+        out
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
@@ -276,8 +462,21 @@ impl State {
                 Msg::Tick(t) => self.advance(t),
                 Msg::Command(c) => match c {
                     Command::SetThresholds(t) => self.detector.set_thresholds(t),
+                    Command::SetMode(m) => {
+                        self.config.rules.set_mode(m);
+                        self.detector.rejudge(&self.config.rules);
+                    }
                     Command::Pause => self.paused = true,
                     Command::Resume => self.paused = false,
+                    Command::Ignore { filter, how, reply } => {
+                        let _ = reply.send(self.ignore(&filter, how));
+                    }
+                    Command::RemoveIgnore { id, reply } => {
+                        let _ = reply.send(self.remove_ignore(id));
+                    }
+                    Command::ListIgnores { reply } => {
+                        let _ = reply.send(self.list_ignores());
+                    }
                 },
                 Msg::SubscribeAlerts(tx, delivery) => self.alerts.0.push(Sub { tx, delivery }),
                 Msg::SubscribeStats(tx) => self.stats.0.push(Sub { tx, delivery: Delivery::Lossy }),
@@ -315,6 +514,7 @@ impl State {
         summary.dropped_events += dropped_alerts;
         if self.last_flow_sweep.0 == i64::MIN || t.micros_since(self.last_flow_sweep) >= 10 * SECOND {
             self.last_flow_sweep = t;
+            self.refresh_user_ignores();
             let (subs, n) = (&mut self.flow_subs, &mut self.summary.flows);
             self.flows.sweep(t, &mut |r| {
                 *n += 1;
@@ -343,7 +543,7 @@ impl State {
         let (remote, dport, sport) = if acc.outgoing { (p.dst, p.dport, p.sport) } else { (p.src, p.sport, p.dport) };
         let counted = Counted { ts: p.ts, remote, dport, sport, payload: p.payload_len, process: process.as_ref() };
         let (alerts, summary) = (&mut self.alerts, &mut self.summary);
-        self.detector.on_packet(counted, &mut |e| {
+        self.detector.on_packet(counted, &self.config.rules, &mut |e| {
             summary.alerts += u64::from(e.notify());
             alerts.publish(e, &mut summary.dropped_events)
         });

@@ -15,6 +15,7 @@ pub mod flows;
 pub mod format;
 pub mod i18n;
 pub mod ignores;
+pub mod judge;
 pub mod packet;
 pub mod patterns;
 pub mod process;

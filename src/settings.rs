@@ -3,6 +3,7 @@
 //! Defaults are the legacy daemon's (see `docs/detection.md`).
 
 use crate::direction::LocalNets;
+use crate::judge::{Mode, Rules};
 use crate::time::SECOND;
 
 /// Thresholds of the three detectors.
@@ -44,7 +45,8 @@ pub mod timing {
     pub const EPISODE_IDLE: i64 = PASSIVE_MAX_GAP;
 }
 
-/// Everything the engine needs to start.
+/// Everything the engine needs to start. The library default mode is paranoid (nothing
+/// ignored); the command line defaults to adequate, as the legacy daemon did.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
     pub thresholds: Thresholds,
@@ -57,6 +59,8 @@ pub struct EngineConfig {
     pub max_tracks: usize,
     /// Flows idle this long are closed and reported (µs of packet time).
     pub flow_idle_timeout: i64,
+    /// Threat patterns and filters (with the current mode).
+    pub rules: Rules,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +72,7 @@ impl Default for EngineConfig {
             max_flows: 262_144,
             max_tracks: 65_536,
             flow_idle_timeout: 600 * SECOND,
+            rules: Rules::shipped(Mode::Paranoid),
         }
     }
 }

@@ -200,7 +200,10 @@ fn callback_filters_round_trip_on_the_legacy_table() {
     // The Port alert now yields a real constraint instead of `{}`.
     let port = leakwatch::patterns::Facts { srcport: Some(40000), ..Default::default() };
     let json = callback_filter(s.resolve(&port).unwrap(), &port);
-    assert!(json.starts_with(r#"{"pattern":{"srcport":"^\\Q40000\\E$"},"name":"Ignore.Custom.Pattern.Port""#), "{json}");
+    assert!(
+        json.starts_with(r#"{"pattern":{"srcport":"^\\Q40000\\E$"},"name":"Ignore.Custom.Pattern.Port""#),
+        "{json}"
+    );
     // The orgname constraint has a single caret.
     let org = leakwatch::patterns::Facts { orgname: Some("Google LLC"), ..Default::default() };
     let mut p = FilterSet::from_json_str(
@@ -237,7 +240,9 @@ fn threat_err(text: &str) -> (PatternError, String) {
 
 #[test]
 fn unknown_key_differby_is_an_error_with_position() {
-    let (e, msg) = threat_err("{\"patterns\": [\n  {\"name\": \"A\", \"priority\": 1,\n   \"pattern\": {\"differby\": \"dstip\"}}\n]}");
+    let (e, msg) = threat_err(
+        "{\"patterns\": [\n  {\"name\": \"A\", \"priority\": 1,\n   \"pattern\": {\"differby\": \"dstip\"}}\n]}",
+    );
     match e {
         PatternError::Schema { line, column, .. } => {
             assert_eq!(line, 3);
@@ -274,10 +279,18 @@ fn wrong_types_are_errors() {
 #[test]
 fn bad_regexes_are_errors_naming_pattern_field_and_regex() {
     for (text, field, regex) in [
-        (r#"{"patterns": [{"name": "A", "priority": 1, "pattern": {"hostname": "(unclosed"}}]}"#, "hostname", "(unclosed"),
+        (
+            r#"{"patterns": [{"name": "A", "priority": 1, "pattern": {"hostname": "(unclosed"}}]}"#,
+            "hostname",
+            "(unclosed",
+        ),
         (r#"{"patterns": [{"name": "A", "priority": 1, "related-patterns": "a(?=b)"}]}"#, "related-patterns", "a(?=b)"),
         (r#"{"patterns": [{"name": "A", "priority": 1, "pattern": {"exe": "(a)\\1"}}]}"#, "exe", "(a)\\1"),
-        (r#"{"patterns": [{"name": "A", "priority": 1, "pattern": {"asn": "\\w{999}{999}"}}]}"#, "asn", "\\w{999}{999}"),
+        (
+            r#"{"patterns": [{"name": "A", "priority": 1, "pattern": {"asn": "\\w{999}{999}"}}]}"#,
+            "asn",
+            "\\w{999}{999}",
+        ),
     ] {
         let (e, msg) = threat_err(text);
         match &e {

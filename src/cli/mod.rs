@@ -3,12 +3,19 @@
 //! Flags keep the legacy daemon's names (`-b/--max-traffic-during-10-sec`,
 //! `-s/--min-leak-size`), with unambiguous long-option prefixes accepted as before.
 
+mod ignores_cmd;
 mod output;
+mod patterns_cmd;
 mod replay;
 
+use crate::i18n::Locale;
+use crate::ignores::IgnoreStore;
+use crate::judge::{Mode, Rules};
+use crate::patterns::{PatternError, PatternSet};
 use crate::settings::Thresholds;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Exit code: success.
 pub const EXIT_OK: i32 = 0;
@@ -33,6 +40,85 @@ pub struct Cli {
 pub enum Command {
     /// Analyse pcap/pcapng captures offline, at full speed, in packet time.
     Replay(ReplayArgs),
+    /// Check threat pattern and filter files.
+    #[command(subcommand)]
+    Patterns(PatternsCommand),
+    /// List, add or remove the permanent ignores in ignores.user.json.
+    #[command(subcommand)]
+    Ignores(IgnoresCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PatternsCommand {
+    /// Validate pattern and filter files and show what each mode ignores.
+    Check {
+        #[command(flatten)]
+        rules: RulesArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IgnoresCommand {
+    /// List the permanent ignores.
+    List {
+        #[command(flatten)]
+        file: IgnoresFileArg,
+    },
+    /// Remove a permanent ignore by its id (as shown by `list`).
+    Remove {
+        id: u64,
+        #[command(flatten)]
+        file: IgnoresFileArg,
+    },
+    /// Add a permanent ignore: a filter object, e.g. an alert's callback_filter.
+    AddJson {
+        json: String,
+        #[command(flatten)]
+        file: IgnoresFileArg,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct IgnoresFileArg {
+    /// The ignores file (default: ignores.user.json in the user's config directory).
+    #[arg(long = "file", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
+impl IgnoresFileArg {
+    /// The file to use, or an error saying why there is none.
+    pub fn resolve(&self) -> Result<PathBuf, String> {
+        self.path
+            .clone()
+            .or_else(IgnoreStore::default_path)
+            .ok_or_else(|| "no config directory is known for this user: give the ignores file with --file".to_string())
+    }
+}
+
+/// Which patterns and filters to use.
+#[derive(Args, Debug, Clone)]
+pub struct RulesArgs {
+    /// Threat patterns file (default: the shipped patterns/threats.json).
+    #[arg(long, value_name = "FILE")]
+    pub patterns: Option<PathBuf>,
+    /// An extra filter file, applied in every mode (repeatable).
+    #[arg(long = "filters", value_name = "FILE")]
+    pub filters: Vec<PathBuf>,
+}
+
+impl RulesArgs {
+    /// Loads the patterns and filters for `mode`.
+    pub fn load(&self, mode: Mode) -> Result<Rules, PatternError> {
+        let threats = match &self.patterns {
+            Some(p) => PatternSet::load(p)?,
+            None => PatternSet::from_json_str(crate::judge::SHIPPED_THREATS, "patterns/threats.json (built in)")?,
+        };
+        let mut rules = Rules::with_threats(Arc::new(threats), mode)?;
+        for f in &self.filters {
+            rules.add_filter_file(f)?;
+        }
+        Ok(rules)
+    }
 }
 
 /// Detection settings shared by every command that analyses traffic.
@@ -51,6 +137,18 @@ pub struct DetectionArgs {
     /// addresses are local.
     #[arg(long = "local-net", value_name = "CIDR")]
     pub local_net: Vec<ipnet::IpNet>,
+    /// paranoid (nothing ignored), adequate (browsers and standard apps ignored) or chill
+    /// (known services ignored).
+    #[arg(short = 'm', long, value_name = "MODE", default_value = "adequate", value_parser = Mode::parse)]
+    pub mode: Mode,
+    /// Language of messages: en or ru (default: from the system locale).
+    #[arg(short = 'l', long, value_name = "LANG", value_parser = Locale::parse)]
+    pub locale: Option<Locale>,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Do not apply the permanent ignores from ignores.user.json.
+    #[arg(long)]
+    pub no_user_ignores: bool,
 }
 
 #[derive(Args, Debug)]
@@ -105,5 +203,32 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Replay(args) => replay::run(&args),
+        Command::Patterns(PatternsCommand::Check { rules }) => patterns_cmd::check(&rules),
+        Command::Ignores(cmd) => ignores_cmd::run(&cmd),
+    }
+}
+
+/// Opens the user's ignores for an analysing command, printing any load problem.
+pub fn open_user_ignores(disabled: bool) -> Option<IgnoreStore> {
+    if disabled {
+        return None;
+    }
+    let path = IgnoreStore::default_path()?;
+    open_ignores_at(&path).ok()
+}
+
+/// Opens an ignores file, printing a load problem (the bad file is kept as a backup).
+pub fn open_ignores_at(path: &Path) -> Result<IgnoreStore, String> {
+    match IgnoreStore::open(path.to_path_buf()) {
+        Ok((store, problem)) => {
+            if let Some(p) = problem {
+                eprintln!("leakwatch: warning: {p}");
+            }
+            Ok(store)
+        }
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            Err(e.to_string())
+        }
     }
 }

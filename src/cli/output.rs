@@ -3,7 +3,7 @@
 
 use crate::alert::{AlertEvent, AlertPhase, LeakKind};
 use crate::flows::FlowRecord;
-use crate::format;
+use crate::i18n::{FluentArgs, Messages};
 use std::io::Write;
 
 /// Text styling: ANSI colours or none.
@@ -19,33 +19,47 @@ impl Style {
 }
 
 /// One human line for an alert event, or `None` for events people need not see.
-pub fn alert_line(e: &AlertEvent, style: Style, notified_bytes: Option<u64>) -> Option<String> {
+pub fn alert_line(e: &AlertEvent, style: Style, notified_bytes: Option<u64>, msgs: &Messages) -> Option<String> {
     let a = &e.alert;
+    let width = [LeakKind::Sudden, LeakKind::Active, LeakKind::Passive]
+        .iter()
+        .map(|k| msgs.kind_name(*k).chars().count())
+        .max()
+        .unwrap_or(0);
     match e.phase {
         AlertPhase::New => {
-            let (label, code) = match a.kind {
-                LeakKind::Sudden => ("SUDDEN ", "1;31"),
-                LeakKind::Active => ("ACTIVE ", "1;33"),
-                LeakKind::Passive => ("PASSIVE", "1;35"),
+            let code = match a.kind {
+                LeakKind::Sudden => "1;31",
+                LeakKind::Active => "1;33",
+                LeakKind::Passive => "1;35",
             };
-            Some(format!("{}  {}  {}", style.paint("2", &a.at.rfc3339()), style.paint(code, label), a.message()))
+            let label = format!("{:<width$}", msgs.kind_name(a.kind));
+            Some(format!(
+                "{}  {}  {}",
+                style.paint("2", &a.at.rfc3339()),
+                style.paint(code, &label),
+                msgs.alert_message(a)
+            ))
         }
-        AlertPhase::End if notified_bytes.is_some_and(|b| a.bytes > b) => Some(format!(
-            "{}  {}  ...went on: {} to {} in {} s in all, until {}",
-            " ".repeat(24),
-            style.paint("2", "  END  "),
-            format::size(a.bytes),
-            a.destination_label(),
-            format::secs(a.duration_s()),
-            a.at.rfc3339(),
-        )),
+        AlertPhase::End if notified_bytes.is_some_and(|b| a.bytes > b) => {
+            let mut args = FluentArgs::new();
+            args.set("duration", msgs.duration(a.duration_s()));
+            args.set("size", msgs.size(a.bytes));
+            Some(format!(
+                "{}  {}  {}: {}",
+                " ".repeat(24),
+                style.paint("2", &format!("{:<width$}", "...")),
+                a.destination_addr(),
+                msgs.text("alert-went-on", Some(&args)),
+            ))
+        }
         _ => None,
     }
 }
 
 /// One JSON line for a new alert.
-pub fn alert_json(e: &AlertEvent, file: &str) -> String {
-    let mut v = e.alert.to_json();
+pub fn alert_json(e: &AlertEvent, file: &str, msgs: &Messages) -> String {
+    let mut v = e.alert.to_json(msgs);
     v["file"] = serde_json::Value::String(file.to_string());
     v.to_string()
 }

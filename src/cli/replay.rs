@@ -3,11 +3,13 @@
 //! do not share flows or alerts.
 
 use super::output::{Style, alert_json, alert_line, emit, flow_json, flow_line};
-use super::{EXIT_BAD_FILE, EXIT_OK, ReplayArgs};
+use super::{EXIT_BAD_FILE, EXIT_OK, EXIT_USAGE, ReplayArgs, open_user_ignores};
 use crate::alert::AlertPhase;
 use crate::capture::file::{FileError, spawn_reader};
 use crate::direction::LocalNets;
 use crate::engine::{Delivery, Engine};
+use crate::i18n::{Locale, Messages};
+use crate::process::NoSocketTable;
 use crate::settings::{EngineConfig, Thresholds};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -19,6 +21,16 @@ const PROGRESS_MIN_BYTES: u64 = 10 * 1024 * 1024;
 
 pub fn run(args: &ReplayArgs) -> i32 {
     let d = &args.detection;
+    let rules = match d.rules.load(d.mode) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    for w in rules.threats().warnings() {
+        eprintln!("leakwatch: warning: {w}");
+    }
     let config = EngineConfig {
         thresholds: Thresholds {
             max_traffic_during_10_sec: d.max_traffic_during_10_sec,
@@ -26,8 +38,10 @@ pub fn run(args: &ReplayArgs) -> i32 {
         },
         realert_after: d.realert_after,
         local_nets: LocalNets::new(d.local_net.clone()),
+        rules,
         ..EngineConfig::default()
     };
+    let msgs = Messages::new(d.locale.unwrap_or_else(Locale::from_system));
     let color = match args.color.as_str() {
         "always" => true,
         "never" => false,
@@ -44,7 +58,7 @@ pub fn run(args: &ReplayArgs) -> i32 {
             }
             emit(&mut out, &format!("== {} ==", path.display()));
         }
-        if let Err(e) = replay_one(path, args, &config, style, &mut out) {
+        if let Err(e) = replay_one(path, args, &config, style, &msgs, &mut out) {
             let _ = out.flush();
             let level = if matches!(e, FileError::Damaged { .. }) { "warning" } else { "error" };
             eprintln!("leakwatch: {level}: {e}");
@@ -59,10 +73,12 @@ fn replay_one(
     args: &ReplayArgs,
     config: &EngineConfig,
     style: Style,
+    msgs: &Messages,
     out: &mut impl Write,
 ) -> Result<(), FileError> {
     let name = path.display().to_string();
-    let engine = Engine::start(config.clone());
+    let ignores = open_user_ignores(args.detection.no_user_ignores);
+    let engine = Engine::start_full(config.clone(), Box::new(NoSocketTable), ignores);
     let handle = engine.handle();
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
     let flows = args.flows.then(|| handle.subscribe_flows());
@@ -84,9 +100,9 @@ fn replay_one(
         }
         if args.json {
             if e.phase == AlertPhase::New {
-                emit(out, &alert_json(&e, &name));
+                emit(out, &alert_json(&e, &name, msgs));
             }
-        } else if let Some(line) = alert_line(&e, style, notified.get(&e.alert.id).copied()) {
+        } else if let Some(line) = alert_line(&e, style, notified.get(&e.alert.id).copied(), msgs) {
             if let Some(b) = &bar {
                 b.suspend(|| emit(out, &line));
             } else {

@@ -12,7 +12,9 @@ mod window;
 pub use window::Window;
 
 use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
-use crate::process::{ProcessInfo, is_standard_app};
+use crate::judge::Rules;
+use crate::patterns::Facts;
+use crate::process::ProcessInfo;
 use crate::settings::{Thresholds, timing::*};
 use crate::time::{SECOND, Ts};
 use ahash::RandomState;
@@ -53,6 +55,11 @@ struct Episode {
     /// Bytes from `started` to the last packet.
     bytes: u64,
     last_update: Ts,
+    /// What the rules said when it opened (pattern name, callback filter, ignored or not).
+    pattern: Option<String>,
+    callback_filter: String,
+    /// An ignored episode publishes nothing, but still absorbs its traffic.
+    ignored: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -195,6 +202,7 @@ impl Detector {
                 self.open.swap_remove(i);
                 if let Some(t) = self.tracks.get_mut(&key)
                     && let Some(ep) = t.episode.take()
+                    && !ep.ignored
                 {
                     events(AlertEvent { phase: AlertPhase::End, alert: build(&key, t, &ep, t.last.unwrap_or(now)) });
                 }
@@ -228,7 +236,7 @@ impl Detector {
     }
 
     /// Counts one outgoing packet and raises or updates alerts.
-    pub fn on_packet(&mut self, c: Counted<'_>, events: &mut impl FnMut(AlertEvent)) {
+    pub fn on_packet(&mut self, c: Counted<'_>, rules: &Rules, events: &mut impl FnMut(AlertEvent)) {
         let key = ThreatKey { pid: c.process.map(|p| p.pid), remote: c.remote };
         if self.tracks.len() >= self.max_tracks * 2 && !self.tracks.contains_key(&key) {
             self.last_sweep = i64::MIN; // force eviction at the next advance
@@ -242,6 +250,7 @@ impl Detector {
         // if the periodic check has not run yet in this second.
         if gap.is_some_and(|g| g > EPISODE_IDLE)
             && let Some(ep) = t.episode.take()
+            && !ep.ignored
         {
             events(AlertEvent { phase: AlertPhase::End, alert: build(&key, t, &ep, t.last.unwrap_or(ts)) });
             self.open.retain(|k| *k != key);
@@ -268,7 +277,7 @@ impl Detector {
 
         if let Some(ep) = &mut t.episode {
             ep.bytes += n;
-            if ts.micros_since(ep.last_update) >= SECOND {
+            if !ep.ignored && ts.micros_since(ep.last_update) >= SECOND {
                 ep.last_update = ts;
                 let ep = ep.clone();
                 events(AlertEvent { phase: AlertPhase::Update, alert: build(&key, t, &ep, ts) });
@@ -283,7 +292,7 @@ impl Detector {
             Some((LeakKind::Active, t.run_bytes, t.run_start))
         } else if t.passive.sum() > thresholds.min_leak_size
             && ts.micros_since(t.session_start) >= PASSIVE_MIN_LIFETIME
-            && !is_standard_app(t.process.as_deref())
+            && !rules.is_standard_app(t.process.as_deref(), &track_facts(&key, t, LeakKind::Passive))
         {
             let started = t.passive.oldest_start().unwrap_or(ts).max(t.session_start).min(ts);
             Some((LeakKind::Passive, t.passive.sum(), started))
@@ -292,7 +301,12 @@ impl Detector {
         };
         let Some((kind, bytes, started)) = detected else { return };
 
+        // Name it and ask whether it is ignored, once per episode (never per packet).
+        let mut alert = build(&key, t, &Episode::probe(kind, started, bytes), ts);
+        let verdict = rules.judge(&alert);
+        let ignored = verdict.ignored_by.is_some();
         let (id, kind, phase) = match self.notified.get(&key) {
+            _ if ignored => (0, kind, AlertPhase::Update),
             Some(n) if ts.micros_since(n.at) < self.realert_after => (n.id, n.kind, AlertPhase::Update),
             _ => {
                 let id = self.next_id;
@@ -301,11 +315,40 @@ impl Detector {
                 (id, kind, AlertPhase::New)
             }
         };
-        let ep = Episode { id, kind, started, bytes, last_update: ts };
-        let alert = build(&key, t, &ep, ts);
-        t.episode = Some(ep);
+        alert.id = id;
+        alert.kind = kind;
+        alert.pattern = verdict.pattern.clone();
+        alert.callback_filter = verdict.callback_filter.clone();
+        t.episode = Some(Episode {
+            id,
+            kind,
+            started,
+            bytes,
+            last_update: ts,
+            pattern: verdict.pattern,
+            callback_filter: verdict.callback_filter,
+            ignored,
+        });
         self.open.push(key);
-        events(AlertEvent { phase, alert });
+        if !ignored {
+            events(AlertEvent { phase, alert });
+        }
+    }
+
+    /// Asks the rules again about every open alert (after the owner ignored something):
+    /// alerts that are now ignored go silent at once.
+    pub fn rejudge(&mut self, rules: &Rules) {
+        for key in &self.open {
+            if let Some(t) = self.tracks.get_mut(key)
+                && let Some(ep) = &t.episode
+                && !ep.ignored
+            {
+                let verdict = rules.judge(&build(key, t, ep, t.last.unwrap_or(ep.started)));
+                if verdict.ignored_by.is_some() {
+                    t.episode.as_mut().expect("checked above").ignored = true;
+                }
+            }
+        }
     }
 
     /// Ends every open episode (end of input).
@@ -314,11 +357,41 @@ impl Detector {
     }
 }
 
+impl Episode {
+    /// A not-yet-judged episode, to build the alert the rules look at.
+    fn probe(kind: LeakKind, started: Ts, bytes: u64) -> Episode {
+        Episode {
+            id: 0,
+            kind,
+            started,
+            bytes,
+            last_update: started,
+            pattern: None,
+            callback_filter: String::new(),
+            ignored: false,
+        }
+    }
+}
+
+/// What patterns can know of a threat before it alerts (the standard-app test).
+fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
+    Facts {
+        kind: Some(kind),
+        pid: key.pid,
+        processname: t.process.as_ref().map(|p| p.name.as_str()),
+        exe: t.process.as_ref().and_then(|p| p.exe.as_deref()),
+        dstip: Some(key.remote),
+        dstport: Some(t.dports.dominant()),
+        srcport: Some(t.sports.dominant()),
+        ..Facts::default()
+    }
+}
+
 fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts) -> Alert {
-    Alert {
+    let mut alert = Alert {
         id: ep.id,
         kind: ep.kind,
-        pattern: None,
+        pattern: ep.pattern.clone(),
         process: t.process.clone(),
         dstip: key.remote,
         dstport: t.dports.dominant(),
@@ -330,5 +403,10 @@ fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts) -> Alert {
         bytes: ep.bytes,
         started: ep.started,
         at,
+        callback_filter: ep.callback_filter.clone(),
+    };
+    if alert.callback_filter.is_empty() {
+        alert.callback_filter = alert.fallback_callback_filter();
     }
+    alert
 }

@@ -160,7 +160,8 @@ fn compile(raw: RawPattern, file: &str, threat: bool) -> Result<(Pattern, Option
         }
         if let Some(d) = &c.differ_by {
             for word in d.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-                let f = Field::parse(word).ok_or_else(|| invalid(format!("unknown field {word:?} in \"differ-by\"")))?;
+                let f =
+                    Field::parse(word).ok_or_else(|| invalid(format!("unknown field {word:?} in \"differ-by\"")))?;
                 if !differ_by.contains(&f) {
                     differ_by.push(f);
                 }
@@ -328,7 +329,8 @@ fn check_cycles(patterns: &[Pattern], file: &str) -> Result<(), PatternError> {
                     }
                     Mark::Active => {
                         let from = stack.iter().position(|&(n, _)| n == to).unwrap_or(0);
-                        let mut names: Vec<&str> = stack[from..].iter().map(|&(n, _)| patterns[n].name.as_str()).collect();
+                        let mut names: Vec<&str> =
+                            stack[from..].iter().map(|&(n, _)| patterns[n].name.as_str()).collect();
                         names.push(&patterns[to].name);
                         return Err(PatternError::Cycle { file: file.into(), cycle: names.join(" -> ") });
                     }
@@ -470,11 +472,9 @@ mod tests {
 
     #[test]
     fn missing_fact_never_matches_and_numbers_match_as_text() {
-        let s = set(
-            r#"{"name":"port","pattern":{"dstport":"44[0-9]"},"priority":3},
+        let s = set(r#"{"name":"port","pattern":{"dstport":"44[0-9]"},"priority":3},
                {"name":"asn","pattern":{"asn":"15169","kind":"active|passive"},"priority":2},
-               {"name":"any","pattern":{},"priority":0}"#,
-        )
+               {"name":"any","pattern":{},"priority":0}"#)
         .unwrap();
         let f = Facts::default();
         assert_eq!(s.resolve(&f).unwrap().name(), "any");
@@ -491,14 +491,12 @@ mod tests {
 
     #[test]
     fn relation_modes() {
-        let s = set(
-            r#"{"name":"P.A","pattern":{"processname":"a.*"},"priority":1},
+        let s = set(r#"{"name":"P.A","pattern":{"processname":"a.*"},"priority":1},
                {"name":"P.B","pattern":{"orgname":"b.*"},"priority":1},
                {"name":"All","related-patterns":"P\\..","relation-mode":"ALL","priority":9},
                {"name":"Any","related-patterns":"P\\..","relation-mode":"Any","priority":8},
                {"name":"AnyNone","related-patterns":"nothing","relation-mode":"any","priority":10},
-               {"name":"AllNone","related-patterns":"nothing","priority":7}"#,
-        )
+               {"name":"AllNone","related-patterns":"nothing","priority":7}"#)
         .unwrap();
         assert_eq!(s.warnings().len(), 2, "{:?}", s.warnings());
         assert!(s.warnings()[0].contains("AnyNone") && s.warnings()[0].contains("t.json"));

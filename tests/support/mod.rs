@@ -104,6 +104,10 @@ pub fn leakwatch<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: Option<&Path>) -> R
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // Deterministic colour decisions and no stray environment influence.
     cmd.env_remove("NO_COLOR").env_remove("RUST_BACKTRACE");
+    // English messages whatever the machine's locale, and no user ignores from the real
+    // config directory (an empty private one instead).
+    cmd.env("LC_ALL", "C.UTF-8").env_remove("LC_MESSAGES").env_remove("LANG");
+    cmd.env("LEAKWATCH_CONFIG_DIR", empty_config_dir());
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
@@ -144,4 +148,10 @@ pub fn leakwatch<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: Option<&Path>) -> R
     assert!(!run.stderr.contains("panicked"), "the binary panicked\n{}", run.dump());
     assert!(run.code.is_some(), "the binary was killed by a signal ({status})\n{}", run.dump());
     run
+}
+
+/// An empty config directory shared by the CLI runs of this test binary.
+pub fn empty_config_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary config directory")).path()
 }

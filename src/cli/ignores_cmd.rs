@@ -1,0 +1,76 @@
+//! `leakwatch ignores list|remove|add-json`: the permanent ignores in `ignores.user.json`.
+
+use super::{EXIT_OK, IgnoresCommand, open_ignores_at};
+use crate::judge::{Mode, Rules};
+
+/// Exit code when the command could not do what was asked.
+const EXIT_FAILED: i32 = 1;
+
+pub fn run(cmd: &IgnoresCommand) -> i32 {
+    let file = match cmd {
+        IgnoresCommand::List { file } | IgnoresCommand::Remove { file, .. } | IgnoresCommand::AddJson { file, .. } => {
+            file
+        }
+    };
+    let path = match file.resolve() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            return EXIT_FAILED;
+        }
+    };
+    let Ok(mut store) = open_ignores_at(&path) else { return EXIT_FAILED };
+    match cmd {
+        IgnoresCommand::List { .. } => {
+            let now = chrono::Utc::now();
+            let list = store.list(now);
+            if list.is_empty() {
+                println!("no ignores in {}", path.display());
+            }
+            for i in list {
+                println!("{:>4}  {}  {}", i.id, i.name().unwrap_or("(no name)"), i.filter);
+            }
+            EXIT_OK
+        }
+        IgnoresCommand::Remove { id, .. } => match store.remove(*id) {
+            Ok(true) => {
+                println!("removed ignore {id} from {}", path.display());
+                EXIT_OK
+            }
+            Ok(false) => {
+                eprintln!(
+                    "leakwatch: error: there is no ignore {id} in {}: see `leakwatch ignores list`",
+                    path.display()
+                );
+                EXIT_FAILED
+            }
+            Err(e) => {
+                eprintln!("leakwatch: error: {e}");
+                EXIT_FAILED
+            }
+        },
+        IgnoresCommand::AddJson { json, .. } => {
+            if let Err(e) = Rules::shipped(Mode::Paranoid).check_filter(json) {
+                eprintln!("leakwatch: error: {e}");
+                return EXIT_FAILED;
+            }
+            let value = match serde_json::from_str(json) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("leakwatch: error: the filter is not JSON: {e}");
+                    return EXIT_FAILED;
+                }
+            };
+            match store.add_permanent(value) {
+                Ok(id) => {
+                    println!("added ignore {id} to {}", path.display());
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("leakwatch: error: {e}");
+                    EXIT_FAILED
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The engine with patterns, modes and ignores: an ignored threat goes silent and an unrelated
+//! one does not, ignores made permanent survive a restart, modes switch at run time.
+
+mod common;
+
+use common::synth::*;
+use leakwatch::alert::{AlertEvent, AlertPhase};
+use leakwatch::engine::{Batch, Delivery, Engine, EngineHandle, IgnoreFor};
+use leakwatch::ignores::IgnoreStore;
+use leakwatch::judge::{Mode, Rules};
+use leakwatch::packet::{Packet, Proto};
+use leakwatch::process::FakeSocketTable;
+use leakwatch::settings::EngineConfig;
+use leakwatch::time::SECOND;
+use std::path::Path;
+
+const KIB: u64 = 1024;
+
+fn table() -> FakeSocketTable {
+    FakeSocketTable::default()
+        .with(Proto::Tcp, 40000, process(1234, "curl"))
+        .with(Proto::Tcp, 40001, process(99, "wget"))
+        .with(Proto::Tcp, 40002, process(5, "firefox"))
+}
+
+fn config(mode: Mode) -> EngineConfig {
+    EngineConfig { rules: Rules::shipped(mode), realert_after: 60 * SECOND, ..EngineConfig::default() }
+}
+
+fn start(mode: Mode, store: Option<IgnoreStore>) -> (Engine, EngineHandle, crossbeam_channel::Receiver<AlertEvent>) {
+    let engine = Engine::start_full(config(mode), Box::new(table()), store);
+    let h = engine.handle();
+    let rx = h.subscribe_alerts(Delivery::Lossless);
+    (engine, h, rx)
+}
+
+fn send(h: &EngineHandle, packets: Vec<Packet>) {
+    for chunk in packets.chunks(1024) {
+        assert!(h.send_batch(Batch { packets: chunk.to_vec(), other: 0, malformed: 0 }));
+    }
+}
+
+/// 5 s at 40 KiB/s from `start_s` (a sudden alert 2.5 s in).
+fn upload(s: Stream, start_s: f64) -> Vec<Packet> {
+    s.steady_from(us(start_s), 40 * KIB, us(5.0))
+}
+
+fn news(events: &[AlertEvent]) -> Vec<&AlertEvent> {
+    events.iter().filter(|e| e.phase == AlertPhase::New).collect()
+}
+
+fn store_at(dir: &Path) -> IgnoreStore {
+    let (store, problem) = IgnoreStore::open(dir.join("ignores.user.json")).expect("open the store");
+    assert!(problem.is_none(), "{problem:?}");
+    store
+}
+
+#[test]
+fn ignoring_an_alert_silences_that_threat_and_not_an_unrelated_one() {
+    let (engine, h, rx) = start(Mode::Paranoid, None);
+    send(&h, upload(Stream::curl(), 0.0));
+    let first = rx.recv().expect("curl alerts");
+    assert_eq!(first.phase, AlertPhase::New);
+    assert_eq!(first.alert.pattern.as_deref(), Some("Pattern.Process"));
+    assert!(first.alert.callback_filter.contains(r"^\\Qcurl\\E$"), "{}", first.alert.callback_filter);
+    h.ignore(&first.alert.callback_filter, IgnoreFor::Now).expect("the callback filter is accepted");
+
+    // Two minutes later (past the cool-down): curl again, to the same and to another address,
+    // and wget, which nobody ignored.
+    send(
+        &h,
+        merge(vec![
+            upload(Stream::curl(), 120.0),
+            upload(Stream::curl().sport(40000).dst("198.51.100.9"), 200.0),
+            upload(Stream::curl().sport(40001).dst("198.51.100.20"), 300.0),
+        ]),
+    );
+    engine.finish();
+    let events: Vec<AlertEvent> = rx.iter().collect();
+    let new: Vec<_> = news(&events);
+    assert_eq!(new.len(), 1, "only wget alerts: {new:#?}");
+    assert_eq!(new[0].alert.process.as_ref().unwrap().name, "wget");
+    assert!(events.iter().all(|e| e.alert.process.as_ref().unwrap().name != "curl" || e.alert.id == first.alert.id));
+}
+
+#[test]
+fn an_ignore_silences_an_alert_that_is_still_going() {
+    let (engine, h, rx) = start(Mode::Paranoid, None);
+    let packets = Stream::curl().steady(40 * KIB, us(30.0));
+    let (before, after) = packets.split_at(50); // 5 s in: the alert is open
+    send(&h, before.to_vec());
+    let new = rx.recv().unwrap();
+    assert_eq!(new.phase, AlertPhase::New);
+    h.ignore(&new.alert.callback_filter, IgnoreFor::Now).unwrap();
+    let seen_before: Vec<AlertEvent> = rx.try_iter().collect();
+    send(&h, after.to_vec());
+    engine.finish();
+    let later: Vec<AlertEvent> = rx.iter().collect();
+    assert!(later.is_empty(), "no update or end after the ignore: {later:#?} (before: {})", seen_before.len());
+}
+
+#[test]
+fn permanent_ignores_survive_a_restart_and_can_be_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, h, rx) = start(Mode::Paranoid, Some(store_at(dir.path())));
+    send(&h, upload(Stream::curl(), 0.0));
+    let alert = rx.recv().unwrap().alert;
+    let id = h.ignore(&alert.callback_filter, IgnoreFor::Always).unwrap();
+    let listed = h.list_ignores();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].permanent && listed[0].id == id);
+    engine.finish();
+    let text = std::fs::read_to_string(dir.path().join("ignores.user.json")).unwrap();
+    assert!(text.contains("Ignore.Custom.Pattern.Process") && text.contains("curl"), "{text}");
+
+    // "Restart": a new engine on the same file.
+    let (engine, h, rx) = start(Mode::Paranoid, Some(store_at(dir.path())));
+    send(&h, upload(Stream::curl(), 0.0));
+    let id = h.list_ignores()[0].id;
+    assert_eq!(h.remove_ignore(id), Ok(true));
+    assert_eq!(h.remove_ignore(id), Ok(false));
+    send(&h, upload(Stream::curl().dst("198.51.100.9"), 120.0));
+    engine.finish();
+    let events: Vec<AlertEvent> = rx.iter().collect();
+    let new = news(&events);
+    assert_eq!(new.len(), 1, "silenced before the removal, alerting after it: {new:#?}");
+    assert_eq!(new[0].alert.dstip.to_string(), "198.51.100.9");
+    let text = std::fs::read_to_string(dir.path().join("ignores.user.json")).unwrap();
+    assert!(!text.contains("curl"), "removed from the file too: {text}");
+}
+
+#[test]
+fn modes_switch_at_run_time() {
+    let (engine, h, rx) = start(Mode::Paranoid, None);
+    let firefox = Stream::curl().sport(40002);
+    send(&h, upload(firefox.dst("198.51.100.1"), 0.0));
+    h.set_mode(Mode::Adequate);
+    send(&h, merge(vec![upload(firefox.dst("198.51.100.2"), 100.0), upload(Stream::curl(), 200.0)]));
+    h.set_mode(Mode::Paranoid);
+    send(&h, upload(firefox.dst("198.51.100.3"), 300.0));
+    engine.finish();
+    let events: Vec<AlertEvent> = rx.iter().collect();
+    let got: Vec<(String, String)> = news(&events)
+        .iter()
+        .map(|e| (e.alert.process.as_ref().unwrap().name.clone(), e.alert.dstip.to_string()))
+        .collect();
+    let want = [("firefox", "198.51.100.1"), ("curl", "93.184.216.34"), ("firefox", "198.51.100.3")];
+    assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    assert_eq!(news(&events)[0].alert.pattern.as_deref(), Some("Pattern.StdApp.Browser"));
+}
+
+#[test]
+fn a_bad_filter_is_refused_with_a_reason() {
+    let (engine, h, _rx) = start(Mode::Paranoid, None);
+    let err = h.ignore(r#"{"name":"x","pattern":{"processname":"(?=a)"}}"#, IgnoreFor::Now).unwrap_err();
+    assert!(err.contains("processname") && err.contains("look"), "{err}");
+    assert!(h.ignore("not json", IgnoreFor::Now).is_err());
+    let err = h.ignore(r#"{"name":"x"}"#, IgnoreFor::Always).unwrap_err();
+    assert!(err.contains("permanent"), "no ignores file in this engine: {err}");
+    assert!(h.list_ignores().is_empty());
+    engine.finish();
+}

@@ -99,6 +99,11 @@ fn truncate(s: &str, n: usize) -> &str {
 /// Runs `leakwatch ARGS…` (in `cwd` if given) with a [`DEADLINE`]; kills it and fails the test
 /// with "hang" when it takes longer. Also fails when stderr reports a panic.
 pub fn leakwatch<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: Option<&Path>) -> Run {
+    leakwatch_env(args, cwd, &[])
+}
+
+/// [`leakwatch`] with extra environment variables (set after the defaults, so they win).
+pub fn leakwatch_env<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: Option<&Path>, env: &[(&str, &str)]) -> Run {
     let exe = env!("CARGO_BIN_EXE_leakwatch");
     let mut cmd = Command::new(exe);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -108,6 +113,7 @@ pub fn leakwatch<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: Option<&Path>) -> R
     // config directory (an empty private one instead).
     cmd.env("LC_ALL", "C.UTF-8").env_remove("LC_MESSAGES").env_remove("LANG");
     cmd.env("LEAKWATCH_CONFIG_DIR", empty_config_dir());
+    cmd.envs(env.iter().copied());
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }

@@ -10,7 +10,7 @@ use crate::alert::AlertEvent;
 use crate::detect::{Counted, Detector, Stats};
 use crate::flows::{FlowRecord, FlowTable};
 use crate::ignores::IgnoreStore;
-use crate::judge::Mode;
+use crate::judge::{Mode, Rules};
 use crate::packet::Packet;
 use crate::process::{NoSocketTable, SocketTable};
 use crate::settings::{EngineConfig, Thresholds};
@@ -67,6 +67,10 @@ pub enum Command {
     SetThresholds(Thresholds),
     /// Switches paranoid / adequate / chill at once.
     SetMode(Mode),
+    /// Replaces patterns and filters (already loaded and checked: a file that fails to load
+    /// never reaches the engine, which keeps its last good set). The user's ignores and the
+    /// current mode carry over.
+    SetRules(Box<Rules>),
     /// Stop counting packets (they are still accepted and dropped).
     Pause,
     Resume,
@@ -257,6 +261,11 @@ impl EngineHandle {
     /// Switches the mode; alerts already open are judged again.
     pub fn set_mode(&self, mode: Mode) {
         self.command(Command::SetMode(mode));
+    }
+
+    /// Replaces patterns and filters; the mode and the user's ignores carry over.
+    pub fn set_rules(&self, rules: Rules) {
+        self.command(Command::SetRules(Box::new(rules)));
     }
 
     /// Ignores what `filter` (e.g. an alert's `callback_filter`) matches, for now, for a
@@ -465,6 +474,13 @@ impl State {
                     Command::SetMode(m) => {
                         self.config.rules.set_mode(m);
                         self.detector.rejudge(&self.config.rules);
+                    }
+                    Command::SetRules(rules) => {
+                        let mode = self.config.rules.mode();
+                        self.config.rules = *rules;
+                        self.config.rules.set_mode(mode);
+                        self.ignores_generation = (u64::MAX, u64::MAX);
+                        self.refresh_user_ignores();
                     }
                     Command::Pause => self.paused = true,
                     Command::Resume => self.paused = false,

@@ -160,3 +160,34 @@ fn a_bad_filter_is_refused_with_a_reason() {
     assert!(h.list_ignores().is_empty());
     engine.finish();
 }
+
+#[test]
+fn new_rules_apply_at_once_and_a_bad_file_leaves_the_last_good_set() {
+    use leakwatch::patterns::PatternSet;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"patterns":[{"name":"Mine.Curl","pattern":{"processname":"curl","differ-by":"dstip"},"priority":5}]}"#,
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"patterns":[{"name":"Broken","pattern":{"dstip":"("},"priority":5}]}"#).unwrap();
+
+    let (engine, h, rx) = start(Mode::Paranoid, None);
+    send(&h, upload(Stream::curl(), 0.0));
+    let err = PatternSet::load(&bad).unwrap_err().to_string();
+    assert!(err.contains("bad.json") && err.contains("Broken") && err.contains("dstip"), "{err}");
+    // Nothing reached the engine: it still names threats with the shipped set.
+    send(&h, upload(Stream::curl().dst("198.51.100.1"), 100.0));
+    let rules = Rules::with_threats(Arc::new(PatternSet::load(&good).unwrap()), Mode::Paranoid).unwrap();
+    h.set_rules(rules);
+    send(&h, upload(Stream::curl().dst("198.51.100.2"), 200.0));
+    engine.finish();
+    let events: Vec<AlertEvent> = rx.iter().collect();
+    let names: Vec<Option<&str>> = news(&events).iter().map(|e| e.alert.pattern.as_deref()).collect();
+    assert_eq!(names, [Some("Pattern.Process"), Some("Pattern.Process"), Some("Mine.Curl")]);
+    let last = news(&events)[2];
+    assert!(last.alert.callback_filter.contains(r"198.51.100.2"), "differ-by dstip: {}", last.alert.callback_filter);
+}

@@ -399,3 +399,20 @@ fn differ_by_pins_the_right_fields() {
         }
     }
 }
+
+#[test]
+fn every_reportable_shipped_pattern_has_its_own_message_in_both_languages() {
+    use leakwatch::i18n::{Locale, Messages};
+    let threats = PatternSet::from_json_str(leakwatch::judge::SHIPPED_THREATS, "threats.json").unwrap();
+    for locale in Locale::ALL {
+        let msgs = Messages::new(locale);
+        let missing: Vec<&str> = threats
+            .patterns()
+            .iter()
+            .filter(|p| p.priority() > 1) // priority-1 helpers are never reported
+            .map(|p| p.name())
+            .filter(|n| !msgs.has_pattern(n))
+            .collect();
+        assert!(missing.is_empty(), "{locale:?}: no message for {missing:?}");
+    }
+}

@@ -315,22 +315,10 @@ struct State {
     now: Ts,
     last_flow_sweep: Ts,
     dropped: Arc<AtomicU64>,
-    /// The user's permanent (and stored temporary) ignores.
-    ignores: Option<IgnoreStore>,
-    /// Ignores for now / for a while that live only in this engine.
-    temporary: Vec<Temporary>,
-    next_temporary: u64,
-    /// Changes whenever `temporary` does.
-    temporary_generation: u64,
-    /// (store generation, temporary generation) the compiled user filters were built from.
-    ignores_generation: (u64, u64),
-}
-
-/// An ignore that lives only in this engine ("ignore for now" or for a while).
-struct Temporary {
-    id: u64,
-    filter: serde_json::Value,
-    until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The user's ignores: permanent ones (in `ignores.user.json`) and temporary ones.
+    ignores: IgnoreStore,
+    /// The store generation the compiled user filters were built from.
+    ignores_generation: u64,
 }
 
 impl State {
@@ -355,11 +343,8 @@ impl State {
             now: Ts(i64::MIN),
             last_flow_sweep: Ts(i64::MIN),
             dropped,
-            ignores,
-            temporary: Vec::new(),
-            next_temporary: 1 << 48,
-            temporary_generation: 0,
-            ignores_generation: (u64::MAX, u64::MAX),
+            ignores: ignores.unwrap_or_else(IgnoreStore::in_memory),
+            ignores_generation: u64::MAX,
         };
         state.refresh_user_ignores();
         state
@@ -368,90 +353,47 @@ impl State {
     /// Recompiles the user's ignores when they changed (or temporary ones expired).
     fn refresh_user_ignores(&mut self) {
         let now = chrono::Utc::now();
-        let before = self.temporary.len();
-        self.temporary.retain(|t| t.until.is_none_or(|u| u > now));
-        if before != self.temporary.len() {
-            self.temporary_generation += 1;
-        }
-        let store = self.ignores.as_mut().map_or(0, |s| {
-            s.purge_expired(now);
-            s.generation()
-        });
-        let generation = (store, self.temporary_generation);
-        if generation == self.ignores_generation {
+        self.ignores.purge_expired(now);
+        if self.ignores.generation() == self.ignores_generation {
             return;
         }
-        self.ignores_generation = generation;
-        let mut all: Vec<(u64, serde_json::Value)> = self.temporary.iter().map(|t| (t.id, t.filter.clone())).collect();
-        if let Some(s) = self.ignores.as_mut() {
-            all.extend(s.active_filters(now).map(|(id, v)| (id, v.clone())));
-        }
+        self.ignores_generation = self.ignores.generation();
         // A stored filter that no longer compiles (e.g. edited by hand) is skipped.
-        let _ = self.config.rules.set_user_ignores(all.iter().map(|(id, v)| (*id, v)));
+        let _ = self.config.rules.set_user_ignores(self.ignores.active_filters(now));
         self.detector.rejudge(&self.config.rules);
     }
 
     fn ignore(&mut self, filter: &str, how: IgnoreFor) -> Result<u64, String> {
         self.config.rules.check_filter(filter).map_err(|e| e.to_string())?;
         let value: serde_json::Value = serde_json::from_str(filter).map_err(|e| e.to_string())?;
-        let now = chrono::Utc::now();
-        let id = match (how, self.ignores.as_mut()) {
-            (IgnoreFor::Always, Some(store)) => store.add_permanent(value).map_err(|e| e.to_string())?,
-            (IgnoreFor::Always, None) => return Err("no ignores file: permanent ignores are not available".into()),
-            (IgnoreFor::Now, _) | (IgnoreFor::Duration(_), _) => {
-                let until = match how {
-                    IgnoreFor::Duration(d) => Some(now + chrono::Duration::from_std(d).map_err(|e| e.to_string())?),
-                    _ => None,
-                };
-                self.next_temporary += 1;
-                self.temporary_generation += 1;
-                self.temporary.push(Temporary { id: self.next_temporary, filter: value, until });
-                self.next_temporary
-            }
-        };
+        let id = match how {
+            IgnoreFor::Always => self.ignores.add_permanent(value),
+            IgnoreFor::Now => self.ignores.add_temporary(value, None),
+            IgnoreFor::Duration(d) => self.ignores.add_temporary(value, Some(d)),
+        }
+        .map_err(|e| e.to_string())?;
         self.refresh_user_ignores();
         Ok(id)
     }
 
     fn remove_ignore(&mut self, id: u64) -> Result<bool, String> {
-        let before = self.temporary.len();
-        self.temporary.retain(|t| t.id != id);
-        let removed = if before != self.temporary.len() {
-            self.temporary_generation += 1;
-            true
-        } else if let Some(store) = self.ignores.as_mut() {
-            store.remove(id).map_err(|e| e.to_string())?
-        } else {
-            false
-        };
+        let removed = self.ignores.remove(id).map_err(|e| e.to_string())?;
         self.refresh_user_ignores();
         Ok(removed)
     }
 
     fn list_ignores(&mut self) -> Vec<IgnoreInfo> {
-        let now = chrono::Utc::now();
-        let mut out: Vec<IgnoreInfo> = self
-            .temporary
-            .iter()
-            .map(|t| IgnoreInfo {
-                id: t.id,
-                name: t.filter.get("name").and_then(|n| n.as_str()).map(str::to_string),
-                filter: t.filter.to_string(),
-                permanent: false,
-                until: t.until,
-            })
-            .collect();
-        if let Some(store) = self.ignores.as_mut() {
-            out.extend(store.list(now).into_iter().map(|i| IgnoreInfo {
+        self.ignores
+            .list(chrono::Utc::now())
+            .into_iter()
+            .map(|i| IgnoreInfo {
                 id: i.id,
                 name: i.name().map(str::to_string),
                 filter: i.filter.to_string(),
                 permanent: i.is_permanent(),
                 until: i.until(),
-            }));
-        }
-        out.sort_by_key(|i| i.id);
-        out
+            })
+            .collect()
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
@@ -479,7 +421,7 @@ impl State {
                         let mode = self.config.rules.mode();
                         self.config.rules = *rules;
                         self.config.rules.set_mode(mode);
-                        self.ignores_generation = (u64::MAX, u64::MAX);
+                        self.ignores_generation = u64::MAX;
                         self.refresh_user_ignores();
                     }
                     Command::Pause => self.paused = true,

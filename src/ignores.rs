@@ -149,6 +149,8 @@ pub enum IgnoreError {
         "permanent ignores are disabled for this run: {path} could not be loaded and could not be moved aside ({reason}); fix or move that file and restart"
     )]
     PersistenceBlocked { path: PathBuf, reason: String },
+    #[error("permanent ignores need an ignores file, and this run has none: use an ignore for now or for a while")]
+    NoFile,
 }
 
 /// What was wrong with a file that could not be loaded.
@@ -216,6 +218,8 @@ pub struct IgnoreStore {
     generation: u64,
     /// Set when an unloadable file could not be moved aside: never overwrite it.
     blocked: Option<String>,
+    /// No file at all: temporary ignores only.
+    in_memory: bool,
 }
 
 impl IgnoreStore {
@@ -226,14 +230,33 @@ impl IgnoreStore {
         default_path_with(std::env::var_os(CONFIG_DIR_ENV))
     }
 
+    /// A store without a file: temporary ignores work, permanent ones are refused with
+    /// [`IgnoreError::NoFile`] (replay with `--no-user-ignores`, tests).
+    pub fn in_memory() -> IgnoreStore {
+        IgnoreStore {
+            path: PathBuf::new(),
+            ignores: Vec::new(),
+            extra: Map::new(),
+            generation: next_generation(),
+            blocked: None,
+            in_memory: true,
+        }
+    }
+
     /// Opens the store backed by `path`.
     ///
     /// A missing file is an empty store. A file that cannot be loaded is moved aside to
     /// `<name>.bad-<YYYYmmddTHHMMSSZ>[-N]`, the store starts empty and the problem is returned.
     /// Errors only when the file exists but cannot be read at all (permissions, not a file).
     pub fn open(path: PathBuf) -> Result<(IgnoreStore, Option<LoadProblem>), IgnoreError> {
-        let mut store =
-            IgnoreStore { path, ignores: Vec::new(), extra: Map::new(), generation: next_generation(), blocked: None };
+        let mut store = IgnoreStore {
+            path,
+            ignores: Vec::new(),
+            extra: Map::new(),
+            generation: next_generation(),
+            blocked: None,
+            in_memory: false,
+        };
         remove_stale_temp_files(&store.path);
         let bytes = match read_limited(&store.path)? {
             ReadOutcome::Missing => return Ok((store, None)),
@@ -409,6 +432,9 @@ impl IgnoreStore {
     }
 
     fn save(&self, filters: &[&Value]) -> Result<(), IgnoreError> {
+        if self.in_memory {
+            return Err(IgnoreError::NoFile);
+        }
         if let Some(reason) = &self.blocked {
             return Err(IgnoreError::PersistenceBlocked { path: self.path.clone(), reason: reason.clone() });
         }

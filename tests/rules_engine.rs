@@ -156,7 +156,7 @@ fn a_bad_filter_is_refused_with_a_reason() {
     assert!(err.contains("processname") && err.contains("look"), "{err}");
     assert!(h.ignore("not json", IgnoreFor::Now).is_err());
     let err = h.ignore(r#"{"name":"x"}"#, IgnoreFor::Always).unwrap_err();
-    assert!(err.contains("permanent"), "no ignores file in this engine: {err}");
+    assert!(err.contains("ignores file"), "no ignores file in this engine: {err}");
     assert!(h.list_ignores().is_empty());
     engine.finish();
 }
@@ -190,4 +190,25 @@ fn new_rules_apply_at_once_and_a_bad_file_leaves_the_last_good_set() {
     assert_eq!(names, [Some("Pattern.Process"), Some("Pattern.Process"), Some("Mine.Curl")]);
     let last = news(&events)[2];
     assert!(last.alert.callback_filter.contains(r"198.51.100.2"), "differ-by dstip: {}", last.alert.callback_filter);
+}
+
+#[test]
+fn an_ignore_for_a_while_expires() {
+    let (engine, h, rx) = start(Mode::Paranoid, None);
+    send(&h, upload(Stream::curl(), 0.0));
+    let alert = rx.recv().unwrap().alert;
+    h.ignore(&alert.callback_filter, IgnoreFor::Duration(std::time::Duration::from_millis(300))).unwrap();
+    send(&h, upload(Stream::curl().dst("198.51.100.1"), 100.0));
+    // A command round trip: the engine has handled everything sent before it.
+    assert_eq!(h.list_ignores().len(), 1);
+    let during: Vec<AlertEvent> = rx.try_iter().collect();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    send(&h, upload(Stream::curl().dst("198.51.100.2"), 200.0));
+    assert!(h.list_ignores().is_empty(), "expired ignores are not listed");
+    engine.finish();
+    let after: Vec<AlertEvent> = rx.iter().collect();
+    assert!(news(&during).is_empty(), "ignored while it lasts: {during:#?}");
+    let new = news(&after);
+    assert_eq!(new.len(), 1, "alerts again once it expired: {after:#?}");
+    assert_eq!(new[0].alert.dstip.to_string(), "198.51.100.2");
 }

@@ -8,6 +8,7 @@
 
 use crate::alert::AlertEvent;
 use crate::detect::{Counted, Detector, Stats};
+use crate::direction::LocalNets;
 use crate::flows::{FlowRecord, FlowTable};
 use crate::ignores::IgnoreStore;
 use crate::judge::{Mode, Rules};
@@ -67,6 +68,9 @@ pub enum Command {
     SetThresholds(Thresholds),
     /// Switches paranoid / adequate / chill at once.
     SetMode(Mode),
+    /// Replaces the local networks (live capture: the interfaces' own addresses changed).
+    /// Flows already seen keep their direction.
+    SetLocalNets(LocalNets),
     /// Replaces patterns and filters (already loaded and checked: a file that fails to load
     /// never reaches the engine, which keeps its last good set). The user's ignores and the
     /// current mode carry over.
@@ -417,6 +421,7 @@ impl State {
                         self.config.rules.set_mode(m);
                         self.detector.rejudge(&self.config.rules);
                     }
+                    Command::SetLocalNets(nets) => self.config.local_nets = nets,
                     Command::SetRules(rules) => {
                         let mode = self.config.rules.mode();
                         self.config.rules = *rules;

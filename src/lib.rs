@@ -16,6 +16,7 @@ pub mod format;
 pub mod i18n;
 pub mod ignores;
 pub mod judge;
+pub mod naming;
 pub mod packet;
 pub mod patterns;
 pub mod process;

@@ -18,6 +18,7 @@ export LEAKWATCH_SHARED ?= $(abspath $(CURDIR)/../shared)
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(DESTDIR)$(PREFIX)/bin
+DATADIR := $(DESTDIR)$(PREFIX)/share/leakwatch
 
 # What `make run` passes to leakwatch. For now it replays the bundled sample
 # capture and prints its alerts; override with `make run ARGS="…"`.
@@ -77,7 +78,8 @@ help:
 	@echo '  build    release build of the leakwatch binary'
 	@echo '  bench    run the replay benchmark (cargo bench --bench replay)'
 	@echo '  deps     install missing system packages (scripts/install-deps)'
-	@echo '  install  install leakwatch to $$(PREFIX)/bin and let it capture without root'
+	@echo '  install  install leakwatch to $$(PREFIX)/bin (data to $$(PREFIX)/share/leakwatch)'
+	@echo '           and let it capture without root'
 	@echo '  clean    remove the build directory'
 	@echo '  help     this text'
 	@echo
@@ -140,6 +142,11 @@ install: build
 	$(call step,'install $(LEAKWATCH) to $(BINDIR)')
 	install -d '$(BINDIR)'
 	install -m 0755 '$(LEAKWATCH)' '$(BINDIR)/leakwatch'
+	$(call step,'install data/ to $(DATADIR)')
+	install -d '$(DATADIR)'
+	install -m 0644 data/asn-ipv4.csv.gz data/asn-ipv6.csv.gz data/geo-whois-asn-country.mmdb \
+	  data/DBIP-LICENSE.txt data/ROUTEVIEWS-LICENSE.txt data/NRO-LICENSE.txt \
+	  data/UPSTREAM-MODIFICATIONS.txt data/README.md '$(DATADIR)/'
 	@command -v setcap >/dev/null 2>&1 || { \
 	  echo 'make: setcap not found (Debian/Ubuntu: libcap2-bin; Fedora/Arch: libcap).' >&2; exit 1; }
 	setcap cap_net_raw,cap_net_admin+eip '$(BINDIR)/leakwatch'

@@ -12,6 +12,8 @@ use crate::direction::LocalNets;
 use crate::flows::{FlowRecord, FlowTable};
 use crate::ignores::IgnoreStore;
 use crate::judge::{Mode, Rules};
+use crate::naming::NameFact;
+use crate::naming::table::NameTable;
 use crate::packet::Packet;
 use crate::process::{NoSocketTable, SocketTable};
 use crate::settings::{EngineConfig, Thresholds};
@@ -29,6 +31,8 @@ pub struct Batch {
     pub other: u64,
     /// Frames that did not parse.
     pub malformed: u64,
+    /// Host names learned from these packets (DNS answers, TLS SNI, HTTP Host), in order.
+    pub names: Vec<NameFact>,
 }
 
 /// How a subscriber wants to be fed.
@@ -323,6 +327,8 @@ struct State {
     ignores: IgnoreStore,
     /// The store generation the compiled user filters were built from.
     ignores_generation: u64,
+    /// Host names learned on the wire, by address.
+    names: NameTable,
 }
 
 impl State {
@@ -349,6 +355,7 @@ impl State {
             dropped,
             ignores: ignores.unwrap_or_else(IgnoreStore::in_memory),
             ignores_generation: u64::MAX,
+            names: NameTable::default(),
         };
         state.refresh_user_ignores();
         state
@@ -364,7 +371,7 @@ impl State {
         self.ignores_generation = self.ignores.generation();
         // A stored filter that no longer compiles (e.g. edited by hand) is skipped.
         let _ = self.config.rules.set_user_ignores(self.ignores.active_filters(now));
-        self.detector.rejudge(&self.config.rules);
+        self.detector.rejudge(&self.config.rules, &self.names);
     }
 
     fn ignore(&mut self, filter: &str, how: IgnoreFor) -> Result<u64, String> {
@@ -406,6 +413,11 @@ impl State {
                 Msg::Batch(mut b) => {
                     self.summary.other += b.other;
                     self.summary.malformed += b.malformed;
+                    // Names first, so the packets of this batch (and their alerts) see them.
+                    let learned = b.packets.last().map_or(self.now, |p| p.ts);
+                    for fact in b.names.drain(..) {
+                        self.names.insert(fact, learned);
+                    }
                     if !self.paused {
                         for p in &b.packets {
                             self.packet(p);
@@ -419,7 +431,7 @@ impl State {
                     Command::SetThresholds(t) => self.detector.set_thresholds(t),
                     Command::SetMode(m) => {
                         self.config.rules.set_mode(m);
-                        self.detector.rejudge(&self.config.rules);
+                        self.detector.rejudge(&self.config.rules, &self.names);
                     }
                     Command::SetLocalNets(nets) => self.config.local_nets = nets,
                     Command::SetRules(rules) => {
@@ -459,7 +471,7 @@ impl State {
             return;
         }
         self.now = t;
-        let (alerts, stats, summary) = (&mut self.alerts, &mut self.stats, &mut self.summary);
+        let (alerts, stats, summary, names) = (&mut self.alerts, &mut self.stats, &mut self.summary, &self.names);
         let mut n_alerts = 0;
         let mut dropped_alerts = 0;
         let mut publish = |e: AlertEvent| {
@@ -467,21 +479,21 @@ impl State {
             alerts.publish(e, &mut dropped_alerts);
         };
         if stats.is_empty() {
-            self.detector.advance(t, &mut publish, None);
+            self.detector.advance(t, names, &mut publish, None);
         } else {
             let dropped = &mut summary.dropped_events;
             let mut on_stats = |s: Stats| stats.publish(s, dropped);
-            self.detector.advance(t, &mut publish, Some(&mut on_stats));
+            self.detector.advance(t, names, &mut publish, Some(&mut on_stats));
         }
         summary.alerts += n_alerts;
         summary.dropped_events += dropped_alerts;
         if self.last_flow_sweep.0 == i64::MIN || t.micros_since(self.last_flow_sweep) >= 10 * SECOND {
             self.last_flow_sweep = t;
             self.refresh_user_ignores();
-            let (subs, n) = (&mut self.flow_subs, &mut self.summary.flows);
+            let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
             self.flows.sweep(t, &mut |r| {
                 *n += 1;
-                subs.publish(r, &mut 0)
+                subs.publish(with_hostname(r, names), &mut 0)
             });
         }
     }
@@ -490,14 +502,14 @@ impl State {
         self.summary.packets += 1;
         self.advance(p.ts);
         let sockets = &mut self.sockets;
-        let (subs, n) = (&mut self.flow_subs, &mut self.summary.flows);
+        let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
         let (acc, process) = self.flows.account(
             p,
             &self.config.local_nets,
             |proto, ip, port| sockets.lookup(proto, ip, port),
             &mut |r| {
                 *n += 1;
-                subs.publish(r, &mut 0)
+                subs.publish(with_hostname(r, names), &mut 0)
             },
         );
         if !acc.counted || p.payload_len == 0 {
@@ -506,7 +518,7 @@ impl State {
         let (remote, dport, sport) = if acc.outgoing { (p.dst, p.dport, p.sport) } else { (p.src, p.sport, p.dport) };
         let counted = Counted { ts: p.ts, remote, dport, sport, payload: p.payload_len, process: process.as_ref() };
         let (alerts, summary) = (&mut self.alerts, &mut self.summary);
-        self.detector.on_packet(counted, &self.config.rules, &mut |e| {
+        self.detector.on_packet(counted, &self.config.rules, &self.names, &mut |e| {
             summary.alerts += u64::from(e.notify());
             alerts.publish(e, &mut summary.dropped_events)
         });
@@ -514,17 +526,25 @@ impl State {
 
     fn finish(&mut self) {
         let (alerts, total) = (&mut self.alerts, &mut self.summary.alerts);
-        self.detector.finish(&mut |e| {
+        self.detector.finish(&self.names, &mut |e| {
             *total += u64::from(e.notify());
             alerts.publish(e, &mut 0)
         });
-        let (subs, n) = (&mut self.flow_subs, &mut self.summary.flows);
+        let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
         self.flows.drain(&mut |r| {
             *n += 1;
-            subs.publish(r, &mut 0)
+            subs.publish(with_hostname(r, names), &mut 0)
         });
         self.alerts.0.clear();
         self.stats.0.clear();
         self.flow_subs.0.clear();
     }
+}
+
+/// Names a closing flow's remote address from what was learned on the wire.
+fn with_hostname(mut r: FlowRecord, names: &NameTable) -> FlowRecord {
+    if r.hostname.is_none() {
+        r.hostname = names.lookup(r.remote.ip()).map(str::to_string);
+    }
+    r
 }

@@ -139,21 +139,29 @@ impl Parser {
     /// Parses one frame captured at `ts` whose original wire length was `orig_len` and whose
     /// captured bytes are `data` (possibly shorter than `orig_len`).
     pub fn parse(&mut self, ts: Ts, orig_len: u32, data: &[u8]) -> Parsed {
+        self.parse_with_payload(ts, orig_len, data).0
+    }
+
+    /// Like [`Parser::parse`], also returning the *captured* transport payload of the frame:
+    /// the bytes after the TCP/UDP header, cut at the IP length, possibly shorter than
+    /// `payload_len` when the snaplen cut the frame. Empty for non-first IP fragments and for
+    /// anything that is not a packet. Never allocates.
+    pub fn parse_with_payload<'d>(&mut self, ts: Ts, orig_len: u32, data: &'d [u8]) -> (Parsed, &'d [u8]) {
         let net = match link_payload(self.link, data) {
             L3::V4(bytes) => ipv4(bytes),
             L3::V6(bytes) => ipv6(bytes),
-            L3::Other => return Parsed::Other,
-            L3::Malformed => return Parsed::Malformed,
+            L3::Other => return (Parsed::Other, &[]),
+            L3::Malformed => return (Parsed::Malformed, &[]),
         };
         let net = match net {
             Ok(net) => net,
-            Err(parsed) => return parsed,
+            Err(parsed) => return (parsed, &[]),
         };
 
         if let Frag::Later(id) = net.frag {
             // All of this fragment is transport payload; its header went with the first one.
             let key = FragKey { src: net.src, dst: net.dst, id, ip_proto: net.frag_proto };
-            return match self.frags.get(&key, ts) {
+            let parsed = match self.frags.get(&key, ts) {
                 Some(ports) => Parsed::Packet(Packet {
                     ts,
                     proto: ports.proto,
@@ -167,6 +175,7 @@ impl Parser {
                 }),
                 None => Parsed::Other,
             };
+            return (parsed, &[]);
         }
 
         let (proto, sport, dport, header_len, flags) = match net.proto {
@@ -178,13 +187,13 @@ impl Parser {
                     usize::from(tcp.data_offset()) * 4,
                     tcp.slice().get(13).copied().unwrap_or(0),
                 ),
-                Err(_) => return Parsed::Malformed,
+                Err(_) => return (Parsed::Malformed, &[]),
             },
             ip_number::UDP => match UdpHeaderSlice::from_slice(net.transport) {
                 Ok(udp) => (Proto::Udp, udp.source_port(), udp.destination_port(), UdpHeader::LEN, 0),
-                Err(_) => return Parsed::Malformed,
+                Err(_) => return (Parsed::Malformed, &[]),
             },
-            _ => return Parsed::Other,
+            _ => return (Parsed::Other, &[]),
         };
 
         if let Frag::First(id) = net.frag {
@@ -192,7 +201,7 @@ impl Parser {
             self.frags.insert(key, ts, Ports { proto, sport, dport });
         }
 
-        Parsed::Packet(Packet {
+        let packet = Parsed::Packet(Packet {
             ts,
             proto,
             src: net.src,
@@ -202,7 +211,8 @@ impl Parser {
             frame_len: orig_len,
             payload_len: clamp_u32(net.payload_len.saturating_sub(header_len)),
             tcp_flags: flags,
-        })
+        });
+        (packet, net.transport.get(header_len..).unwrap_or_default())
     }
 }
 
@@ -813,6 +823,29 @@ mod tests {
             tcp_flags::FIN | tcp_flags::RST | tcp_flags::PSH | tcp_flags::URG | tcp_flags::ECE | tcp_flags::CWR
         );
         assert_eq!(p.payload_len, 0);
+    }
+
+    #[test]
+    fn parse_with_payload_returns_the_captured_payload() {
+        let mut parser = Parser::new(LinkType::Ethernet);
+        let mut frame = build!(PacketBuilder::ethernet2(MAC_A, MAC_B).ipv4(V4_A, V4_B, 64).udp(53, 5000), b"abc");
+        frame.resize(60, 0xee); // Ethernet padding is not payload
+        let (parsed, data) = parser.parse_with_payload(Ts(0), 60, &frame);
+        assert_eq!((packet(parsed).payload_len, data), (3, &b"abc"[..]));
+
+        let frame = build!(
+            PacketBuilder::ethernet2(MAC_A, MAC_B).ipv6(V6_A, V6_B, 64).tcp(1, 443, 7, 512).psh().ack(1),
+            b"\x16\x03\x01hello"
+        );
+        let (parsed, data) = parser.parse_with_payload(Ts(0), frame.len() as u32, &frame);
+        assert_eq!((packet(parsed).payload_len, data), (8, &b"\x16\x03\x01hello"[..]));
+        // Cut by the snaplen: the packet keeps its length, the payload is what was captured.
+        let cut = &frame[..frame.len() - 3];
+        let (parsed, data) = parser.parse_with_payload(Ts(0), frame.len() as u32, cut);
+        assert_eq!((packet(parsed).payload_len, data), (8, &b"\x16\x03\x01he"[..]));
+        // Cut inside the TCP header: no payload.
+        assert_eq!(parser.parse_with_payload(Ts(0), 100, &frame[..14 + 40 + 10]).1, &[] as &[u8]);
+        assert_eq!(parser.parse_with_payload(Ts(0), 100, &[0u8; 5]), (Parsed::Malformed, &[] as &[u8]));
     }
 
     #[test]

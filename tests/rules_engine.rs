@@ -36,7 +36,7 @@ fn start(mode: Mode, store: Option<IgnoreStore>) -> (Engine, EngineHandle, cross
 
 fn send(h: &EngineHandle, packets: Vec<Packet>) {
     for chunk in packets.chunks(1024) {
-        assert!(h.send_batch(Batch { packets: chunk.to_vec(), other: 0, malformed: 0 }));
+        assert!(h.send_batch(Batch { packets: chunk.to_vec(), other: 0, malformed: 0, names: Vec::new() }));
     }
 }
 

@@ -7,6 +7,7 @@
 
 use crate::capture::BATCH;
 use crate::engine::{Batch, EngineHandle};
+use crate::naming::extract::extract;
 use crate::packet::{LinkType, Parsed, Parser};
 use crate::time::Ts;
 use std::path::{Path, PathBuf};
@@ -98,10 +99,13 @@ pub fn read_file(
                 stats.bytes_read += 16 + u64::from(h.caplen);
                 stats.first.get_or_insert(ts);
                 stats.last = Some(ts);
-                match parser.parse(ts, h.len, pkt.data) {
-                    Parsed::Packet(p) => batch.packets.push(p),
-                    Parsed::Other => batch.other += 1,
-                    Parsed::Malformed => batch.malformed += 1,
+                match parser.parse_with_payload(ts, h.len, pkt.data) {
+                    (Parsed::Packet(p), payload) => {
+                        extract(&p, payload, &mut batch.names);
+                        batch.packets.push(p);
+                    }
+                    (Parsed::Other, _) => batch.other += 1,
+                    (Parsed::Malformed, _) => batch.malformed += 1,
                 }
                 if batch.packets.len() >= BATCH {
                     let full =

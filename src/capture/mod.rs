@@ -1,7 +1,9 @@
-//! Capture sources: frames from a pcap/pcapng file (replay) and, in a later issue, live
+//! Capture sources: frames from a pcap/pcapng file (replay) and live
 //! interfaces. A source parses frames on its own thread and feeds the engine in batches.
 
 pub mod file;
+pub mod interfaces;
+pub mod live;
 
 /// Packets per batch handed to the engine.
 pub const BATCH: usize = 1024;

@@ -7,12 +7,13 @@ mod ignores_cmd;
 mod output;
 mod patterns_cmd;
 mod replay;
+mod run;
 
 use crate::i18n::Locale;
 use crate::ignores::IgnoreStore;
 use crate::judge::{Mode, Rules};
 use crate::patterns::{PatternError, PatternSet};
-use crate::settings::Thresholds;
+use crate::settings::{EngineConfig, Thresholds};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +24,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code: an unreadable, empty, truncated or corrupt capture file.
 pub const EXIT_BAD_FILE: i32 = 3;
+/// Exit code: no permission to capture packets (`run`).
+pub const EXIT_NO_PERMISSION: i32 = 4;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,6 +43,8 @@ pub struct Cli {
 pub enum Command {
     /// Analyse pcap/pcapng captures offline, at full speed, in packet time.
     Replay(ReplayArgs),
+    /// Watch live traffic on this machine's interfaces and print alerts as they happen.
+    Run(RunArgs),
     /// Check threat pattern and filter files.
     #[command(subcommand)]
     Patterns(PatternsCommand),
@@ -172,6 +177,65 @@ pub struct ReplayArgs {
     pub detection: DetectionArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Capture on this interface only (repeatable; default: every up interface but loopback).
+    #[arg(short = 'i', long = "interface", value_name = "NAME")]
+    pub interfaces: Vec<String>,
+    /// Also capture on loopback.
+    #[arg(long)]
+    pub loopback: bool,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// On exit, print one line per TCP/UDP flow seen.
+    #[arg(long)]
+    pub flows: bool,
+    /// Accepted for compatibility with the legacy daemon and ignored.
+    #[arg(long, value_name = "PATH")]
+    pub gui: Option<PathBuf>,
+    /// Colour the output: auto (when a terminal), always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+    #[command(flatten)]
+    pub detection: DetectionArgs,
+}
+
+/// Builds the engine configuration from the detection flags (loading patterns and filters,
+/// printing their warnings); `Err` is the exit code after the error was printed.
+pub fn engine_config(d: &DetectionArgs) -> Result<EngineConfig, i32> {
+    let rules = match d.rules.load(d.mode) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            return Err(EXIT_USAGE);
+        }
+    };
+    for w in rules.threats().warnings() {
+        eprintln!("leakwatch: warning: {w}");
+    }
+    Ok(EngineConfig {
+        thresholds: Thresholds {
+            max_traffic_during_10_sec: d.max_traffic_during_10_sec,
+            min_leak_size: d.min_leak_size,
+        },
+        realert_after: d.realert_after,
+        local_nets: crate::direction::LocalNets::new(d.local_net.clone()),
+        rules,
+        ..EngineConfig::default()
+    })
+}
+
+/// Whether to colour output for `--color WHEN`.
+pub fn use_color(when: &str) -> bool {
+    use std::io::IsTerminal;
+    match when {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
 /// Parses `90`, `90s`, `10m`, `1h`, `250ms` into microseconds.
 pub fn parse_duration_us(s: &str) -> Result<i64, String> {
     let s = s.trim();
@@ -203,6 +267,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Replay(args) => replay::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Patterns(PatternsCommand::Check { rules }) => patterns_cmd::check(&rules),
         Command::Ignores(cmd) => ignores_cmd::run(&cmd),
     }

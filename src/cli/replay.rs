@@ -3,14 +3,13 @@
 //! do not share flows or alerts.
 
 use super::output::{Style, alert_json, alert_line, emit, flow_json, flow_line};
-use super::{EXIT_BAD_FILE, EXIT_OK, EXIT_USAGE, ReplayArgs, open_user_ignores};
+use super::{EXIT_BAD_FILE, EXIT_OK, ReplayArgs, engine_config, open_user_ignores, use_color};
 use crate::alert::AlertPhase;
 use crate::capture::file::{FileError, spawn_reader};
-use crate::direction::LocalNets;
 use crate::engine::{Delivery, Engine};
 use crate::i18n::{Locale, Messages};
 use crate::process::NoSocketTable;
-use crate::settings::{EngineConfig, Thresholds};
+use crate::settings::EngineConfig;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -21,32 +20,12 @@ const PROGRESS_MIN_BYTES: u64 = 10 * 1024 * 1024;
 
 pub fn run(args: &ReplayArgs) -> i32 {
     let d = &args.detection;
-    let rules = match d.rules.load(d.mode) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("leakwatch: error: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    for w in rules.threats().warnings() {
-        eprintln!("leakwatch: warning: {w}");
-    }
-    let config = EngineConfig {
-        thresholds: Thresholds {
-            max_traffic_during_10_sec: d.max_traffic_during_10_sec,
-            min_leak_size: d.min_leak_size,
-        },
-        realert_after: d.realert_after,
-        local_nets: LocalNets::new(d.local_net.clone()),
-        rules,
-        ..EngineConfig::default()
+    let config = match engine_config(d) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let msgs = Messages::new(d.locale.unwrap_or_else(Locale::from_system));
-    let color = match args.color.as_str() {
-        "always" => true,
-        "never" => false,
-        _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let color = use_color(&args.color);
     let style = Style { color };
     let mut code = EXIT_OK;
     let stdout = std::io::stdout();

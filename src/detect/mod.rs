@@ -13,6 +13,7 @@ pub use window::Window;
 
 use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
 use crate::judge::Rules;
+use crate::naming::table::NameTable;
 use crate::patterns::Facts;
 use crate::process::ProcessInfo;
 use crate::settings::{Thresholds, timing::*};
@@ -161,7 +162,13 @@ impl Detector {
 
     /// Advances packet time to `now`: closes quiet episodes, publishes per-second stats and
     /// evicts idle tracks. Call before each packet and on clock ticks.
-    pub fn advance(&mut self, now: Ts, events: &mut impl FnMut(AlertEvent), stats: Option<&mut dyn FnMut(Stats)>) {
+    pub fn advance(
+        &mut self,
+        now: Ts,
+        names: &NameTable,
+        events: &mut impl FnMut(AlertEvent),
+        stats: Option<&mut dyn FnMut(Stats)>,
+    ) {
         let sec = now.0.div_euclid(SECOND);
         if sec == self.current_second {
             return;
@@ -183,14 +190,14 @@ impl Detector {
             }
         }
         self.current_second = self.current_second.max(sec);
-        self.end_quiet_episodes(now, events);
+        self.end_quiet_episodes(now, names, events);
         if self.last_sweep == i64::MIN || now.0 - self.last_sweep >= 10 * SECOND {
             self.last_sweep = now.0;
             self.sweep(now);
         }
     }
 
-    fn end_quiet_episodes(&mut self, now: Ts, events: &mut impl FnMut(AlertEvent)) {
+    fn end_quiet_episodes(&mut self, now: Ts, names: &NameTable, events: &mut impl FnMut(AlertEvent)) {
         let mut i = 0;
         while i < self.open.len() {
             let key = self.open[i];
@@ -204,7 +211,10 @@ impl Detector {
                     && let Some(ep) = t.episode.take()
                     && !ep.ignored
                 {
-                    events(AlertEvent { phase: AlertPhase::End, alert: build(&key, t, &ep, t.last.unwrap_or(now)) });
+                    events(AlertEvent {
+                        phase: AlertPhase::End,
+                        alert: build(&key, t, &ep, t.last.unwrap_or(now), names),
+                    });
                 }
             } else {
                 i += 1;
@@ -236,7 +246,7 @@ impl Detector {
     }
 
     /// Counts one outgoing packet and raises or updates alerts.
-    pub fn on_packet(&mut self, c: Counted<'_>, rules: &Rules, events: &mut impl FnMut(AlertEvent)) {
+    pub fn on_packet(&mut self, c: Counted<'_>, rules: &Rules, names: &NameTable, events: &mut impl FnMut(AlertEvent)) {
         let key = ThreatKey { pid: c.process.map(|p| p.pid), remote: c.remote };
         if self.tracks.len() >= self.max_tracks * 2 && !self.tracks.contains_key(&key) {
             self.last_sweep = i64::MIN; // force eviction at the next advance
@@ -252,7 +262,7 @@ impl Detector {
             && let Some(ep) = t.episode.take()
             && !ep.ignored
         {
-            events(AlertEvent { phase: AlertPhase::End, alert: build(&key, t, &ep, t.last.unwrap_or(ts)) });
+            events(AlertEvent { phase: AlertPhase::End, alert: build(&key, t, &ep, t.last.unwrap_or(ts), names) });
             self.open.retain(|k| *k != key);
         }
         if gap.is_none_or(|g| g > ACTIVE_MAX_GAP) {
@@ -280,7 +290,7 @@ impl Detector {
             if !ep.ignored && ts.micros_since(ep.last_update) >= SECOND {
                 ep.last_update = ts;
                 let ep = ep.clone();
-                events(AlertEvent { phase: AlertPhase::Update, alert: build(&key, t, &ep, ts) });
+                events(AlertEvent { phase: AlertPhase::Update, alert: build(&key, t, &ep, ts, names) });
             }
             return;
         }
@@ -302,7 +312,7 @@ impl Detector {
         let Some((kind, bytes, started)) = detected else { return };
 
         // Name it and ask whether it is ignored, once per episode (never per packet).
-        let mut alert = build(&key, t, &Episode::probe(kind, started, bytes), ts);
+        let mut alert = build(&key, t, &Episode::probe(kind, started, bytes), ts, names);
         let verdict = rules.judge(&alert);
         let ignored = verdict.ignored_by.is_some();
         let (id, kind, phase) = match self.notified.get(&key) {
@@ -337,13 +347,13 @@ impl Detector {
 
     /// Asks the rules again about every open alert (after the owner ignored something):
     /// alerts that are now ignored go silent at once.
-    pub fn rejudge(&mut self, rules: &Rules) {
+    pub fn rejudge(&mut self, rules: &Rules, names: &NameTable) {
         for key in &self.open {
             if let Some(t) = self.tracks.get_mut(key)
                 && let Some(ep) = &t.episode
                 && !ep.ignored
             {
-                let verdict = rules.judge(&build(key, t, ep, t.last.unwrap_or(ep.started)));
+                let verdict = rules.judge(&build(key, t, ep, t.last.unwrap_or(ep.started), names));
                 if verdict.ignored_by.is_some() {
                     t.episode.as_mut().expect("checked above").ignored = true;
                 }
@@ -352,8 +362,8 @@ impl Detector {
     }
 
     /// Ends every open episode (end of input).
-    pub fn finish(&mut self, events: &mut impl FnMut(AlertEvent)) {
-        self.end_quiet_episodes(Ts(i64::MAX), events);
+    pub fn finish(&mut self, names: &NameTable, events: &mut impl FnMut(AlertEvent)) {
+        self.end_quiet_episodes(Ts(i64::MAX), names, events);
     }
 }
 
@@ -387,7 +397,8 @@ fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
     }
 }
 
-fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts) -> Alert {
+/// The alert for an episode; its host name is looked up now (never per packet).
+fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &NameTable) -> Alert {
     let mut alert = Alert {
         id: ep.id,
         kind: ep.kind,
@@ -396,7 +407,7 @@ fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts) -> Alert {
         dstip: key.remote,
         dstport: t.dports.dominant(),
         srcport: t.sports.dominant(),
-        hostname: None,
+        hostname: names.lookup(key.remote).map(str::to_string),
         orgname: None,
         asn: None,
         country: None,

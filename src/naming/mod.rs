@@ -26,3 +26,28 @@ pub struct NameFact {
     pub name: String,
     pub source: NameSource,
 }
+
+pub mod asn;
+pub mod dns;
+pub mod extract;
+pub mod http;
+pub mod sni;
+pub mod table;
+
+/// Lower-cases a host name, strips one trailing dot and checks it looks like a DNS name
+/// (letters, digits, `-`, `_`, `.`; 1–253 bytes; not an IP literal). `None` otherwise.
+pub(crate) fn clean_host(raw: &[u8]) -> Option<String> {
+    let raw = raw.strip_suffix(b".").unwrap_or(raw);
+    if raw.is_empty() || raw.len() > 253 || raw.starts_with(b".") {
+        return None;
+    }
+    if !raw.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+        return None;
+    }
+    // ASCII only from here on.
+    let s = std::str::from_utf8(raw).ok()?;
+    if s.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    Some(s.to_ascii_lowercase())
+}

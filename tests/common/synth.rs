@@ -216,7 +216,7 @@ pub fn run_with(config: EngineConfig, table: impl SocketTable + 'static, packets
     let flows = h.subscribe_flows();
     let mut all_sent = true;
     for chunk in packets.chunks(1024) {
-        all_sent &= h.send_batch(Batch { packets: chunk.to_vec(), other: 0, malformed: 0 });
+        all_sent &= h.send_batch(Batch { packets: chunk.to_vec(), other: 0, malformed: 0, names: Vec::new() });
     }
     let summary = engine.finish();
     Run {

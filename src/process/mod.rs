@@ -1,7 +1,14 @@
 //! Which program owns a socket: the `SocketTable` trait, and the table used when none is known.
 //!
-//! Live capture (a later issue) implements it with `netstat2` + `sysinfo`; replay of a capture
-//! file has no way to know, so it uses [`NoSocketTable`]; tests use [`FakeSocketTable`].
+//! Live capture uses [`SystemSocketTable`] (`netstat2`, plus `/proc` on Linux and `sysinfo`
+//! elsewhere); replay of a capture file has no way to know, so it uses [`NoSocketTable`]; tests use
+//! [`FakeSocketTable`].
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod procfs;
+mod system;
+
+pub use system::{MISS_REFRESH_INTERVAL, SystemSocketTable, read_process_info};
 
 use crate::packet::Proto;
 use serde::Serialize;

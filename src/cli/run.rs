@@ -1,0 +1,216 @@
+//! `leakwatch run`: live capture on this machine's interfaces, printing alerts as they happen
+//! (the same text or JSON lines as `replay`). Ctrl-C or SIGTERM stops cleanly (exit 0).
+
+use super::output::{Style, alert_line, emit, flow_line};
+use super::{EXIT_NO_PERMISSION, EXIT_OK, RunArgs, engine_config, open_user_ignores, use_color};
+use crate::alert::{AlertEvent, AlertPhase};
+use crate::capture::interfaces;
+use crate::capture::live::{LiveCapture, LiveOptions, LiveStatus};
+use crate::engine::{Delivery, Engine};
+use crate::flows::FlowRecord;
+use crate::i18n::{Locale, Messages};
+use crate::process::SystemSocketTable;
+use crossbeam_channel::select;
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Set by Ctrl-C (SIGINT) and SIGTERM.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP stop cleanly (ctrlc's `termination` feature).
+fn install_signal_handlers() {
+    if let Err(e) = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst)) {
+        eprintln!("leakwatch: warning: cannot handle Ctrl-C: {e}");
+    }
+}
+
+/// The message for missing capture rights (exit code 4).
+pub fn permission_hint() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "/usr/local/bin/leakwatch".into());
+    format!(
+        "leakwatch needs permission to capture packets. Either run it as root, or give the binary the capture \
+         capability once: sudo setcap cap_net_raw,cap_net_admin+eip {exe} (make install does this)"
+    )
+}
+
+pub fn run(args: &RunArgs) -> i32 {
+    let d = &args.detection;
+    if let Some(gui) = &args.gui {
+        eprintln!(
+            "leakwatch: note: --gui {} is ignored (the legacy GUI link is gone; use the tray app)",
+            gui.display()
+        );
+    }
+    let mut config = match engine_config(d) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let follow_local_nets = d.local_net.is_empty();
+    match interfaces::list() {
+        Ok(all) => {
+            if follow_local_nets {
+                config.local_nets = interfaces::own_nets(&all, args.loopback);
+            }
+            for name in &args.interfaces {
+                match all.iter().find(|i| &i.name == name) {
+                    None => eprintln!("leakwatch: interface {name} does not exist (yet): waiting for it"),
+                    Some(i) if !i.up => eprintln!("leakwatch: interface {name} is down: waiting for it"),
+                    Some(_) => {}
+                }
+            }
+        }
+        Err(e) => eprintln!("leakwatch: warning: cannot list interfaces: {e}"),
+    }
+    let msgs = Messages::new(d.locale.unwrap_or_else(Locale::from_system));
+    let style = Style { color: use_color(&args.color) };
+
+    install_signal_handlers();
+    let ignores = open_user_ignores(d.no_user_ignores);
+    let engine = Engine::start_full(config, Box::new(SystemSocketTable::new()), ignores);
+    let handle = engine.handle();
+    let alerts = handle.subscribe_alerts(Delivery::Lossless);
+    let flows = args.flows.then(|| handle.subscribe_flows());
+    let live = LiveCapture::start(
+        handle,
+        LiveOptions { interfaces: args.interfaces.clone(), include_loopback: args.loopback, follow_local_nets },
+    );
+    let status = live.status();
+    let counters = live.counters();
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let tty = std::io::stderr().is_terminal();
+    let mut printer = Printer { json: args.json, style, msgs: &msgs, notified: HashMap::new(), status_shown: false };
+    let mut started_any = false;
+    let mut code = EXIT_OK;
+    let mut last_status = Instant::now();
+    let mut last_packets = 0u64;
+    loop {
+        if STOP.load(Ordering::SeqCst) {
+            break;
+        }
+        select! {
+            recv(alerts) -> e => match e {
+                Ok(e) => printer.alert(&mut out, &e, tty),
+                Err(_) => break,
+            },
+            recv(status) -> s => if let Ok(s) = s {
+                match &s {
+                    LiveStatus::Started { .. } => started_any = true,
+                    LiveStatus::Error { permission: true, .. } if !started_any => {
+                        printer.clear_status(tty);
+                        eprintln!("leakwatch: error: {}", permission_hint());
+                        code = EXIT_NO_PERMISSION;
+                        break;
+                    }
+                    _ => {}
+                }
+                printer.clear_status(tty);
+                eprintln!("leakwatch: {}", status_text(&s));
+            },
+            default(Duration::from_millis(100)) => {}
+        }
+        if tty && last_status.elapsed() >= Duration::from_secs(1) {
+            let secs = last_status.elapsed().as_secs_f64();
+            last_status = Instant::now();
+            let packets = counters.packets.load(Ordering::Relaxed);
+            let rate = (packets - last_packets) as f64 / secs;
+            last_packets = packets;
+            let ifaces = counters.active_interfaces();
+            eprint!(
+                "\r\x1b[K[{}] {:.0} packets/s, {} dropped batches, {} kernel drops",
+                if ifaces.is_empty() { "no interface".to_string() } else { ifaces.join(", ") },
+                rate,
+                live.dropped_batches(),
+                counters.kernel_dropped.load(Ordering::Relaxed)
+            );
+            printer.status_shown = true;
+        }
+    }
+    printer.clear_status(tty);
+    let dropped = live.dropped_batches();
+    let kernel = counters.kernel_dropped.load(Ordering::Relaxed);
+    live.stop();
+    let summary = engine.finish();
+    for e in alerts.try_iter() {
+        printer.alert(&mut out, &e, false);
+    }
+    if code != EXIT_OK {
+        return code;
+    }
+    if let Some(flows) = flows {
+        let mut all: Vec<FlowRecord> = flows.try_iter().collect();
+        all.sort_by_key(|x| (x.first, x.local, x.remote));
+        for f in &all {
+            emit(&mut out, &if args.json { flow_json(f) } else { flow_text(f) });
+        }
+    }
+    let _ = out.flush();
+    eprintln!(
+        "leakwatch: stopped: {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts, {} dropped batches, {} kernel drops",
+        summary.packets, summary.other, summary.malformed, summary.flows, summary.alerts, dropped, kernel
+    );
+    EXIT_OK
+}
+
+struct Printer<'a> {
+    json: bool,
+    style: Style,
+    msgs: &'a Messages,
+    notified: HashMap<u64, u64>,
+    status_shown: bool,
+}
+
+impl Printer<'_> {
+    fn clear_status(&mut self, tty: bool) {
+        if tty && self.status_shown {
+            eprint!("\r\x1b[K");
+            self.status_shown = false;
+        }
+    }
+
+    fn alert(&mut self, out: &mut impl Write, e: &AlertEvent, tty: bool) {
+        if e.phase == AlertPhase::New {
+            self.notified.insert(e.alert.id, e.alert.bytes);
+        }
+        let line = if self.json {
+            (e.phase == AlertPhase::New).then(|| e.alert.to_json(self.msgs).to_string())
+        } else {
+            alert_line(e, self.style, self.notified.get(&e.alert.id).copied(), self.msgs)
+        };
+        if let Some(line) = line {
+            self.clear_status(tty);
+            emit(out, &line);
+            let _ = out.flush();
+        }
+    }
+}
+
+fn status_text(s: &LiveStatus) -> String {
+    match s {
+        LiveStatus::Started { iface, link } => format!("capturing on {iface} ({link})"),
+        LiveStatus::Stopped { iface, reason } => format!("stopped capturing on {iface}: {reason}"),
+        LiveStatus::Error { iface, message, .. } => format!("error: {iface}: {message}"),
+        LiveStatus::Retry { iface, after } => format!("{iface}: trying again in {} s", after.as_secs()),
+        LiveStatus::Filter { iface, filter } => format!("{iface}: addresses changed, filter now {filter}"),
+    }
+}
+
+fn flow_json(f: &FlowRecord) -> String {
+    let mut v = f.to_json();
+    v["process"] = serde_json::to_value(f.process.as_deref()).unwrap_or(serde_json::Value::Null);
+    v.to_string()
+}
+
+fn flow_text(f: &FlowRecord) -> String {
+    match &f.process {
+        Some(p) => format!("{}  process {} ({})", flow_line(f), p.name, p.pid),
+        None => flow_line(f),
+    }
+}

@@ -1,0 +1,158 @@
+//! The bounded map from address to the name last learned for it.
+
+use super::{NameFact, NameSource};
+use crate::time::{SECOND, Ts};
+use ahash::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+/// Default number of addresses remembered.
+pub const NAME_TABLE_CAPACITY: usize = 65_536;
+/// After this much packet time a name may be replaced by a less trustworthy one.
+pub const NAME_STALE_AFTER: i64 = 3600 * SECOND;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    name: String,
+    source: NameSource,
+    learned: Ts,
+    /// Insertion sequence number, to recognise this entry in the eviction queue.
+    seq: u64,
+}
+
+/// Trust tier of a source: lower is more trustworthy. SNI and HTTP Host are both sent by the
+/// program itself, so they rank the same.
+fn tier(s: NameSource) -> u8 {
+    match s {
+        NameSource::Sni | NameSource::HttpHost => 0,
+        NameSource::Dns => 1,
+        NameSource::ReverseDns => 2,
+    }
+}
+
+/// Address → (name, source, learned-at), bounded: beyond capacity the entry learned longest
+/// ago is evicted.
+pub struct NameTable {
+    map: HashMap<IpAddr, Entry, RandomState>,
+    /// (address, seq) in order of learning; entries whose seq no longer matches are stale.
+    order: VecDeque<(IpAddr, u64)>,
+    capacity: usize,
+    next_seq: u64,
+}
+
+impl Default for NameTable {
+    fn default() -> Self {
+        NameTable::new(NAME_TABLE_CAPACITY)
+    }
+}
+
+impl NameTable {
+    pub fn new(capacity: usize) -> NameTable {
+        NameTable {
+            map: HashMap::with_hasher(RandomState::new()),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+            next_seq: 0,
+        }
+    }
+
+    /// Learns `fact` at packet time `now`. An existing name is replaced (or refreshed) only by
+    /// a source at least as trustworthy, or once it is older than an hour of packet time.
+    pub fn insert(&mut self, fact: NameFact, now: Ts) {
+        if let Some(e) = self.map.get(&fact.ip) {
+            let stale = now.micros_since(e.learned) > NAME_STALE_AFTER;
+            if !stale && tier(fact.source) > tier(e.source) {
+                return;
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.map.insert(fact.ip, Entry { name: fact.name, source: fact.source, learned: now, seq });
+        self.order.push_back((fact.ip, seq));
+        while self.map.len() > self.capacity {
+            let Some((ip, s)) = self.order.pop_front() else { break };
+            if self.map.get(&ip).is_some_and(|e| e.seq == s) {
+                self.map.remove(&ip);
+            }
+        }
+        if self.order.len() > 2 * self.capacity + 16 {
+            let map = &self.map;
+            self.order.retain(|(ip, s)| map.get(ip).is_some_and(|e| e.seq == *s));
+        }
+    }
+
+    /// The name known for `ip`.
+    pub fn lookup(&self, ip: IpAddr) -> Option<&str> {
+        self.map.get(&ip).map(|e| e.name.as_str())
+    }
+
+    /// The name known for `ip` with where it came from and when it was learned.
+    pub fn get(&self, ip: IpAddr) -> Option<(&str, NameSource, Ts)> {
+        self.map.get(&ip).map(|e| (e.name.as_str(), e.source, e.learned))
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fact(ip: &str, name: &str, source: NameSource) -> NameFact {
+        NameFact { ip: ip.parse().unwrap(), name: name.into(), source }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn trust_order_and_staleness() {
+        let mut t = NameTable::default();
+        t.insert(fact("1.2.3.4", "dns.example", NameSource::Dns), Ts(0));
+        assert_eq!(t.lookup(ip("1.2.3.4")), Some("dns.example"));
+        t.insert(fact("1.2.3.4", "sni.example", NameSource::Sni), Ts(1));
+        assert_eq!(t.lookup(ip("1.2.3.4")), Some("sni.example"));
+        t.insert(fact("1.2.3.4", "host.example", NameSource::HttpHost), Ts(2));
+        assert_eq!(t.lookup(ip("1.2.3.4")), Some("host.example"), "same tier replaces");
+        t.insert(fact("1.2.3.4", "other.example", NameSource::Dns), Ts(3));
+        assert_eq!(t.lookup(ip("1.2.3.4")), Some("host.example"), "DNS does not beat Host");
+        t.insert(fact("1.2.3.4", "rev.example", NameSource::ReverseDns), Ts(2 + NAME_STALE_AFTER + 1));
+        assert_eq!(t.get(ip("1.2.3.4")).unwrap().0, "rev.example", "an hour-old name gives way");
+        assert_eq!(t.lookup(ip("9.9.9.9")), None);
+    }
+
+    #[test]
+    fn evicts_the_oldest() {
+        let mut t = NameTable::new(3);
+        for (i, a) in ["1.0.0.1", "1.0.0.2", "1.0.0.3"].iter().enumerate() {
+            t.insert(fact(a, "a", NameSource::Dns), Ts(i as i64));
+        }
+        t.insert(fact("1.0.0.1", "b", NameSource::Dns), Ts(5)); // renamed: now the newest
+        t.insert(fact("1.0.0.4", "c", NameSource::Dns), Ts(6));
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.lookup(ip("1.0.0.2")), None);
+        assert_eq!(t.lookup(ip("1.0.0.1")), Some("b"));
+        assert_eq!(t.lookup(ip("1.0.0.4")), Some("c"));
+    }
+
+    proptest! {
+        #[test]
+        fn stays_bounded(ops in proptest::collection::vec((0u8..20, 0u8..4, 0u8..3), 0..400)) {
+            let mut t = NameTable::new(8);
+            for (i, (a, n, s)) in ops.into_iter().enumerate() {
+                let source = [NameSource::Sni, NameSource::Dns, NameSource::ReverseDns][usize::from(s)];
+                t.insert(NameFact { ip: IpAddr::from([10, 0, 0, a]), name: format!("n{n}"), source }, Ts(i as i64));
+                prop_assert!(t.len() <= 8);
+                prop_assert!(t.order.len() <= 2 * 8 + 16 + 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Live capture end to end, inside throw-away network namespaces (root only; skipped
+//! otherwise). `leakwatch run` watches namespace A's veth while a python3 process in A uploads
+//! to a sink in namespace B. No traffic leaves the two namespaces.
+
+mod netns;
+
+use netns::{KillOnDrop, NetPair};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_leakwatch");
+/// Bound on every wait in this file.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A running `leakwatch run`, with its output lines arriving on channels.
+struct Run {
+    child: KillOnDrop,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    err_seen: Vec<String>,
+    _config: tempfile::TempDir,
+}
+
+fn lines(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(r).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Run {
+    fn start(pair: &NetPair, extra: &[&str]) -> Run {
+        let config = tempfile::tempdir().unwrap();
+        let mut cmd = pair.in_a("env");
+        cmd.arg("LC_ALL=C.UTF-8")
+            .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.path().display()))
+            .arg(EXE)
+            .args(["run", "--json", "--interface", &pair.veth_a, "--mode", "paranoid"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("starting leakwatch run");
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        let mut run = Run { child: KillOnDrop(child), stdout, stderr, err_seen: Vec::new(), _config: config };
+        run.wait_stderr(&format!("capturing on {}", pair.veth_a));
+        run
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    fn wait_stderr(&mut self, needle: &str) {
+        let end = Instant::now() + WAIT;
+        while Instant::now() < end {
+            match self.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(l) => {
+                    println!("  [run stderr] {l}");
+                    let hit = l.contains(needle);
+                    self.err_seen.push(l);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no `{needle}` on stderr within {WAIT:?}; saw {:#?}", self.err_seen);
+    }
+
+    /// Waits for a JSON alert line whose dstip is `dst`; returns it and when it came.
+    fn wait_alert(&mut self, dst: &str, within: Duration) -> (serde_json::Value, Instant) {
+        let end = Instant::now() + within;
+        let mut seen = Vec::new();
+        while Instant::now() < end {
+            while let Ok(l) = self.stderr.try_recv() {
+                println!("  [run stderr] {l}");
+            }
+            match self.stdout.recv_timeout(Duration::from_millis(50)) {
+                Ok(l) => {
+                    println!("  [run stdout] {l}");
+                    let v: serde_json::Value =
+                        serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+                    if v["dstip"] == dst {
+                        return (v, Instant::now());
+                    }
+                    seen.push(l);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no alert for {dst} within {within:?}; other lines: {seen:#?}");
+    }
+
+    /// SIGINT, then the exit code (bounded; killed on timeout).
+    fn interrupt(mut self) -> i32 {
+        let pid = self.child.0.id().to_string();
+        // `ip netns exec` and `env` exec, so the pid is leakwatch's own.
+        netns::sh(&["kill", "-INT", &pid]);
+        let end = Instant::now() + WAIT;
+        loop {
+            if let Some(st) = self.child.0.try_wait().unwrap() {
+                while let Ok(l) = self.stderr.try_recv() {
+                    println!("  [run stderr] {l}");
+                }
+                return st.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < end, "leakwatch did not stop within {WAIT:?} of SIGINT");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The python3 to run: the system one when present (a predictable process name).
+fn python() -> &'static str {
+    if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }
+}
+
+/// An upload from namespace A in progress.
+struct Upload {
+    child: KillOnDrop,
+    pid: u32,
+    started: Instant,
+}
+
+/// Starts uploading `total` bytes to `dst:port` from namespace A in ~2 s (one connection, 20
+/// chunks 100 ms apart).
+fn start_upload(pair: &NetPair, dst: &str, port: u16, total: usize) -> Upload {
+    let code = format!(
+        "import socket,os,time\n\
+         print(os.getpid(),flush=True)\n\
+         s=socket.create_connection(('{dst}',{port}))\n\
+         chunk=b'x'*{chunk}\n\
+         for _ in range(20):\n\
+         \x20s.sendall(chunk)\n\
+         \x20time.sleep(0.1)\n\
+         s.close()\n",
+        chunk = total / 20
+    );
+    let started = Instant::now();
+    let mut child = KillOnDrop(
+        pair.in_a(python()).args(["-c", &code]).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap(),
+    );
+    let out = lines(child.0.stdout.take().unwrap());
+    let pid: u32 = out.recv_timeout(WAIT).expect("the uploader's pid").trim().parse().unwrap();
+    Upload { child, pid, started }
+}
+
+impl Upload {
+    /// Waits (bounded) for the upload to end successfully.
+    fn finish(mut self) {
+        let end = Instant::now() + WAIT;
+        loop {
+            if let Some(st) = self.child.0.try_wait().unwrap() {
+                assert!(st.success(), "the upload failed");
+                return;
+            }
+            assert!(Instant::now() < end, "the upload did not finish within {WAIT:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Seconds from the alert's packet time (`at`) to now: capture-to-print latency.
+fn print_latency(v: &serde_json::Value) -> f64 {
+    let at = chrono::DateTime::parse_from_rfc3339(v["at"].as_str().expect("at")).expect("at is RFC 3339");
+    (chrono::Utc::now().timestamp_micros() - at.timestamp_micros()) as f64 / 1e6
+}
+
+/// Whether the system process table is wired into `run` (then alerts name the program).
+fn process_table_wired() -> bool {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli/run.rs"))
+        .is_ok_and(|s| s.contains("SystemSocketTable::new()"))
+}
+
+fn check_alert(v: &serde_json::Value, pid: u32) {
+    assert_eq!(v["kind"].as_str().map(str::to_ascii_lowercase).as_deref(), Some("sudden"), "{v}");
+    if process_table_wired() {
+        assert_eq!(v["process"]["name"], "python3", "{v}");
+        assert_eq!(v["process"]["pid"], pid, "{v}");
+    } else {
+        println!("  (process table not wired: not checking the process)");
+    }
+}
+
+fn upload_is_seen(v6: bool) {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9000);
+    let mut run = Run::start(&pair, &[]);
+    let dst = if v6 { pair.v6_b() } else { pair.v4_b() };
+    let up = start_upload(&pair, &dst, 9000, 400_000);
+    let (alert, at) = run.wait_alert(&dst, WAIT);
+    println!(
+        "alert {:.2} s after the upload started, {:.3} s after its packet (uploader pid {})",
+        at.duration_since(up.started).as_secs_f64(),
+        print_latency(&alert),
+        up.pid
+    );
+    check_alert(&alert, up.pid);
+    up.finish();
+    assert_eq!(run.interrupt(), 0);
+}
+
+#[test]
+fn ipv4_upload_alerts() {
+    upload_is_seen(false);
+}
+
+#[test]
+fn ipv6_upload_alerts() {
+    upload_is_seen(true);
+}
+
+#[test]
+fn interface_removed_and_recreated() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9000);
+    let mut run = Run::start(&pair, &["--realert-after", "1s"]);
+    let up = start_upload(&pair, &pair.v4_b(), 9000, 400_000);
+    let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
+    check_alert(&alert, up.pid);
+    up.finish();
+
+    pair.delete_link();
+    run.wait_stderr(&format!("stopped capturing on {}", pair.veth_a));
+    pair.create_link();
+    let recreated = Instant::now();
+    run.wait_stderr(&format!("capturing on {}", pair.veth_a));
+    println!("capture back {:.2} s after re-creation", recreated.elapsed().as_secs_f64());
+    // A new destination: the first episode (same program, same address) may still be open.
+    let third = format!("10.200.{}.3", pair.n);
+    pair.add_addr_b(&format!("{third}/24"));
+    let up = start_upload(&pair, &third, 9000, 400_000);
+    let (alert, at) = run.wait_alert(&third, Duration::from_secs(5) + Duration::from_secs(3));
+    println!("second alert {:.2} s after re-creation", at.duration_since(recreated).as_secs_f64());
+    check_alert(&alert, up.pid);
+    up.finish();
+    assert_eq!(run.interrupt(), 0);
+}
+
+/// A world-readable copy of the binary (the build directory may not be readable by others).
+fn world_readable_copy(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let exe = dir.join("leakwatch");
+    std::fs::copy(EXE, &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    exe
+}
+
+#[test]
+fn no_capture_rights_exits_4_with_the_setcap_hint() {
+    let Some(pair) = NetPair::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let exe = world_readable_copy(dir.path());
+    let mut child = KillOnDrop(
+        pair.in_a("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+            .arg("env")
+            .arg(format!("LEAKWATCH_CONFIG_DIR={}", dir.path().display()))
+            .arg(&exe)
+            .args(["run", "--interface", &pair.veth_a, "--no-user-ignores"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = lines(child.0.stderr.take().unwrap());
+    let end = Instant::now() + WAIT;
+    let code = loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            break st.code();
+        }
+        assert!(Instant::now() < end, "leakwatch run as nobody did not exit within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let err: Vec<String> = stderr.try_iter().collect();
+    let err = err.join("\n");
+    println!("{err}");
+    assert_eq!(code, Some(4), "stderr: {err}");
+    assert!(err.contains("leakwatch needs permission to capture packets"), "{err}");
+    assert!(err.contains(&format!("sudo setcap cap_net_raw,cap_net_admin+eip {}", exe.display())), "{err}");
+    assert!(err.contains("(make install does this)"), "{err}");
+    // Never suggest running a UI as root.
+    assert!(!err.to_lowercase().contains("gui as root"), "{err}");
+}

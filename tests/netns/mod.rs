@@ -1,0 +1,203 @@
+//! A reusable network-namespace harness for live-capture tests (root only).
+//!
+//! [`NetPair::new`] creates two fresh namespaces (`lw<pid>x<k>a`, `lw<pid>x<k>b`) joined by a veth
+//! pair created directly inside them (so interface names never collide across tests), with
+//! 10.200.N.1/24 + fd00:200::N:1/64 in A and 10.200.N.2/24 + fd00:200::N:2/64 in B. Everything
+//! is removed on drop, also when a test panics. Traffic never leaves the two namespaces.
+
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Whether this process runs as root (user id 0).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// Whether the tools the harness needs are there.
+pub fn tools_present() -> bool {
+    ["ip", "python3"].iter().all(|t| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Runs a command, panicking with its output when it fails.
+pub fn sh(args: &[&str]) -> Output {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Two namespaces joined by a veth pair.
+pub struct NetPair {
+    pub ns_a: String,
+    pub ns_b: String,
+    /// The veth end in A / in B.
+    pub veth_a: String,
+    pub veth_b: String,
+    /// The third octet / group of the addresses.
+    pub n: u32,
+}
+
+impl NetPair {
+    /// Creates the pair, or `None` (after printing why) when not root or tools are missing.
+    pub fn new() -> Option<NetPair> {
+        if !is_root() {
+            println!("skipped: needs root");
+            return None;
+        }
+        if !tools_present() {
+            println!("skipped: needs `ip` (iproute2) and python3");
+            return None;
+        }
+        let k = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        let n = (pid.wrapping_mul(7).wrapping_add(k)) % 250 + 1;
+        let p = NetPair {
+            ns_a: format!("lw{pid}x{k}a"),
+            ns_b: format!("lw{pid}x{k}b"),
+            veth_a: "lwveth-a".into(),
+            veth_b: "lwveth-b".into(),
+            n,
+        };
+        // From here on Drop cleans up whatever was made.
+        sh(&["ip", "netns", "add", &p.ns_a]);
+        sh(&["ip", "netns", "add", &p.ns_b]);
+        for ns in [&p.ns_a, &p.ns_b] {
+            sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        p.create_link();
+        Some(p)
+    }
+
+    pub fn v4_a(&self) -> String {
+        format!("10.200.{}.1", self.n)
+    }
+    pub fn v4_b(&self) -> String {
+        format!("10.200.{}.2", self.n)
+    }
+    pub fn v6_a(&self) -> String {
+        format!("fd00:200::{}:1", self.n)
+    }
+    pub fn v6_b(&self) -> String {
+        format!("fd00:200::{}:2", self.n)
+    }
+
+    /// Creates the veth pair (inside the namespaces) with its addresses and brings it up.
+    pub fn create_link(&self) {
+        sh(&[
+            "ip",
+            "link",
+            "add",
+            &self.veth_a,
+            "netns",
+            &self.ns_a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &self.veth_b,
+            "netns",
+            &self.ns_b,
+        ]);
+        for (ns, dev, v4, v6) in
+            [(&self.ns_a, &self.veth_a, self.v4_a(), self.v6_a()), (&self.ns_b, &self.veth_b, self.v4_b(), self.v6_b())]
+        {
+            sh(&["ip", "-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev]);
+            sh(&["ip", "-n", ns, "addr", "add", &format!("{v6}/64"), "dev", dev, "nodad"]);
+            sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        }
+    }
+
+    /// Deletes the veth pair (both ends).
+    pub fn delete_link(&self) {
+        sh(&["ip", "-n", &self.ns_a, "link", "del", &self.veth_a]);
+    }
+
+    /// Adds one more address to B's end.
+    pub fn add_addr_b(&self, cidr: &str) {
+        let mut args = vec!["ip", "-n", &self.ns_b, "addr", "add", cidr, "dev", &self.veth_b];
+        if cidr.contains(':') {
+            args.push("nodad");
+        }
+        sh(&args);
+    }
+
+    /// A command run inside namespace `ns` (`ip netns exec NS PROGRAM ARGS…`).
+    pub fn exec(ns: &str, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, program]);
+        c
+    }
+
+    pub fn in_a(&self, program: &str) -> Command {
+        NetPair::exec(&self.ns_a, program)
+    }
+
+    pub fn in_b(&self, program: &str) -> Command {
+        NetPair::exec(&self.ns_b, program)
+    }
+
+    /// A TCP sink in B on `port` (all addresses, IPv4 and IPv6) that accepts connections and
+    /// discards what they send. Killed when the returned guard drops.
+    pub fn sink_in_b(&self, port: u16) -> KillOnDrop {
+        let code = format!(
+            "import socket,threading\n\
+             s=socket.socket(socket.AF_INET6,socket.SOCK_STREAM)\n\
+             s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+             s.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\n\
+             s.bind(('::',{port}))\n\
+             s.listen(16)\n\
+             print('listening',flush=True)\n\
+             def drain(c):\n\
+             \x20while c.recv(65536): pass\n\
+             \x20c.close()\n\
+             while True:\n\
+             \x20c,_=s.accept()\n\
+             \x20threading.Thread(target=drain,args=(c,),daemon=True).start()\n"
+        );
+        let mut child = self
+            .in_b("python3")
+            .args(["-c", &code])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting the sink");
+        // Wait until it listens.
+        use std::io::BufRead;
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("sink stdout");
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        assert_eq!(line.trim(), "listening", "the sink did not start");
+        KillOnDrop(child)
+    }
+}
+
+impl Drop for NetPair {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes the veth end inside it (and so the pair).
+        for ns in [&self.ns_a, &self.ns_b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+/// Kills (SIGKILL) and reaps a child when dropped.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -12,8 +12,8 @@ use crate::direction::LocalNets;
 use crate::flows::{FlowRecord, FlowTable};
 use crate::ignores::IgnoreStore;
 use crate::judge::{Mode, Rules};
-use crate::naming::NameFact;
-use crate::naming::table::NameTable;
+use crate::naming::asn::AsnDb;
+use crate::naming::{NameFact, Naming};
 use crate::packet::Packet;
 use crate::process::{NoSocketTable, SocketTable};
 use crate::settings::{EngineConfig, Thresholds};
@@ -72,6 +72,9 @@ pub enum Command {
     SetThresholds(Thresholds),
     /// Switches paranoid / adequate / chill at once.
     SetMode(Mode),
+    /// Supplies the organisation / ASN / country database once it has loaded (it loads in the
+    /// background, so the engine starts at once). Alerts from then on carry the names.
+    SetAsnDb(Arc<AsnDb>),
     /// Replaces the local networks (live capture: the interfaces' own addresses changed).
     /// Flows already seen keep their direction.
     SetLocalNets(LocalNets),
@@ -327,8 +330,8 @@ struct State {
     ignores: IgnoreStore,
     /// The store generation the compiled user filters were built from.
     ignores_generation: u64,
-    /// Host names learned on the wire, by address.
-    names: NameTable,
+    /// Host names learned on the wire, and the organisation / country database.
+    names: Naming,
 }
 
 impl State {
@@ -339,6 +342,7 @@ impl State {
         recycle: Sender<Vec<Packet>>,
         dropped: Arc<AtomicU64>,
     ) -> State {
+        let asn_db = config.asn.clone();
         let mut state = State {
             flows: FlowTable::new(config.max_flows, config.flow_idle_timeout),
             detector: Detector::new(config.thresholds, config.realert_after, config.max_tracks),
@@ -355,7 +359,7 @@ impl State {
             dropped,
             ignores: ignores.unwrap_or_else(IgnoreStore::in_memory),
             ignores_generation: u64::MAX,
-            names: NameTable::default(),
+            names: Naming { asn: asn_db, ..Naming::default() },
         };
         state.refresh_user_ignores();
         state
@@ -416,7 +420,7 @@ impl State {
                     // Names first, so the packets of this batch (and their alerts) see them.
                     let learned = b.packets.last().map_or(self.now, |p| p.ts);
                     for fact in b.names.drain(..) {
-                        self.names.insert(fact, learned);
+                        self.names.names.insert(fact, learned);
                     }
                     if !self.paused {
                         for p in &b.packets {
@@ -434,6 +438,7 @@ impl State {
                         self.detector.rejudge(&self.config.rules, &self.names);
                     }
                     Command::SetLocalNets(nets) => self.config.local_nets = nets,
+                    Command::SetAsnDb(db) => self.names.asn = Some(db),
                     Command::SetRules(rules) => {
                         let mode = self.config.rules.mode();
                         self.config.rules = *rules;
@@ -542,9 +547,11 @@ impl State {
 }
 
 /// Names a closing flow's remote address from what was learned on the wire.
-fn with_hostname(mut r: FlowRecord, names: &NameTable) -> FlowRecord {
-    if r.hostname.is_none() {
-        r.hostname = names.lookup(r.remote.ip()).map(str::to_string);
-    }
+/// A flow record with its destination named (host name, organisation, country).
+fn with_hostname(mut r: FlowRecord, names: &Naming) -> FlowRecord {
+    let dest = names.describe(r.remote.ip());
+    r.hostname = r.hostname.or(dest.hostname);
+    r.orgname = r.orgname.or(dest.orgname);
+    r.country = r.country.or(dest.country);
     r
 }

@@ -61,6 +61,8 @@ pub struct EngineConfig {
     pub flow_idle_timeout: i64,
     /// Threat patterns and filters (with the current mode).
     pub rules: Rules,
+    /// Organisation / ASN / country database (None: unknown until `Command::SetAsnDb`).
+    pub asn: Option<std::sync::Arc<crate::naming::asn::AsnDb>>,
 }
 
 impl Default for EngineConfig {
@@ -73,6 +75,7 @@ impl Default for EngineConfig {
             max_tracks: 65_536,
             flow_idle_timeout: 600 * SECOND,
             rules: Rules::shipped(Mode::Paranoid),
+            asn: None,
         }
     }
 }

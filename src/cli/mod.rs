@@ -154,6 +154,26 @@ pub struct DetectionArgs {
     /// Do not apply the permanent ignores from ignores.user.json.
     #[arg(long)]
     pub no_user_ignores: bool,
+    /// A MaxMind GeoLite2-ASN database that takes precedence over the bundled data.
+    #[arg(long, value_name = "MMDB")]
+    pub asn_mmdb: Option<PathBuf>,
+    /// A MaxMind GeoLite2-Country database that takes precedence over the bundled data.
+    #[arg(long, value_name = "MMDB")]
+    pub country_mmdb: Option<PathBuf>,
+}
+
+/// Loads the organisation / ASN / country data (bundled, plus the user's MaxMind files);
+/// on failure says why and goes on without names.
+pub fn load_asn(d: &DetectionArgs) -> Option<Arc<crate::naming::asn::AsnDb>> {
+    let loaded = crate::naming::asn::AsnDb::load_default()
+        .and_then(|db| db.with_overrides(d.asn_mmdb.as_deref(), d.country_mmdb.as_deref()));
+    match loaded {
+        Ok(db) => Some(Arc::new(db)),
+        Err(e) => {
+            eprintln!("leakwatch: warning: organisations and countries will be unknown: {e}");
+            None
+        }
+    }
 }
 
 #[derive(Args, Debug)]

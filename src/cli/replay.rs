@@ -3,7 +3,7 @@
 //! do not share flows or alerts.
 
 use super::output::{Style, alert_json, alert_line, emit, flow_json, flow_line};
-use super::{EXIT_BAD_FILE, EXIT_OK, ReplayArgs, engine_config, open_user_ignores, use_color};
+use super::{EXIT_BAD_FILE, EXIT_OK, ReplayArgs, engine_config, load_asn, open_user_ignores, use_color};
 use crate::alert::AlertPhase;
 use crate::capture::file::{FileError, spawn_reader};
 use crate::engine::{Delivery, Engine};
@@ -20,10 +20,12 @@ const PROGRESS_MIN_BYTES: u64 = 10 * 1024 * 1024;
 
 pub fn run(args: &ReplayArgs) -> i32 {
     let d = &args.detection;
-    let config = match engine_config(d) {
+    let mut config = match engine_config(d) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // Loaded before the first packet so replays name destinations the same way every run.
+    config.asn = load_asn(d);
     let msgs = Messages::new(d.locale.unwrap_or_else(Locale::from_system));
     let color = use_color(&args.color);
     let style = Style { color };

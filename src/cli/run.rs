@@ -2,7 +2,7 @@
 //! (the same text or JSON lines as `replay`). Ctrl-C or SIGTERM stops cleanly (exit 0).
 
 use super::output::{Style, alert_line, emit, flow_line};
-use super::{EXIT_NO_PERMISSION, EXIT_OK, RunArgs, engine_config, open_user_ignores, use_color};
+use super::{EXIT_NO_PERMISSION, EXIT_OK, RunArgs, engine_config, load_asn, open_user_ignores, use_color};
 use crate::alert::{AlertEvent, AlertPhase};
 use crate::capture::interfaces;
 use crate::capture::live::{LiveCapture, LiveOptions, LiveStatus};
@@ -74,6 +74,15 @@ pub fn run(args: &RunArgs) -> i32 {
     let ignores = open_user_ignores(d.no_user_ignores);
     let engine = Engine::start_full(config, Box::new(SystemSocketTable::new()), ignores);
     let handle = engine.handle();
+    // The organisation / country data loads in the background: capture starts at once.
+    {
+        let (handle, d) = (handle.clone(), d.clone());
+        std::thread::spawn(move || {
+            if let Some(db) = load_asn(&d) {
+                handle.command(crate::engine::Command::SetAsnDb(db));
+            }
+        });
+    }
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
     let flows = args.flows.then(|| handle.subscribe_flows());
     let live = LiveCapture::start(

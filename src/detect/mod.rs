@@ -13,7 +13,7 @@ pub use window::Window;
 
 use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
 use crate::judge::Rules;
-use crate::naming::table::NameTable;
+use crate::naming::Naming;
 use crate::patterns::Facts;
 use crate::process::ProcessInfo;
 use crate::settings::{Thresholds, timing::*};
@@ -165,7 +165,7 @@ impl Detector {
     pub fn advance(
         &mut self,
         now: Ts,
-        names: &NameTable,
+        names: &Naming,
         events: &mut impl FnMut(AlertEvent),
         stats: Option<&mut dyn FnMut(Stats)>,
     ) {
@@ -197,7 +197,7 @@ impl Detector {
         }
     }
 
-    fn end_quiet_episodes(&mut self, now: Ts, names: &NameTable, events: &mut impl FnMut(AlertEvent)) {
+    fn end_quiet_episodes(&mut self, now: Ts, names: &Naming, events: &mut impl FnMut(AlertEvent)) {
         let mut i = 0;
         while i < self.open.len() {
             let key = self.open[i];
@@ -246,7 +246,7 @@ impl Detector {
     }
 
     /// Counts one outgoing packet and raises or updates alerts.
-    pub fn on_packet(&mut self, c: Counted<'_>, rules: &Rules, names: &NameTable, events: &mut impl FnMut(AlertEvent)) {
+    pub fn on_packet(&mut self, c: Counted<'_>, rules: &Rules, names: &Naming, events: &mut impl FnMut(AlertEvent)) {
         let key = ThreatKey { pid: c.process.map(|p| p.pid), remote: c.remote };
         if self.tracks.len() >= self.max_tracks * 2 && !self.tracks.contains_key(&key) {
             self.last_sweep = i64::MIN; // force eviction at the next advance
@@ -347,7 +347,7 @@ impl Detector {
 
     /// Asks the rules again about every open alert (after the owner ignored something):
     /// alerts that are now ignored go silent at once.
-    pub fn rejudge(&mut self, rules: &Rules, names: &NameTable) {
+    pub fn rejudge(&mut self, rules: &Rules, names: &Naming) {
         for key in &self.open {
             if let Some(t) = self.tracks.get_mut(key)
                 && let Some(ep) = &t.episode
@@ -362,7 +362,7 @@ impl Detector {
     }
 
     /// Ends every open episode (end of input).
-    pub fn finish(&mut self, names: &NameTable, events: &mut impl FnMut(AlertEvent)) {
+    pub fn finish(&mut self, names: &Naming, events: &mut impl FnMut(AlertEvent)) {
         self.end_quiet_episodes(Ts(i64::MAX), names, events);
     }
 }
@@ -397,8 +397,9 @@ fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
     }
 }
 
-/// The alert for an episode; its host name is looked up now (never per packet).
-fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &NameTable) -> Alert {
+/// The alert for an episode; its destination is named now (never per packet).
+fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Alert {
+    let dest = names.describe(key.remote);
     let mut alert = Alert {
         id: ep.id,
         kind: ep.kind,
@@ -407,10 +408,10 @@ fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &NameTable) ->
         dstip: key.remote,
         dstport: t.dports.dominant(),
         srcport: t.sports.dominant(),
-        hostname: names.lookup(key.remote).map(str::to_string),
-        orgname: None,
-        asn: None,
-        country: None,
+        hostname: dest.hostname,
+        orgname: dest.orgname,
+        asn: dest.asn,
+        country: dest.country,
         bytes: ep.bytes,
         started: ep.started,
         at,

@@ -51,3 +51,39 @@ pub(crate) fn clean_host(raw: &[u8]) -> Option<String> {
     }
     Some(s.to_ascii_lowercase())
 }
+
+/// Everything the engine knows to name a destination: host names seen on the wire and the
+/// offline organisation / ASN / country database (absent until loaded, or when missing).
+#[derive(Default)]
+pub struct Naming {
+    pub names: table::NameTable,
+    pub asn: Option<std::sync::Arc<asn::AsnDb>>,
+}
+
+/// What is known of one destination address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Destination {
+    pub hostname: Option<String>,
+    pub orgname: Option<String>,
+    pub asn: Option<u32>,
+    pub country: Option<String>,
+}
+
+impl Naming {
+    /// The host name learned for `ip`, if any.
+    pub fn lookup(&self, ip: IpAddr) -> Option<&str> {
+        self.names.lookup(ip)
+    }
+
+    /// Host name, organisation, ASN and country of `ip` (allocates: call per alert or per
+    /// reported flow, never per packet). Unknown stays unknown.
+    pub fn describe(&self, ip: IpAddr) -> Destination {
+        let info = self.asn.as_ref().and_then(|db| db.lookup(ip));
+        Destination {
+            hostname: self.names.lookup(ip).map(str::to_string),
+            orgname: info.as_ref().map(|i| i.org.to_string()),
+            asn: info.map(|i| i.asn),
+            country: self.asn.as_ref().and_then(|db| db.country_str(ip)).map(str::to_string),
+        }
+    }
+}

@@ -475,6 +475,9 @@ impl State {
         if t <= self.now {
             return;
         }
+        if t.0.div_euclid(SECOND) != self.now.0.div_euclid(SECOND) {
+            self.sockets.tick();
+        }
         self.now = t;
         let (alerts, stats, summary, names) = (&mut self.alerts, &mut self.stats, &mut self.summary, &self.names);
         let mut n_alerts = 0;
@@ -517,6 +520,11 @@ impl State {
                 subs.publish(with_hostname(r, names), &mut 0)
             },
         );
+        if acc.attributed_now
+            && let Some(proc_) = &process
+        {
+            self.detector.credit(if acc.outgoing { p.dst } else { p.src }, proc_);
+        }
         if !acc.counted || p.payload_len == 0 {
             return;
         }

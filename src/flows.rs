@@ -11,6 +11,7 @@ use crate::time::Ts;
 use ahash::RandomState;
 use serde_json::json;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -65,6 +66,8 @@ pub struct Flow {
     pub first: Ts,
     pub last: Ts,
     pub process: Option<Arc<ProcessInfo>>,
+    /// When the socket table was last asked for the owner.
+    pub last_try: Ts,
 }
 
 /// A flow as reported by `replay --flows`.
@@ -129,7 +132,13 @@ pub struct Accounted {
     pub outgoing: bool,
     /// It counts toward leak detection (outgoing to a foreign unicast address).
     pub counted: bool,
+    /// The flow's program was found with this packet, after earlier lookups missed: what it
+    /// sent before should be credited to it.
+    pub attributed_now: bool,
 }
+
+/// How often an unattributed flow asks the socket table again (µs of packet time).
+pub const OWNER_RETRY: i64 = 50_000;
 
 /// The bounded flow table.
 pub struct FlowTable {
@@ -171,7 +180,23 @@ impl FlowTable {
         if self.flows.len() >= self.max && !self.flows.contains_key(&key) {
             self.evict_oldest(closed);
         }
-        let flow = self.flows.entry(key).or_insert_with(|| new_flow(p, a_to_b, nets, owner));
+        let mut owner = Some(owner);
+        let flow = match self.flows.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => v.insert(new_flow(p, a_to_b, nets, owner.take().expect("unused"))),
+        };
+        // Not attributed yet (the socket table missed it): ask again, at most every 50 ms.
+        let mut attributed_now = false;
+        if flow.counted
+            && flow.process.is_none()
+            && p.ts.micros_since(flow.last_try) >= OWNER_RETRY
+            && let Some(owner) = owner.take()
+        {
+            flow.last_try = p.ts;
+            let (ip, port) = if flow.local_is_a { key.a } else { key.b };
+            flow.process = owner(key.proto, ip, port);
+            attributed_now = flow.process.is_some();
+        }
         let outgoing = flow.local_is_a == a_to_b;
         if outgoing {
             flow.out.add(p);
@@ -184,7 +209,7 @@ impl FlowTable {
         if p.ts < flow.first {
             flow.first = p.ts;
         }
-        let acc = Accounted { outgoing, counted: outgoing && flow.counted };
+        let acc = Accounted { outgoing, counted: outgoing && flow.counted, attributed_now };
         (acc, if acc.counted { flow.process.clone() } else { None })
     }
 
@@ -250,6 +275,7 @@ fn new_flow(
         first: p.ts,
         last: p.ts,
         process: if counted { owner(p.proto, local.0, local.1) } else { None },
+        last_try: p.ts,
     }
 }
 

@@ -96,6 +96,27 @@ impl Track {
     }
 }
 
+impl Track {
+    /// Adds another track's traffic of the same destination (see [`Detector::credit`]).
+    fn absorb(&mut self, o: &Track) {
+        self.sudden.absorb(&o.sudden);
+        self.passive.absorb(&o.passive);
+        self.dports.absorb(&o.dports);
+        self.sports.absorb(&o.sports);
+        self.sec_bytes += o.sec_bytes;
+        if let Some(ol) = o.last {
+            self.run_start = if self.last.is_some() { self.run_start.min(o.run_start) } else { o.run_start };
+            self.session_start =
+                if self.last.is_some() { self.session_start.min(o.session_start) } else { o.session_start };
+            self.run_bytes += o.run_bytes;
+            self.last = Some(self.last.map_or(ol, |l| l.max(ol)));
+        }
+        if let Some(ep) = &mut self.episode {
+            ep.bytes += o.run_bytes;
+        }
+    }
+}
+
 /// Memory of a notified threat, kept for the cool-down even after its track is gone.
 #[derive(Clone, Copy, Debug)]
 struct Notified {
@@ -342,6 +363,28 @@ impl Detector {
         self.open.push(key);
         if !ignored {
             events(AlertEvent { phase, alert });
+        }
+    }
+
+    /// Credits to `process` what an unknown program sent to `remote` before the socket table
+    /// found its owner: the unknown threat becomes (or joins) that program's threat. An unknown
+    /// threat that already alerted keeps its alert.
+    pub fn credit(&mut self, remote: IpAddr, process: &Arc<ProcessInfo>) {
+        let from = ThreatKey { pid: None, remote };
+        if self.tracks.get(&from).is_none_or(|t| t.episode.is_some()) {
+            return;
+        }
+        let Some(mut moved) = self.tracks.remove(&from) else { return };
+        let to = ThreatKey { pid: Some(process.pid), remote };
+        match self.tracks.get_mut(&to) {
+            None => {
+                moved.process = Some(process.clone());
+                if moved.sec_bytes > 0 {
+                    self.touched.push(to);
+                }
+                self.tracks.insert(to, moved);
+            }
+            Some(t) => t.absorb(&moved),
         }
     }
 

@@ -17,6 +17,13 @@ impl PortTally {
         *min = (port, min.1 + bytes.max(1));
     }
 
+    /// Adds another tally's counts.
+    pub fn absorb(&mut self, other: &PortTally) {
+        for &(port, bytes) in other.slots.iter().filter(|s| s.1 > 0) {
+            self.add(port, bytes);
+        }
+    }
+
     /// The port with the most bytes; ties go to the lower port; 0 when empty.
     pub fn dominant(&self) -> u16 {
         self.slots.iter().filter(|s| s.1 > 0).max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map_or(0, |s| s.0)

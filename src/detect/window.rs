@@ -51,6 +51,27 @@ impl Window {
         self.sum += u64::from(added);
     }
 
+    /// Adds another window's bytes (same slot size and count) into this one: the result is
+    /// what this window would hold had it also seen the other's traffic.
+    pub fn absorb(&mut self, other: &Window) {
+        if other.head == i64::MIN || other.buckets.len() != self.buckets.len() {
+            return;
+        }
+        self.advance(Ts(other.head * self.slot_us));
+        let n = self.buckets.len() as i64;
+        for back in 0..n {
+            let idx = other.head - back;
+            if idx <= self.head - n {
+                break;
+            }
+            let add = other.buckets[idx.rem_euclid(n) as usize];
+            let pos = idx.rem_euclid(n) as usize;
+            let added = self.buckets[pos].saturating_add(add) - self.buckets[pos];
+            self.buckets[pos] += added;
+            self.sum += u64::from(added);
+        }
+    }
+
     /// Bytes inside the window.
     pub fn sum(&self) -> u64 {
         self.sum
@@ -90,6 +111,20 @@ mod tests {
         }
         w.advance(Ts(199 * 100_000 + 10_000_000));
         assert_eq!(w.sum(), 0);
+    }
+
+    #[test]
+    fn absorbing_adds_the_overlapping_slots_only() {
+        let mut a = Window::new(10, 1_000_000);
+        let mut b = Window::new(10, 1_000_000);
+        a.add(Ts(20_000_000), 5);
+        b.add(Ts(5_000_000), 100); // outside a's window once aligned
+        b.add(Ts(15_000_000), 7);
+        b.add(Ts(21_000_000), 1);
+        a.absorb(&b);
+        assert_eq!(a.sum(), 5 + 7 + 1);
+        a.advance(Ts(26_000_000));
+        assert_eq!(a.sum(), 1, "slots age out as usual after absorbing");
     }
 
     #[test]

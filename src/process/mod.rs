@@ -29,6 +29,9 @@ pub struct ProcessInfo {
 pub trait SocketTable: Send {
     /// The owner of the local endpoint `(proto, ip, port)`, if known.
     fn lookup(&mut self, proto: Proto, local_ip: IpAddr, local_port: u16) -> Option<Arc<ProcessInfo>>;
+
+    /// Called about once a second (the engine's clock): a chance for a slow background refresh.
+    fn tick(&mut self) {}
 }
 
 /// Knows no process: replay of capture files.

@@ -435,6 +435,10 @@ impl SocketTable for SystemSocketTable {
         }
         None
     }
+
+    fn tick(&mut self) {
+        self.refresh_if_older(Duration::from_secs(1));
+    }
 }
 
 /// The program with this pid, read now without any cache (`None` when it is gone).

@@ -123,7 +123,7 @@ mod tests {
         b.add(Ts(21_000_000), 1);
         a.absorb(&b);
         assert_eq!(a.sum(), 5 + 7 + 1);
-        a.advance(Ts(26_000_000));
+        a.advance(Ts(30_000_000)); // the window now holds slots 21..=30
         assert_eq!(a.sum(), 1, "slots age out as usual after absorbing");
     }
 

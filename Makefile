@@ -20,9 +20,10 @@ DESTDIR ?=
 BINDIR := $(DESTDIR)$(PREFIX)/bin
 DATADIR := $(DESTDIR)$(PREFIX)/share/leakwatch
 
-# What `make run` passes to leakwatch. For now it replays the bundled sample
-# capture and prints its alerts; override with `make run ARGS="…"`.
-ARGS ?= replay samples/ookla.pcap
+# What `make run` passes to leakwatch: live capture on every up interface, alerts
+# in the terminal (the tray app replaces this once it exists). Override with
+# `make run ARGS="replay samples/ookla.pcap"` to analyse the bundled capture.
+ARGS ?= run
 
 # --- Finding cargo ---------------------------------------------------------
 # Under `sudo`, root's PATH and HOME usually lack the user's toolchain. Look in
@@ -72,8 +73,8 @@ help:
 	@echo
 	@echo 'Usage: make TARGET   (as root, or: sudo make TARGET)'
 	@echo
-	@echo '  run      build, then replay samples/ookla.pcap and print its alerts'
-	@echo '           (other arguments: make run ARGS="replay --json FILE")'
+	@echo '  run      build, then watch this machine live (leakwatch run; Ctrl-C stops)'
+	@echo '           (other arguments: make run ARGS="replay samples/ookla.pcap")'
 	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests'
 	@echo '  build    release build of the leakwatch binary'
 	@echo '  bench    run the replay benchmark (cargo bench --bench replay)'

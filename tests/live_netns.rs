@@ -295,3 +295,106 @@ fn no_capture_rights_exits_4_with_the_setcap_hint() {
     // Never suggest running a UI as root.
     assert!(!err.to_lowercase().contains("gui as root"), "{err}");
 }
+
+/// Runs python `code` in namespace A to completion (bounded), returning its stdout.
+fn run_in_a(pair: &NetPair, code: &str) -> String {
+    let mut child = KillOnDrop(
+        pair.in_a(python()).args(["-c", code]).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap(),
+    );
+    let out = lines(child.0.stdout.take().unwrap());
+    let end = Instant::now() + WAIT;
+    loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            assert!(st.success(), "the python step in A failed");
+            return out.try_iter().collect::<Vec<_>>().join("\n");
+        }
+        assert!(Instant::now() < end, "the python step in A did not finish within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A tiny DNS server in B (UDP 53) answering every A question with B's address.
+fn dns_in_b(pair: &NetPair) -> KillOnDrop {
+    let code = format!(
+        "import socket,struct\n\
+         s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+         s.bind(('{b}',53))\n\
+         print('listening',flush=True)\n\
+         ip=socket.inet_aton('{b}')\n\
+         while True:\n\
+         \x20q,a=s.recvfrom(512)\n\
+         \x20end=12\n\
+         \x20while q[end]!=0: end+=q[end]+1\n\
+         \x20question=q[12:end+5]\n\
+         \x20hdr=q[:2]+b'\\x81\\x80'+struct.pack('>HHHH',1,1,0,0)\n\
+         \x20ans=b'\\xc0\\x0c'+struct.pack('>HHIH',1,1,60,4)+ip\n\
+         \x20s.sendto(hdr+question+ans,a)\n",
+        b = pair.v4_b()
+    );
+    let mut child =
+        pair.in_b(python()).args(["-c", &code]).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    assert_eq!(out.recv_timeout(WAIT).expect("the DNS server starts").trim(), "listening");
+    KillOnDrop(child)
+}
+
+#[test]
+fn a_dns_answer_names_the_destination() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9000);
+    let _dns = dns_in_b(&pair);
+    let mut run = Run::start(&pair, &[]);
+    // Resolve the name through B's server (a hand-made query), then upload to the answer.
+    let resolved = run_in_a(
+        &pair,
+        &format!(
+            "import socket,struct\n\
+             name=b''.join(bytes([len(p)])+p for p in b'upload.example.test'.split(b'.'))+b'\\x00'\n\
+             q=struct.pack('>HHHHHH',0x1234,0x0100,1,0,0,0)+name+struct.pack('>HH',1,1)\n\
+             s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+             s.settimeout(5)\n\
+             s.sendto(q,('{b}',53))\n\
+             r,_=s.recvfrom(512)\n\
+             print(socket.inet_ntoa(r[-4:]))\n",
+            b = pair.v4_b()
+        ),
+    );
+    assert_eq!(resolved.trim(), pair.v4_b(), "the test's DNS server answered");
+    let up = start_upload(&pair, &pair.v4_b(), 9000, 400_000);
+    let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
+    up.finish();
+    assert_eq!(alert["hostname"], "upload.example.test", "{alert}");
+    assert_eq!(run.interrupt(), 0);
+}
+
+#[test]
+fn a_tls_server_name_names_the_destination() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9443);
+    let mut run = Run::start(&pair, &[]);
+    // A real ClientHello from python's ssl module (through memory BIOs), then 400 KB.
+    run_in_a(
+        &pair,
+        &format!(
+            "import socket,ssl,time\n\
+             ctx=ssl.create_default_context()\n\
+             i,o=ssl.MemoryBIO(),ssl.MemoryBIO()\n\
+             t=ctx.wrap_bio(i,o,server_hostname='sni.example.test')\n\
+             try:\n\
+             \x20t.do_handshake()\n\
+             except ssl.SSLWantReadError:\n\
+             \x20pass\n\
+             s=socket.create_connection(('{b}',9443))\n\
+             s.sendall(o.read())\n\
+             time.sleep(0.05)\n\
+             for _ in range(20):\n\
+             \x20s.sendall(b'x'*20000)\n\
+             \x20time.sleep(0.05)\n\
+             s.close()\n",
+            b = pair.v4_b()
+        ),
+    );
+    let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
+    assert_eq!(alert["hostname"], "sni.example.test", "{alert}");
+    assert_eq!(run.interrupt(), 0);
+}

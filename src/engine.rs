@@ -153,8 +153,10 @@ impl<T: Clone> Subs<T> {
     }
 }
 
-/// Size of the input queue, in batches.
-pub const INPUT_QUEUE: usize = 64;
+/// Size of the input queue, in batches. Live capture flushes small batches whenever the kernel
+/// buffer is empty, so the queue must absorb bursts of many small batches (bounded: batch
+/// vectors are recycled, at most this many are in flight).
+pub const INPUT_QUEUE: usize = 512;
 /// Size of a lossy subscriber's queue.
 pub const SUBSCRIBER_QUEUE: usize = 1024;
 

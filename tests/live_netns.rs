@@ -4,11 +4,10 @@
 
 mod netns;
 
-use netns::{KillOnDrop, NetPair};
-use std::io::{BufRead, BufReader};
+use netns::{KillOnDrop, NetPair, lines, python};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 const EXE: &str = env!("CARGO_BIN_EXE_leakwatch");
@@ -22,19 +21,6 @@ struct Run {
     stderr: Receiver<String>,
     err_seen: Vec<String>,
     _config: tempfile::TempDir,
-}
-
-fn lines(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(r).lines() {
-            let Ok(l) = l else { break };
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 impl Run {
@@ -119,11 +105,6 @@ impl Run {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-/// The python3 to run: the system one when present (a predictable process name).
-fn python() -> &'static str {
-    if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }
 }
 
 /// An upload from namespace A in progress.

@@ -5,12 +5,10 @@
 
 mod netns;
 
-use netns::{KillOnDrop, NetPair};
+use netns::{KillOnDrop, NetPair, lines, python};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::Stdio;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 const EXE: &str = env!("CARGO_BIN_EXE_leakwatch");
@@ -21,24 +19,6 @@ const PROGRAMS: usize = 50;
 const AT_ONCE: usize = 5;
 const BYTES: u64 = 40_960;
 const PORT: u16 = 9000;
-
-fn lines(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(r).lines() {
-            let Ok(l) = l else { break };
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// The python3 to run: the system one when present.
-fn python() -> &'static str {
-    if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }
-}
 
 /// Starts one uploader in A; it prints "<pid> <local port>" once connected, sends and exits.
 fn start_uploader(pair: &NetPair) -> KillOnDrop {

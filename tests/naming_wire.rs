@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use support::ndpi::{NdpiFlow, parse_ndpi_file};
 use support::{dns_udp_capture, leakwatch, ndpi_capture, ndpi_dir};
 
 /// Every name fact of a capture, in packet order, through the product's own parser and
@@ -167,41 +168,9 @@ fn sni_and_host_facts() {
     assert!(hosts.contains(&(ip("92.122.95.235"), "r3.o.lencr.org".into())), "{hosts:?}");
 }
 
-/// One nDPI flow line: endpoints, protocol label and `Hostname/SNI`.
-#[derive(Debug)]
-struct NdpiLine {
-    tcp: bool,
-    a: SocketAddr,
-    b: SocketAddr,
-    proto: String,
-    host: Option<String>,
-    text: String,
-}
-
-fn ndpi_lines(file: &str) -> Vec<NdpiLine> {
-    let path = ndpi_dir().join("expected").join(format!("{file}.out"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix('\t')?;
-            let (num, rest) = rest.split_once('\t')?;
-            num.parse::<u32>().ok()?;
-            let mut w = rest.split_whitespace();
-            let tcp = match w.next()? {
-                "TCP" => true,
-                "UDP" => false,
-                _ => return None,
-            };
-            let a: SocketAddr = w.next()?.parse().ok()?;
-            w.next()?;
-            let b: SocketAddr = w.next()?.parse().ok()?;
-            let field = |name: &str| {
-                let start = rest.find(&format!("[{name}: "))? + name.len() + 3;
-                Some(rest[start..].split(']').next()?.to_string())
-            };
-            Some(NdpiLine { tcp, a, b, proto: field("proto")?, host: field("Hostname/SNI"), text: rest.to_string() })
-        })
-        .collect()
+/// nDPI's flow lines for a capture.
+fn ndpi_lines(file: &str) -> Vec<NdpiFlow> {
+    parse_ndpi_file(&ndpi_dir().join("expected").join(format!("{file}.out")))
 }
 
 /// `replay --flows --json` of a capture: (local, remote) → hostname.
@@ -260,7 +229,12 @@ fn compare(file: &str) -> Agreement {
     let mut agreement = Agreement::default();
     for l in ndpi_lines(file) {
         let Some(want) = &l.host else { continue };
-        if !l.tcp || !(l.proto.contains("TLS") || l.proto.contains("HTTP")) || l.b.port() == 53 || l.a.port() == 53 {
+        let label = l.label.as_deref().unwrap_or("");
+        if l.proto != "tcp"
+            || !(label.contains("TLS") || label.contains("HTTP"))
+            || l.b.port() == 53
+            || l.a.port() == 53
+        {
             continue;
         }
         if want.parse::<IpAddr>().is_ok()
@@ -270,7 +244,7 @@ fn compare(file: &str) -> Agreement {
             continue;
         }
         let got = ours.get(&(l.a, l.b)).or_else(|| ours.get(&(l.b, l.a)));
-        let Some(got) = got else { panic!("{file}: nDPI flow not in our flows: {}", l.text) };
+        let Some(got) = got else { panic!("{file}: nDPI flow not in our flows: {}", l.line) };
         agreement.compared += 1;
         // nDPI keeps a Host header's port; ours is the bare name.
         let want_bare =

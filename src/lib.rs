@@ -12,7 +12,6 @@ pub mod detect;
 pub mod direction;
 pub mod engine;
 pub mod flows;
-pub mod format;
 pub mod i18n;
 pub mod ignores;
 pub mod judge;

@@ -158,20 +158,10 @@ fn print_latency(v: &serde_json::Value) -> f64 {
     (chrono::Utc::now().timestamp_micros() - at.timestamp_micros()) as f64 / 1e6
 }
 
-/// Whether the system process table is wired into `run` (then alerts name the program).
-fn process_table_wired() -> bool {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli/run.rs"))
-        .is_ok_and(|s| s.contains("SystemSocketTable::new()"))
-}
-
 fn check_alert(v: &serde_json::Value, pid: u32) {
     assert_eq!(v["kind"].as_str().map(str::to_ascii_lowercase).as_deref(), Some("sudden"), "{v}");
-    if process_table_wired() {
-        assert_eq!(v["process"]["name"], "python3", "{v}");
-        assert_eq!(v["process"]["pid"], pid, "{v}");
-    } else {
-        println!("  (process table not wired: not checking the process)");
-    }
+    assert_eq!(v["process"]["name"], "python3", "{v}");
+    assert_eq!(v["process"]["pid"], pid, "{v}");
 }
 
 fn upload_is_seen(v6: bool) {
@@ -406,9 +396,7 @@ fn a_slow_persistent_upload_gives_one_passive_alert() {
     let after = when.duration_since(started).as_secs_f64();
     assert_eq!(alert["kind"], "passive", "{alert}");
     assert!((59.0..68.0).contains(&after), "passive after about 60 s, got {after:.1} s: {alert}");
-    if process_table_wired() {
-        assert_eq!(alert["process"]["pid"], pid, "{alert}");
-    }
+    assert_eq!(alert["process"]["pid"], pid, "{alert}");
     drop(child);
     assert_eq!(run.interrupt(), 0);
 }

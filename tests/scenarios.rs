@@ -204,33 +204,44 @@ fn row_06_60k_pause_12s_60k_no_alert() {
 // ---------------------------------------------------------------------------------------------
 // Rows 7–18: steady streams.
 
+/// A steady upload of `rate` B/s for `secs` s from curl that must give exactly one alert of
+/// `kind`, at the time derived from the rate (checked against the doc's `doc_at`), with the
+/// detector's byte count, and one episode that ends with everything sent. Returns the run and
+/// the packets for row-specific checks.
+fn steady_row(rate: u64, secs: f64, kind: LeakKind, doc_at: f64) -> (Run, Vec<Packet>) {
+    let packets = Stream::curl().steady(rate, us(secs));
+    let run = run(&packets);
+    let (_, at, bytes) = match kind {
+        LeakKind::Active => steady_active(rate),
+        LeakKind::Sudden => steady_sudden(rate),
+        LeakKind::Passive => unreachable!("steady streams never stay passive"),
+    };
+    assert_doc_time(at, doc_at);
+    let e = single_new(&run, kind, at);
+    assert_curl(e);
+    assert_eq!(e.alert.bytes, bytes);
+    assert_one_episode(&run, e, &packets);
+    (run, packets)
+}
+
+/// The one New alert of a run.
+fn the_new(run: &Run) -> &AlertEvent {
+    run.news()[0]
+}
+
 #[test]
 fn row_07_steady_5k_12s_active_at_8s() {
-    let rate = 5 * KIB;
-    let packets = Stream::curl().steady(rate, us(12.0));
-    let run = run(&packets);
-    let (_, at, bytes) = steady_active(rate);
-    assert_doc_time(at, 8.0);
-    let e = single_new(&run, LeakKind::Active, at);
-    assert_curl(e);
-    assert_eq!(bytes, 41_472);
-    assert_eq!(e.alert.bytes, bytes);
+    let (run, _) = steady_row(5 * KIB, 12.0, LeakKind::Active, 8.0);
+    let e = the_new(&run);
+    assert_eq!(e.alert.bytes, 41_472);
     assert_eq!(e.alert.started, ts(0));
     assert_eq!((e.alert.dstport, e.alert.srcport), (443, 40000), "dominant ports");
-    assert_one_episode(&run, e, &packets);
 }
 
 #[test]
 fn row_08_steady_5k_40s_one_active_at_8s_updated_then_ended() {
     let rate = 5 * KIB;
-    let packets = Stream::curl().steady(rate, us(40.0));
-    let run = run(&packets);
-    let (_, at, bytes) = steady_active(rate);
-    assert_doc_time(at, 8.0);
-    let e = single_new(&run, LeakKind::Active, at);
-    assert_curl(e);
-    assert_eq!(e.alert.bytes, bytes);
-    assert_one_episode(&run, e, &packets);
+    let (run, _) = steady_row(rate, 40.0, LeakKind::Active, 8.0);
     let end = run.phase(AlertPhase::End)[0];
     assert_eq!(end.alert.at, ts(us(39.9)));
     assert_eq!(end.alert.bytes, 40 * rate);
@@ -249,70 +260,33 @@ fn row_08_steady_5k_40s_one_active_at_8s_updated_then_ended() {
 #[test]
 fn row_09_steady_10k_12s_active_at_8s() {
     let rate = 10 * KIB;
-    let packets = Stream::curl().steady(rate, us(12.0));
-    let run = run(&packets);
     assert!(packets_to_exceed(n10(), rate) > 100, "the 10 s window never passes n10");
-    let (_, at, bytes) = steady_active(rate);
-    assert_doc_time(at, 8.0);
-    let e = single_new(&run, LeakKind::Active, at);
-    assert_curl(e);
-    assert_eq!(e.alert.bytes, bytes);
-    assert_one_episode(&run, e, &packets);
+    steady_row(rate, 12.0, LeakKind::Active, 8.0);
 }
 
 #[test]
 fn row_10_steady_12k_12s_active_at_8s_before_sudden_at_8_3s() {
     let rate = 12 * KIB;
-    let packets = Stream::curl().steady(rate, us(12.0));
-    let run = run(&packets);
     let (_, sudden_at, _) = steady_sudden(rate);
     assert_doc_time(sudden_at, 8.3);
-    let (_, at, bytes) = steady_active(rate);
-    assert_doc_time(at, 8.0);
-    let e = single_new(&run, LeakKind::Active, at);
-    assert_curl(e);
-    assert_eq!(e.alert.bytes, bytes);
-    assert_one_episode(&run, e, &packets);
+    steady_row(rate, 12.0, LeakKind::Active, 8.0);
 }
 
 #[test]
 fn row_11_steady_15k_12s_sudden_at_6_6s() {
-    let rate = 15 * KIB;
-    let packets = Stream::curl().steady(rate, us(12.0));
-    let run = run(&packets);
-    let (_, at, bytes) = steady_sudden(rate);
-    assert_doc_time(at, 6.6);
-    let e = single_new(&run, LeakKind::Sudden, at);
-    assert_curl(e);
-    assert_eq!(e.alert.bytes, bytes);
-    assert_eq!(e.alert.started, ts(0));
-    assert_one_episode(&run, e, &packets);
+    let (run, _) = steady_row(15 * KIB, 12.0, LeakKind::Sudden, 6.6);
+    assert_eq!(the_new(&run).alert.started, ts(0));
 }
 
 #[test]
 fn row_12_steady_40k_9s_one_sudden_at_2_5s() {
-    let rate = 40 * KIB;
-    let packets = Stream::curl().steady(rate, us(9.0));
-    let run = run(&packets);
-    let (_, at, bytes) = steady_sudden(rate);
-    assert_doc_time(at, 2.5);
-    let e = single_new(&run, LeakKind::Sudden, at);
-    assert_curl(e);
-    assert_eq!(e.alert.bytes, bytes);
-    assert_one_episode(&run, e, &packets);
+    steady_row(40 * KIB, 9.0, LeakKind::Sudden, 2.5);
 }
 
 #[test]
 fn row_13_steady_40k_20s_one_sudden_at_2_5s_updated() {
     let rate = 40 * KIB;
-    let packets = Stream::curl().steady(rate, us(20.0));
-    let run = run(&packets);
-    let (_, at, bytes) = steady_sudden(rate);
-    assert_doc_time(at, 2.5);
-    let e = single_new(&run, LeakKind::Sudden, at);
-    assert_curl(e);
-    assert_eq!(e.alert.bytes, bytes);
-    assert_one_episode(&run, e, &packets);
+    let (run, _) = steady_row(rate, 20.0, LeakKind::Sudden, 2.5);
     assert_eq!(run.phase(AlertPhase::End)[0].alert.bytes, 20 * rate);
     assert!(!run.phase(AlertPhase::Update).is_empty(), "the alert is updated");
 }
@@ -326,15 +300,7 @@ fn row_14_steady_3k_9s_no_alert() {
 
 #[test]
 fn row_15_steady_3k_15s_active_at_10_6s() {
-    let rate = 3 * KIB;
-    let packets = Stream::curl().steady(rate, us(15.0));
-    let run = run(&packets);
-    let (_, at, bytes) = steady_active(rate);
-    assert_doc_time(at, 10.6);
-    let e = single_new(&run, LeakKind::Active, at);
-    assert_curl(e);
-    assert_eq!(e.alert.bytes, bytes);
-    assert_one_episode(&run, e, &packets);
+    steady_row(3 * KIB, 15.0, LeakKind::Active, 10.6);
 }
 
 #[test]

@@ -150,7 +150,7 @@ install: build
 	  data/UPSTREAM-MODIFICATIONS.txt data/README.md '$(DATADIR)/'
 	@command -v setcap >/dev/null 2>&1 || { \
 	  echo 'make: setcap not found (Debian/Ubuntu: libcap2-bin; Fedora/Arch: libcap).' >&2; exit 1; }
-	setcap cap_net_raw,cap_net_admin+eip '$(BINDIR)/leakwatch'
+	setcap cap_net_raw,cap_net_admin,cap_perfmon+eip '$(BINDIR)/leakwatch'
 
 clean:
 	$(call step,'remove $(CARGO_TARGET_DIR)')

@@ -479,6 +479,12 @@ impl State {
         }
         if t.0.div_euclid(SECOND) != self.now.0.div_euclid(SECOND) {
             self.sockets.tick();
+            let (sockets, detector) = (&mut self.sockets, &mut self.detector);
+            self.flows.retry_pending(
+                t,
+                |proto, ip, port| sockets.lookup(proto, ip, port),
+                |remote, p| detector.credit(remote, p),
+            );
         }
         self.now = t;
         let (alerts, stats, summary, names) = (&mut self.alerts, &mut self.stats, &mut self.summary, &self.names);

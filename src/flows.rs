@@ -139,6 +139,12 @@ pub struct Accounted {
 
 /// How often an unattributed flow asks the socket table again (µs of packet time).
 pub const OWNER_RETRY: i64 = 50_000;
+/// Unattributed flows asked again by [`FlowTable::retry_pending`] even without new packets, for
+/// this long after they began (µs of packet time): a short flow may send all its packets before
+/// the socket table knows its program, and never send another.
+pub const PENDING_FOR: i64 = 30_000_000;
+/// Most flows waiting in that list.
+const MAX_PENDING: usize = 4_096;
 
 /// The bounded flow table.
 pub struct FlowTable {
@@ -147,6 +153,8 @@ pub struct FlowTable {
     idle_timeout: i64,
     /// Scratch space reused by eviction.
     scratch: Vec<(Ts, FlowKey)>,
+    /// Counted flows whose program was not found at their first packet.
+    pending: Vec<FlowKey>,
 }
 
 impl FlowTable {
@@ -156,6 +164,7 @@ impl FlowTable {
             max: max.max(8),
             idle_timeout,
             scratch: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -183,7 +192,13 @@ impl FlowTable {
         let mut owner = Some(owner);
         let flow = match self.flows.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(v) => v.insert(new_flow(p, a_to_b, nets, owner.take().expect("unused"))),
+            Entry::Vacant(v) => {
+                let f = v.insert(new_flow(p, a_to_b, nets, owner.take().expect("unused")));
+                if f.counted && f.process.is_none() && self.pending.len() < MAX_PENDING {
+                    self.pending.push(key);
+                }
+                f
+            }
         };
         // Not attributed yet (the socket table missed it): ask again, at most every 50 ms.
         let mut attributed_now = false;
@@ -211,6 +226,34 @@ impl FlowTable {
         }
         let acc = Accounted { outgoing, counted: outgoing && flow.counted, attributed_now };
         (acc, if acc.counted { flow.process.clone() } else { None })
+    }
+
+    /// Asks `owner` again for the flows still without a program that began less than
+    /// [`PENDING_FOR`] before `now`; `found(remote, program)` is called for each one found, so
+    /// what it sent so far can be credited. Meant for a periodic tick (about once a second).
+    pub fn retry_pending(
+        &mut self,
+        now: Ts,
+        mut owner: impl FnMut(Proto, IpAddr, u16) -> Option<Arc<ProcessInfo>>,
+        mut found: impl FnMut(IpAddr, &Arc<ProcessInfo>),
+    ) {
+        let flows = &mut self.flows;
+        self.pending.retain(|key| {
+            let Some(flow) = flows.get_mut(key) else { return false };
+            if flow.process.is_some() || now.micros_since(flow.first) > PENDING_FOR {
+                return false;
+            }
+            let ((ip, port), remote) = if flow.local_is_a { (key.a, key.b.0) } else { (key.b, key.a.0) };
+            flow.last_try = now;
+            flow.process = owner(key.proto, ip, port);
+            match &flow.process {
+                Some(p) => {
+                    found(remote, p);
+                    false
+                }
+                None => true,
+            }
+        });
     }
 
     /// Closes flows idle for longer than the timeout at `now`.
@@ -337,6 +380,42 @@ mod tests {
         let mut t = FlowTable::new(64, 1_000_000);
         let m = account(&mut t, &pkt("192.168.1.7", 5353, "224.0.0.251", 5353, 0, 0), &nets);
         assert!(m.outgoing && !m.counted);
+    }
+
+    #[test]
+    fn unattributed_flows_are_asked_again_without_new_packets() {
+        let nets = LocalNets::default();
+        let mut t = FlowTable::new(64, 60_000_000);
+        let p = pkt("192.168.1.2", 40_000, "8.8.8.8", 443, tcp_flags::SYN, 0);
+        t.account(&p, &nets, |_, _, _| None, &mut |_| {});
+        let prog = Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None });
+        let mut asked = Vec::new();
+        let mut credited = Vec::new();
+        t.retry_pending(Ts(1_000_000), |_, _, _| None, |_, _| panic!("nothing found yet"));
+        t.retry_pending(
+            Ts(2_000_000),
+            |proto, ip, port| {
+                asked.push((proto, ip, port));
+                Some(prog.clone())
+            },
+            |remote, p| credited.push((remote, p.pid)),
+        );
+        assert_eq!(asked, vec![(Proto::Tcp, "192.168.1.2".parse().unwrap(), 40_000)]);
+        assert_eq!(credited, vec![("8.8.8.8".parse().unwrap(), 7)]);
+        // Found: not asked again; and the flow reports its program.
+        t.retry_pending(Ts(3_000_000), |_, _, _| panic!("asked again"), |_, _| {});
+        let mut closed = Vec::new();
+        t.drain(&mut |r| closed.push(r));
+        assert_eq!(closed[0].process.as_ref().map(|p| p.pid), Some(7));
+    }
+
+    #[test]
+    fn pending_flows_give_up_after_a_while() {
+        let nets = LocalNets::default();
+        let mut t = FlowTable::new(64, 600_000_000);
+        t.account(&pkt("192.168.1.2", 40_000, "8.8.8.8", 443, tcp_flags::SYN, 0), &nets, |_, _, _| None, &mut |_| {});
+        t.retry_pending(Ts(PENDING_FOR + 1), |_, _, _| panic!("too old to ask"), |_, _| {});
+        assert!(t.pending.is_empty());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use leakwatch::packet::Proto;
 use leakwatch::process::{MISS_REFRESH_INTERVAL, SocketTable, SystemSocketTable};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -139,9 +139,10 @@ fn refresh_time() {
 }
 
 /// 50 python processes, at most `parallel` at a time, each connects, sends 40 KB (its pid first)
-/// and exits. The accept loop looks up the peer port as soon as it accepts. Returns (right,
-/// total, refreshes, probes).
-fn short_lived(probe: bool, parallel: usize) -> (usize, usize, u64, u64) {
+/// and exits. The accept loop looks up the peer port as soon as it accepts; a miss is asked once
+/// more after all have ended, as the engine does on its next tick. Returns (right, total,
+/// refreshes, probes).
+fn short_lived(mut t: SystemSocketTable, parallel: usize) -> (usize, usize, u64, u64) {
     const N: usize = 50;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -166,8 +167,6 @@ fn short_lived(probe: bool, parallel: usize) -> (usize, usize, u64, u64) {
             c.wait().unwrap();
         }
     });
-    let mut t = SystemSocketTable::new();
-    t.set_miss_probe(probe);
     t.refresh().unwrap();
     let (res_tx, res_rx) = mpsc::channel();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -184,7 +183,7 @@ fn short_lived(probe: bool, parallel: usize) -> (usize, usize, u64, u64) {
                     conn.read_to_end(&mut buf).unwrap();
                     let claimed: u32 = std::str::from_utf8(&buf[..16]).unwrap().trim().parse().unwrap();
                     assert_eq!(buf.len(), 40960);
-                    tx.send((claimed, found)).unwrap();
+                    tx.send((claimed, peer.port(), found)).unwrap();
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => thread::sleep(Duration::from_micros(100)),
@@ -194,30 +193,79 @@ fn short_lived(probe: bool, parallel: usize) -> (usize, usize, u64, u64) {
     spawner.join().unwrap();
     drop(res_tx);
     let pids: std::collections::HashSet<u32> = pid_rx.iter().collect();
-    let results: Vec<(u32, Option<u32>)> = res_rx.iter().collect();
+    let mut results: Vec<(u32, u16, Option<u32>)> = res_rx.iter().collect();
     assert_eq!(results.len(), N);
-    let right = results.iter().filter(|(claimed, found)| pids.contains(claimed) && *found == Some(*claimed)).count();
+    thread::sleep(Duration::from_millis(300));
+    for (_, port, found) in &mut results {
+        if found.is_none() {
+            *found = t.lookup(Proto::Tcp, LOCALHOST, *port).map(|p| p.pid);
+        }
+    }
+    let right = results.iter().filter(|(claimed, _, found)| pids.contains(claimed) && *found == Some(*claimed)).count();
     (right, N, t.refresh_count(), t.probe_count())
 }
 
-/// Known gap (issue 4 stays open): a process that connects, sends 40 KB and exits is caught
-/// only part of the time (20/50 measured under load) because it is gone before a socket-table
-/// refresh finishes. Run by hand: `cargo test --test process_system -- --ignored --nocapture`.
+/// Without kernel tracing, a process that connects, sends 40 KB and exits is caught only part of
+/// the time (20/50 measured under load) because it is gone before a socket-table refresh
+/// finishes. Measured, not asserted: `cargo test --test process_system -- --ignored --nocapture`.
 #[test]
-#[ignore = "short-lived attribution is below the 99% target; see the issue 4 note"]
-fn short_lived_processes_are_caught() {
-    let _ = std::io::stderr().flush();
-    for parallel in [1, 10] {
-        let (right, n, refreshes, _) = short_lived(false, parallel);
+#[ignore = "a measurement of the socket table alone (no assertion on the share); run by hand"]
+fn short_lived_processes_without_tracing() {
+    for (probe, parallel) in [(false, 1), (false, 10), (true, 1), (true, 10), (true, 50)] {
+        let mut t = SystemSocketTable::new();
+        t.set_miss_probe(probe);
+        let (right, n, refreshes, probes) = short_lived(t, parallel);
         eprintln!(
-            "short-lived, {parallel} at a time, 50 ms refresh only: {right}/{n} attributed ({refreshes} refreshes)"
+            "short-lived, {parallel} at a time, miss probe {probe}: {right}/{n} attributed ({refreshes} refreshes, {probes} probes)"
         );
+    }
+}
+
+/// With the kernel's connection tracepoint every short-lived process is attributed, one or 50 at
+/// a time (root: the tracepoint needs root or CAP_PERFMON).
+#[test]
+fn short_lived_processes_are_caught_with_connection_tracing() {
+    if !is_root() {
+        println!("skipped: connection tracing needs root (or CAP_PERFMON)");
+        return;
     }
     for parallel in [1, 10, 50] {
-        let (right, n, refreshes, probes) = short_lived(true, parallel);
-        eprintln!(
-            "short-lived, {parallel} at a time, with miss probe: {right}/{n} attributed ({refreshes} refreshes, {probes} probes)"
-        );
-        assert!(right * 100 >= n * 98, "{right}/{n} short-lived processes attributed ({parallel} at a time)");
+        let mut t = SystemSocketTable::new();
+        t.start_connect_tracer().expect("connection tracing starts as root");
+        assert!(t.is_tracing());
+        let (right, n, _, _) = short_lived(t, parallel);
+        eprintln!("short-lived, {parallel} at a time, with connection tracing: {right}/{n} attributed");
+        assert_eq!(right, n, "{right}/{n} short-lived processes attributed ({parallel} at a time)");
     }
+}
+
+/// A program that has exited keeps its name: the tracer read it (or its `execve` told it) while
+/// it ran.
+#[test]
+fn traced_owner_outlives_the_program() {
+    if !is_root() {
+        println!("skipped: connection tracing needs root (or CAP_PERFMON)");
+        return;
+    }
+    let mut t = SystemSocketTable::new();
+    t.start_connect_tracer().expect("connection tracing starts as root");
+    let listener = TcpListener::bind("[::1]:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!("import socket\ns = socket.create_connection(('::1', {port}))\ns.send(b'hi')\n");
+    let mut child = Command::new("python3").args(["-c", &script]).spawn().unwrap();
+    let (_conn, peer) = listener.accept().unwrap();
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    thread::sleep(Duration::from_millis(300));
+    let ip: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    let p = t.lookup(Proto::Tcp, ip, peer.port()).expect("attributed after the program exited");
+    assert_eq!((p.pid, p.name.as_str()), (pid, "python3"));
+    assert_eq!(p.exe.as_deref(), Some(python_exe().as_str()));
+    let (attributed, _) = t.traced_counts();
+    assert!(attributed >= 1);
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }

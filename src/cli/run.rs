@@ -72,7 +72,7 @@ pub fn run(args: &RunArgs) -> i32 {
 
     install_signal_handlers();
     let ignores = open_user_ignores(d.no_user_ignores);
-    let engine = Engine::start_full(config, Box::new(SystemSocketTable::new()), ignores);
+    let engine = Engine::start_full(config, Box::new(socket_table()), ignores);
     let handle = engine.handle();
     // The organisation / country data loads in the background: capture starts at once.
     {
@@ -237,4 +237,17 @@ fn flow_text(f: &FlowRecord) -> String {
         Some(p) => format!("{}  process {} ({})", flow_line(f), p.name, p.pid),
         None => flow_line(f),
     }
+}
+
+/// The live socket table, with kernel tracing of new connections when it can start (it catches
+/// programs that exit at once); says on stderr which one is in use.
+fn socket_table() -> SystemSocketTable {
+    let mut table = SystemSocketTable::new();
+    match table.start_connect_tracer() {
+        Ok(()) => eprintln!("leakwatch: programs are told by the kernel as they connect (short-lived ones too)"),
+        Err(e) => eprintln!(
+            "leakwatch: note: programs that exit within milliseconds may show as unknown: connection tracing is off: {e}"
+        ),
+    }
+    table
 }

@@ -4,6 +4,8 @@
 //! elsewhere); replay of a capture file has no way to know, so it uses [`NoSocketTable`]; tests use
 //! [`FakeSocketTable`].
 
+#[cfg(target_os = "linux")]
+pub mod connect_trace;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod procfs;
 mod system;

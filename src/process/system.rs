@@ -22,6 +22,12 @@
 //! at most every 50 ms per flow): an old program that opens a new socket is only seen by the next
 //! full rebuild.
 //!
+//! # Connections traced by the kernel (Linux)
+//! With [`SystemSocketTable::start_connect_tracer`], every outgoing TCP connection is attributed
+//! by the kernel as `connect()` runs ([`super::connect_trace`]): exact even for a program that
+//! exits a millisecond later. Those answers come first; they are kept for [`TRACED_TTL`] after the
+//! connection was opened (packets of a flow can reach the engine well after the program is gone).
+//!
 //! # Processes
 //! Name, executable and start time are read once per process and cached by pid, and re-validated
 //! by start time at each rebuild so a reused pid is never given the old program's name. Pids are
@@ -40,6 +46,9 @@ use std::time::{Duration, Instant};
 
 /// A miss rebuilds the table at most this often.
 pub const MISS_REFRESH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How long a traced connection's owner is kept.
+pub const TRACED_TTL: Duration = Duration::from_secs(120);
 
 /// Most sockets kept in the table.
 const MAX_SOCKETS: usize = 65_536;
@@ -78,6 +87,10 @@ pub struct SystemSocketTable {
     probe_budget: Duration,
     #[cfg(any(target_os = "linux", target_os = "android"))]
     probe_budget_at: Instant,
+    /// Owners of connections told by the kernel, with when they were told.
+    traced: AHashMap<Key, (Instant, Arc<ProcessInfo>)>,
+    #[cfg(target_os = "linux")]
+    tracer: Option<super::connect_trace::ConnectTracer>,
 }
 
 impl Default for SystemSocketTable {
@@ -108,7 +121,79 @@ impl SystemSocketTable {
             probe_budget: PROBE_BURST,
             #[cfg(any(target_os = "linux", target_os = "android"))]
             probe_budget_at: Instant::now(),
+            traced: AHashMap::new(),
+            #[cfg(target_os = "linux")]
+            tracer: None,
         }
+    }
+
+    /// Starts kernel tracing of new TCP connections (see the module documentation). The error
+    /// says why it is unavailable and how to fix it; the table then works without it.
+    pub fn start_connect_tracer(&mut self) -> Result<(), String> {
+        #[cfg(target_os = "linux")]
+        {
+            if self.tracer.is_none() {
+                self.tracer = Some(super::connect_trace::ConnectTracer::start().map_err(|e| e.to_string())?);
+            }
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err("connection tracing is only available on Linux".into())
+        }
+    }
+
+    /// Whether the kernel tells the owners of new TCP connections.
+    pub fn is_tracing(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            self.tracer.is_some()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+
+    /// Connections attributed by the kernel so far, and state changes it lost.
+    pub fn traced_counts(&self) -> (u64, u64) {
+        #[cfg(target_os = "linux")]
+        if let Some(t) = &self.tracer {
+            use std::sync::atomic::Ordering::Relaxed;
+            return (t.stats().attributed.load(Relaxed), t.stats().lost.load(Relaxed));
+        }
+        (0, 0)
+    }
+
+    /// Takes in what the tracer has told since the last call.
+    fn drain_traced(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(t) = &self.tracer {
+            let now = Instant::now();
+            let traced = &mut self.traced;
+            t.drain(|c| {
+                let ip = match c.local {
+                    IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(c.local, IpAddr::V4),
+                    v4 => v4,
+                };
+                if traced.len() >= MAX_SOCKETS {
+                    traced.retain(|_, (t, _)| now.duration_since(*t) < TRACED_TTL / 8);
+                }
+                traced.insert((Proto::Tcp, ip, c.port), (now, c.owner));
+            });
+        }
+    }
+
+    /// The traced owner of a local TCP endpoint.
+    fn find_traced(&self, proto: Proto, ip: IpAddr, port: u16) -> Option<Arc<ProcessInfo>> {
+        if proto != Proto::Tcp || self.traced.is_empty() {
+            return None;
+        }
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.traced.get(&(proto, ip, port)).map(|(_, p)| p.clone())
     }
 
     /// Turns the Linux miss probe on or off (on by default; no effect elsewhere). For tests and
@@ -415,6 +500,10 @@ impl SystemSocketTable {
 
 impl SocketTable for SystemSocketTable {
     fn lookup(&mut self, proto: Proto, local_ip: IpAddr, local_port: u16) -> Option<Arc<ProcessInfo>> {
+        self.drain_traced();
+        if let Some(p) = self.find_traced(proto, local_ip, local_port) {
+            return Some(p);
+        }
         if let Some(p) = self.find(proto, local_ip, local_port) {
             return Some(p);
         }
@@ -437,6 +526,9 @@ impl SocketTable for SystemSocketTable {
     }
 
     fn tick(&mut self) {
+        self.drain_traced();
+        let now = Instant::now();
+        self.traced.retain(|_, (t, _)| now.duration_since(*t) < TRACED_TTL);
         self.refresh_if_older(Duration::from_secs(1));
     }
 }

@@ -1,0 +1,301 @@
+//! Who opens each outgoing TCP connection, told by the kernel as it happens (Linux).
+//!
+//! A program that connects, sends and exits within a few milliseconds is gone before any socket
+//! table can be read. The kernel's `sock:inet_sock_set_state` tracepoint fires inside `connect()`
+//! itself, in the connecting process, so one perf event per CPU on it (no eBPF, no compiler)
+//! gives the pid of every new connection; its name and executable are read at that moment, while
+//! the process certainly lives. The thread that reads the rings sends
+//! "local endpoint → program" to the socket table over a channel; the engine never waits for it.
+//!
+//! Needs the tracing file system (`/sys/kernel/tracing`) to find the tracepoint, and root or
+//! `CAP_PERFMON` to open it. When it cannot start, [`TraceError`] says why and how to fix it, and
+//! the socket table works as before (less exact for short-lived programs).
+
+mod event;
+mod ring;
+
+pub use event::{Correlator, Layout, StateChange};
+
+use super::ProcessInfo;
+use super::procfs;
+use ahash::AHashMap;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use ring::{Record, Ring};
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+/// Where the tracing file system is usually mounted.
+const TRACEFS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+const EVENT: &str = "events/sock/inet_sock_set_state";
+/// Only changes into or out of SYN_SENT are needed (the kernel filters the rest out).
+const FILTER: &str = "oldstate == 2 || newstate == 2";
+/// Connections being opened at once that are remembered (far more than any machine opens in the
+/// few milliseconds a handshake takes).
+const MAX_PENDING: usize = 16_384;
+/// Attributions waiting for the socket table; beyond this they are dropped (and counted).
+const CHANNEL: usize = 65_536;
+/// Programs remembered by pid, and names of programs started (by `execve`) remembered by pid.
+const MAX_PROGRAMS: usize = 16_384;
+/// How long the reader sleeps when nothing happens (it also checks for stop this often).
+const POLL_MS: i32 = 200;
+
+/// A local TCP endpoint and the program that opened it.
+#[derive(Clone, Debug)]
+pub struct Traced {
+    pub local: IpAddr,
+    pub port: u16,
+    pub owner: Arc<ProcessInfo>,
+}
+
+/// Why connection tracing is off. Each message says how to turn it on.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error(
+        "the kernel's tracing file system is not mounted; mount it with `sudo mount -t tracefs nodev /sys/kernel/tracing` (leakwatch does this itself when run as root)"
+    )]
+    NoTracefs,
+    #[error("this kernel has no sock:inet_sock_set_state tracepoint (Linux 4.16 or later has it)")]
+    NoTracepoint,
+    #[error(
+        "cannot read {path}: {source}; run as root, or let this user read the tracing file system and give the binary cap_perfmon"
+    )]
+    Read { path: PathBuf, source: io::Error },
+    #[error("the tracepoint's format in {path} is not understood: {reason}")]
+    Format { path: PathBuf, reason: String },
+    #[error(
+        "not permitted to trace connections ({source}); run as root or give the binary the capability: sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip <path of leakwatch>"
+    )]
+    Permission { source: io::Error },
+    #[error("cannot open the connection tracepoint on CPU {cpu}: {source}")]
+    Open { cpu: i32, source: io::Error },
+}
+
+/// Counters of the tracer.
+#[derive(Default, Debug)]
+pub struct TraceStats {
+    /// State changes read from the kernel.
+    pub events: AtomicU64,
+    /// Endpoints attributed to a program.
+    pub attributed: AtomicU64,
+    /// Connects whose program had exited before it could be read.
+    pub unreadable: AtomicU64,
+    /// Changes the kernel lost (ring full) plus attributions the channel dropped.
+    pub lost: AtomicU64,
+}
+
+/// The running tracer; stops when dropped.
+pub struct ConnectTracer {
+    rx: Receiver<Traced>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<TraceStats>,
+    cpus: usize,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ConnectTracer {
+    /// Opens the tracepoint on every online CPU and starts the reader thread.
+    pub fn start() -> Result<ConnectTracer, TraceError> {
+        let dir = event_dir()?;
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path).map_err(|source| TraceError::Read { path, source })
+        };
+        let id: u64 = read("id")?
+            .trim()
+            .parse()
+            .map_err(|_| TraceError::Format { path: dir.join("id"), reason: "not a number".into() })?;
+        let layout = Layout::parse(&read("format")?)
+            .map_err(|reason| TraceError::Format { path: dir.join("format"), reason })?;
+        let mut rings = Vec::new();
+        for cpu in ring::online_cpus() {
+            match Ring::open(id, cpu) {
+                Ok(r) => rings.push(r),
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+                    return Err(TraceError::Permission { source: e });
+                }
+                // A CPU that went offline meanwhile.
+                Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {}
+                Err(source) => return Err(TraceError::Open { cpu, source }),
+            }
+        }
+        if rings.is_empty() {
+            return Err(TraceError::Open { cpu: 0, source: io::Error::from(io::ErrorKind::NotFound) });
+        }
+        for r in &rings {
+            // Without the filter every state change comes through: more work, same answers.
+            let _ = r.set_filter(FILTER);
+            r.enable().map_err(|source| TraceError::Open { cpu: -1, source })?;
+        }
+        let (tx, rx) = crossbeam_channel::bounded(CHANNEL);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(TraceStats::default());
+        let cpus = rings.len();
+        let reader = Reader {
+            layout,
+            correlator: Correlator::new(MAX_PENDING),
+            programs: AHashMap::new(),
+            execs: AHashMap::new(),
+        };
+        let thread = {
+            let (stop, stats) = (stop.clone(), stats.clone());
+            std::thread::Builder::new()
+                .name("leakwatch-connect-trace".into())
+                .spawn(move || reader.run(rings, &tx, &stop, &stats))
+                .map_err(|source| TraceError::Open { cpu: -1, source })?
+        };
+        Ok(ConnectTracer { rx, stop, stats, cpus, thread: Some(thread) })
+    }
+
+    /// Hands every attribution made since the last call to `f`. Never blocks.
+    pub fn drain(&self, mut f: impl FnMut(Traced)) {
+        for t in self.rx.try_iter() {
+            f(t);
+        }
+    }
+
+    pub fn stats(&self) -> &TraceStats {
+        &self.stats
+    }
+
+    /// Number of CPUs traced.
+    pub fn cpus(&self) -> usize {
+        self.cpus
+    }
+}
+
+impl Drop for ConnectTracer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The directory of the tracepoint in the first tracing file system that has it. When none is
+/// mounted and this process may mount one (root, or inside `ip netns exec`, whose fresh `/sys`
+/// has none), it mounts tracefs at `/sys/kernel/tracing` as `perf` does.
+fn event_dir() -> Result<PathBuf, TraceError> {
+    match find_event_dir() {
+        Err(TraceError::NoTracefs) if mount_tracefs() => find_event_dir(),
+        r => r,
+    }
+}
+
+fn mount_tracefs() -> bool {
+    let (src, target, fstype) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
+    // SAFETY: plain NUL-terminated strings; no data argument.
+    unsafe { libc::mount(src.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) == 0 }
+}
+
+fn find_event_dir() -> Result<PathBuf, TraceError> {
+    let mut mounted = false;
+    for root in TRACEFS {
+        let root = Path::new(root);
+        let dir = root.join(EVENT);
+        if dir.join("id").exists() {
+            return Ok(dir);
+        }
+        // An unreadable tracefs (mode 700 for root) looks empty to others: say so.
+        match std::fs::read_dir(root) {
+            Ok(d) => mounted |= d.count() > 0,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                return Err(TraceError::Read { path: root.to_path_buf(), source: e });
+            }
+            _ => {}
+        }
+    }
+    Err(if mounted { TraceError::NoTracepoint } else { TraceError::NoTracefs })
+}
+
+/// The reader thread's state.
+struct Reader {
+    layout: Layout,
+    correlator: Correlator<Arc<ProcessInfo>>,
+    /// pid → (start time, program).
+    programs: AHashMap<u32, (u64, Arc<ProcessInfo>)>,
+    /// pid → name given by its last `execve`: the name of a program that exited before its
+    /// `/proc` entry could be read.
+    execs: AHashMap<u32, String>,
+}
+
+impl Reader {
+    fn run(mut self, mut rings: Vec<Ring>, tx: &Sender<Traced>, stop: &AtomicBool, stats: &TraceStats) {
+        let mut fds: Vec<libc::pollfd> =
+            rings.iter().map(|r| libc::pollfd { fd: r.raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+        while !stop.load(Ordering::Relaxed) {
+            // SAFETY: `fds` is a valid array of pollfd for the duration of the call.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, POLL_MS) };
+            if n < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                std::thread::sleep(std::time::Duration::from_millis(POLL_MS as u64));
+            }
+            for r in &mut rings {
+                let lost = r.drain(|rec| match rec {
+                    Record::Sample { pid, raw } => self.on_sample(pid, raw, tx, stats),
+                    Record::Exec { pid, comm } => self.on_exec(pid, comm),
+                });
+                stats.lost.fetch_add(lost, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn on_sample(&mut self, pid: u32, raw: &[u8], tx: &Sender<Traced>, stats: &TraceStats) {
+        let Some(change) = self.layout.decode(raw) else { return };
+        stats.events.fetch_add(1, Ordering::Relaxed);
+        let owner = if Correlator::<Arc<ProcessInfo>>::wants_owner(&change) {
+            let p = self.program(pid);
+            if p.is_none() {
+                stats.unreadable.fetch_add(1, Ordering::Relaxed);
+            }
+            p
+        } else {
+            None
+        };
+        let Some((local, port, owner)) = self.correlator.on_change(&change, owner) else { return };
+        stats.attributed.fetch_add(1, Ordering::Relaxed);
+        if let Err(TrySendError::Full(_)) = tx.try_send(Traced { local, port, owner }) {
+            stats.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn on_exec(&mut self, pid: u32, comm: &[u8]) {
+        if self.execs.len() >= MAX_PROGRAMS {
+            self.execs.clear();
+        }
+        self.execs.insert(pid, String::from_utf8_lossy(comm).into_owned());
+        // A reused pid: what was cached for it is another program.
+        self.programs.remove(&pid);
+    }
+
+    /// The program with this pid, read now (cached by pid and start time); when it is already
+    /// gone, the name its `execve` gave, without the executable's path.
+    fn program(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
+        match self.read_program(pid) {
+            Some(p) => Some(p),
+            None => {
+                let name = self.execs.get(&pid)?.clone();
+                Some(Arc::new(ProcessInfo { pid, name, exe: None }))
+            }
+        }
+    }
+
+    fn read_program(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
+        let start = procfs::start_time(pid)?;
+        if let Some((s, p)) = self.programs.get(&pid)
+            && *s == start
+        {
+            return Some(p.clone());
+        }
+        let (start, name, exe) = procfs::read(pid)?;
+        let info = Arc::new(ProcessInfo { pid, name, exe });
+        if self.programs.len() >= MAX_PROGRAMS {
+            self.programs.clear();
+        }
+        self.programs.insert(pid, (start, info.clone()));
+        Some(info)
+    }
+}

@@ -75,6 +75,8 @@ pub enum Command {
     /// Supplies the organisation / ASN / country database once it has loaded (it loads in the
     /// background, so the engine starts at once). Alerts from then on carry the names.
     SetAsnDb(Arc<AsnDb>),
+    /// Reverse DNS for destinations without a host name (live capture only).
+    SetReverseDns(Box<crate::naming::reverse::ReverseDns>),
     /// Replaces the local networks (live capture: the interfaces' own addresses changed).
     /// Flows already seen keep their direction.
     SetLocalNets(LocalNets),
@@ -441,6 +443,7 @@ impl State {
                     }
                     Command::SetLocalNets(nets) => self.config.local_nets = nets,
                     Command::SetAsnDb(db) => self.names.asn = Some(db),
+                    Command::SetReverseDns(r) => self.names.reverse = Some(*r),
                     Command::SetRules(rules) => {
                         let mode = self.config.rules.mode();
                         self.config.rules = *rules;
@@ -479,6 +482,7 @@ impl State {
         }
         if t.0.div_euclid(SECOND) != self.now.0.div_euclid(SECOND) {
             self.sockets.tick();
+            self.names.absorb_reverse(t);
             let (sockets, detector) = (&mut self.sockets, &mut self.detector);
             self.flows.retry_pending(
                 t,
@@ -546,6 +550,7 @@ impl State {
     }
 
     fn finish(&mut self) {
+        self.names.absorb_reverse(self.now);
         let (alerts, total) = (&mut self.alerts, &mut self.summary.alerts);
         self.detector.finish(&self.names, &mut |e| {
             *total += u64::from(e.notify());

@@ -88,6 +88,22 @@ impl Run {
         panic!("no alert for {dst} within {within:?}; other lines: {seen:#?}");
     }
 
+    /// SIGINT, expecting exit code 0, then every stdout line not read yet (the `--flows` report).
+    fn stdout_after_interrupt(mut self) -> Vec<String> {
+        let stdout = std::mem::replace(&mut self.stdout, std::sync::mpsc::channel().1);
+        assert_eq!(self.interrupt(), 0);
+        let mut out = Vec::new();
+        let end = Instant::now() + WAIT;
+        while Instant::now() < end {
+            match stdout.recv_timeout(Duration::from_millis(100)) {
+                Ok(l) => out.push(l),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        out
+    }
+
     /// SIGINT, then the exit code (bounded; killed on timeout).
     fn interrupt(mut self) -> i32 {
         let pid = self.child.0.id().to_string();
@@ -284,22 +300,27 @@ fn run_in_a(pair: &NetPair, code: &str) -> String {
     }
 }
 
-/// A tiny DNS server in B (UDP 53) answering every A question with B's address.
-fn dns_in_b(pair: &NetPair) -> KillOnDrop {
+/// A tiny DNS server in B (UDP 53): every A question is answered with B's address, every PTR
+/// question with `ptr` (other questions get no answer).
+fn dns_in_b(pair: &NetPair, ptr: &str) -> KillOnDrop {
     let code = format!(
         "import socket,struct\n\
          s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
          s.bind(('{b}',53))\n\
          print('listening',flush=True)\n\
          ip=socket.inet_aton('{b}')\n\
+         target=b''.join(bytes([len(p)])+p for p in b'{ptr}'.split(b'.'))+b'\\x00'\n\
          while True:\n\
          \x20q,a=s.recvfrom(512)\n\
          \x20end=12\n\
          \x20while q[end]!=0: end+=q[end]+1\n\
          \x20question=q[12:end+5]\n\
+         \x20qtype=question[-4:-2]\n\
+         \x20if qtype==b'\\x00\\x01': data=struct.pack('>HHIH',1,1,60,4)+ip\n\
+         \x20elif qtype==b'\\x00\\x0c': data=struct.pack('>HHIH',12,1,60,len(target))+target\n\
+         \x20else: continue\n\
          \x20hdr=q[:2]+b'\\x81\\x80'+struct.pack('>HHHH',1,1,0,0)\n\
-         \x20ans=b'\\xc0\\x0c'+struct.pack('>HHIH',1,1,60,4)+ip\n\
-         \x20s.sendto(hdr+question+ans,a)\n",
+         \x20s.sendto(hdr+question+b'\\xc0\\x0c'+data,a)\n",
         b = pair.v4_b()
     );
     let mut child =
@@ -313,7 +334,7 @@ fn dns_in_b(pair: &NetPair) -> KillOnDrop {
 fn a_dns_answer_names_the_destination() {
     let Some(pair) = NetPair::new() else { return };
     let _sink = pair.sink_in_b(9000);
-    let _dns = dns_in_b(&pair);
+    let _dns = dns_in_b(&pair, "ptr.example.test");
     let mut run = Run::start(&pair, &[]);
     // Resolve the name through B's server (a hand-made query), then upload to the answer.
     let resolved = run_in_a(
@@ -336,6 +357,34 @@ fn a_dns_answer_names_the_destination() {
     up.finish();
     assert_eq!(alert["hostname"], "upload.example.test", "{alert}");
     assert_eq!(run.interrupt(), 0);
+}
+
+/// No DNS answer, SNI or Host on the wire: reverse DNS (asked of B, A's name server) names the
+/// destination, as the last resort; `--no-reverse-dns` keeps it unnamed.
+#[test]
+fn reverse_dns_names_an_otherwise_unnamed_destination() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9000);
+    let _dns = dns_in_b(&pair, "b-host.example.test");
+    for (flags, expected) in [(&[][..], Some("b-host.example.test")), (&["--no-reverse-dns"][..], None)] {
+        let mut args = vec!["--flows"];
+        args.extend_from_slice(flags);
+        let mut run = Run::start(&pair, &args);
+        let up = start_upload(&pair, &pair.v4_b(), 9000, 400_000);
+        let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
+        check_alert(&alert, up.pid);
+        up.finish();
+        // The answer is filed within a second; the flow report at exit shows it.
+        std::thread::sleep(Duration::from_millis(1500));
+        let stdout = run.stdout_after_interrupt();
+        let remote = format!("{}:9000", pair.v4_b());
+        let flow = stdout
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["remote"] == remote.as_str())
+            .unwrap_or_else(|| panic!("no flow line for {remote}: {stdout:#?}"));
+        assert_eq!(flow["hostname"].as_str(), expected, "{flow} (flags {flags:?})");
+    }
 }
 
 #[test]

@@ -211,6 +211,10 @@ pub struct RunArgs {
     /// On exit, print one line per TCP/UDP flow seen.
     #[arg(long)]
     pub flows: bool,
+    /// Never ask DNS servers for the names of addresses (reverse DNS is the last resort for a
+    /// destination no DNS answer, TLS server name or HTTP Host named).
+    #[arg(long)]
+    pub no_reverse_dns: bool,
     /// Accepted for compatibility with the legacy daemon and ignored.
     #[arg(long, value_name = "PATH")]
     pub gui: Option<PathBuf>,

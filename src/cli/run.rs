@@ -74,6 +74,12 @@ pub fn run(args: &RunArgs) -> i32 {
     let ignores = open_user_ignores(d.no_user_ignores);
     let engine = Engine::start_full(config, Box::new(socket_table()), ignores);
     let handle = engine.handle();
+    if !args.no_reverse_dns {
+        match crate::naming::reverse::ReverseDns::from_system() {
+            Ok(r) => handle.command(crate::engine::Command::SetReverseDns(Box::new(r))),
+            Err(e) => eprintln!("leakwatch: note: no reverse DNS for unnamed destinations: {e}"),
+        }
+    }
     // The organisation / country data loads in the background: capture starts at once.
     {
         let (handle, d) = (handle.clone(), d.clone());

@@ -1,7 +1,5 @@
 //! Naming destinations: host names seen on the wire (DNS answers, TLS SNI, HTTP Host),
 //! reverse DNS as a last resort, and organisation / ASN / country from an offline database.
-//!
-//! (Being built for issue 4; the types below are the contract other modules code against.)
 
 use std::net::IpAddr;
 
@@ -31,6 +29,7 @@ pub mod asn;
 pub mod dns;
 pub mod extract;
 pub mod http;
+pub mod reverse;
 pub mod sni;
 pub mod table;
 
@@ -53,11 +52,13 @@ pub(crate) fn clean_host(raw: &[u8]) -> Option<String> {
 }
 
 /// Everything the engine knows to name a destination: host names seen on the wire and the
-/// offline organisation / ASN / country database (absent until loaded, or when missing).
+/// offline organisation / ASN / country database (absent until loaded, or when missing), and
+/// the reverse DNS resolver (live capture only: a capture file's addresses are never looked up).
 #[derive(Default)]
 pub struct Naming {
     pub names: table::NameTable,
     pub asn: Option<std::sync::Arc<asn::AsnDb>>,
+    pub reverse: Option<reverse::ReverseDns>,
 }
 
 /// What is known of one destination address.
@@ -70,17 +71,32 @@ pub struct Destination {
 }
 
 impl Naming {
+    /// Files the reverse DNS answers received so far (least trusted: a name seen on the wire
+    /// wins), at packet time `now`.
+    pub fn absorb_reverse(&mut self, now: crate::time::Ts) {
+        let Some(r) = &self.reverse else { return };
+        let names = &mut self.names;
+        r.drain(|ip, name| names.insert(NameFact { ip, name, source: NameSource::ReverseDns }, now));
+    }
+
     /// The host name learned for `ip`, if any.
     pub fn lookup(&self, ip: IpAddr) -> Option<&str> {
         self.names.lookup(ip)
     }
 
     /// Host name, organisation, ASN and country of `ip` (allocates: call per alert or per
-    /// reported flow, never per packet). Unknown stays unknown.
+    /// reported flow, never per packet). Unknown stays unknown; an address without a host name
+    /// is given to reverse DNS, whose answer names it from then on.
     pub fn describe(&self, ip: IpAddr) -> Destination {
         let info = self.asn.as_ref().and_then(|db| db.lookup(ip));
+        let hostname = self.names.lookup(ip).map(str::to_string);
+        if hostname.is_none()
+            && let Some(r) = &self.reverse
+        {
+            r.request(ip);
+        }
         Destination {
-            hostname: self.names.lookup(ip).map(str::to_string),
+            hostname,
             orgname: info.as_ref().map(|i| i.org.to_string()),
             asn: info.map(|i| i.asn),
             country: self.asn.as_ref().and_then(|db| db.country_str(ip)).map(str::to_string),

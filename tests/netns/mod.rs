@@ -77,6 +77,11 @@ impl NetPair {
             sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
         }
         p.create_link();
+        // Programs in A (leakwatch's reverse DNS among them) use B as their name server, so no
+        // query leaves the pair; `ip netns exec` mounts this file over /etc/resolv.conf.
+        let etc = format!("/etc/netns/{}", p.ns_a);
+        std::fs::create_dir_all(&etc).expect("creating /etc/netns/<ns>");
+        std::fs::write(format!("{etc}/resolv.conf"), format!("nameserver {}\n", p.v4_b())).expect("resolv.conf");
         Some(p)
     }
 
@@ -189,6 +194,7 @@ impl Drop for NetPair {
         for ns in [&self.ns_a, &self.ns_b] {
             let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
         }
+        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.ns_a));
     }
 }
 

@@ -327,17 +327,7 @@ mod tests {
     use super::*;
 
     fn pkt(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, t: i64) -> Packet {
-        Packet {
-            ts: Ts(t),
-            proto: Proto::Tcp,
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            sport,
-            dport,
-            frame_len: 100,
-            payload_len: 46,
-            tcp_flags: flags,
-        }
+        Packet { frame_len: 100, tcp_flags: flags, ..Packet::tcp_for_test(src, sport, dst, dport, 46, t) }
     }
 
     fn account(t: &mut FlowTable, p: &Packet, nets: &LocalNets) -> Accounted {

@@ -70,6 +70,29 @@ pub struct Packet {
     pub payload_len: u32,
     /// TCP flags (0 for UDP).
     pub tcp_flags: u8,
+    /// TCP sequence number of the first payload byte (0 for UDP and later IP fragments): lets
+    /// naming put a ClientHello or DNS answer split over segments back together.
+    pub seq: u32,
+}
+
+#[cfg(test)]
+impl Packet {
+    /// A TCP packet for unit tests: `payload_len` bytes of payload behind 54 bytes of headers,
+    /// flags PSH|ACK, sequence number 0, at `t` µs.
+    pub(crate) fn tcp_for_test(src: &str, sport: u16, dst: &str, dport: u16, payload_len: u32, t: i64) -> Packet {
+        Packet {
+            ts: Ts(t),
+            proto: Proto::Tcp,
+            src: src.parse().expect("test address"),
+            dst: dst.parse().expect("test address"),
+            sport,
+            dport,
+            frame_len: 54 + payload_len,
+            payload_len,
+            tcp_flags: tcp_flags::PSH | tcp_flags::ACK,
+            seq: 0,
+        }
+    }
 }
 
 /// Link-layer framing of a capture (pcap `LINKTYPE_*`).
@@ -172,13 +195,14 @@ impl Parser {
                     frame_len: orig_len,
                     payload_len: clamp_u32(net.payload_len),
                     tcp_flags: 0,
+                    seq: 0,
                 }),
                 None => Parsed::Other,
             };
             return (parsed, &[]);
         }
 
-        let (proto, sport, dport, header_len, flags) = match net.proto {
+        let (proto, sport, dport, header_len, flags, seq) = match net.proto {
             ip_number::TCP => match TcpHeaderSlice::from_slice(net.transport) {
                 Ok(tcp) => (
                     Proto::Tcp,
@@ -186,11 +210,12 @@ impl Parser {
                     tcp.destination_port(),
                     usize::from(tcp.data_offset()) * 4,
                     tcp.slice().get(13).copied().unwrap_or(0),
+                    tcp.sequence_number(),
                 ),
                 Err(_) => return (Parsed::Malformed, &[]),
             },
             ip_number::UDP => match UdpHeaderSlice::from_slice(net.transport) {
-                Ok(udp) => (Proto::Udp, udp.source_port(), udp.destination_port(), UdpHeader::LEN, 0),
+                Ok(udp) => (Proto::Udp, udp.source_port(), udp.destination_port(), UdpHeader::LEN, 0, 0),
                 Err(_) => return (Parsed::Malformed, &[]),
             },
             _ => return (Parsed::Other, &[]),
@@ -211,6 +236,7 @@ impl Parser {
             frame_len: orig_len,
             payload_len: clamp_u32(net.payload_len.saturating_sub(header_len)),
             tcp_flags: flags,
+            seq,
         });
         (packet, net.transport.get(header_len..).unwrap_or_default())
     }
@@ -799,6 +825,7 @@ mod tests {
                 frame_len: 999,
                 payload_len: 123,
                 tcp_flags: tcp_flags::SYN | tcp_flags::ACK,
+                seq: 1, // the sequence number of the first payload byte, from the header
             }
         );
     }

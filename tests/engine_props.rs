@@ -92,6 +92,7 @@ fn packets(specs: &[Spec]) -> Vec<Packet> {
                 frame_len: s.payload + s.extra,
                 payload_len: s.payload,
                 tcp_flags: if udp { 0 } else { s.flags },
+                seq: 0,
             }
         })
         .collect()

@@ -387,35 +387,56 @@ fn reverse_dns_names_an_otherwise_unnamed_destination() {
     }
 }
 
+/// Python for namespace A: a real ClientHello from python's ssl module (through memory BIOs)
+/// naming `host`, sent to B:9443 whole or, with `split_at`, as two segments 50 ms apart; then
+/// 400 KB.
+fn tls_upload_code(b: &str, host: &str, split_at: Option<usize>) -> String {
+    let send_hello = match split_at {
+        None => "s.sendall(h)\n".to_string(),
+        Some(n) => format!("s.sendall(h[:{n}])\ntime.sleep(0.05)\ns.sendall(h[{n}:])\n"),
+    };
+    format!(
+        "import socket,ssl,time\n\
+         ctx=ssl.create_default_context()\n\
+         i,o=ssl.MemoryBIO(),ssl.MemoryBIO()\n\
+         t=ctx.wrap_bio(i,o,server_hostname='{host}')\n\
+         try:\n\
+         \x20t.do_handshake()\n\
+         except ssl.SSLWantReadError:\n\
+         \x20pass\n\
+         h=o.read()\n\
+         s=socket.create_connection(('{b}',9443))\n\
+         s.setsockopt(socket.IPPROTO_TCP,socket.TCP_NODELAY,1)\n\
+         {send_hello}\
+         time.sleep(0.05)\n\
+         for _ in range(20):\n\
+         \x20s.sendall(b'x'*20000)\n\
+         \x20time.sleep(0.05)\n\
+         s.close()\n"
+    )
+}
+
 #[test]
 fn a_tls_server_name_names_the_destination() {
     let Some(pair) = NetPair::new() else { return };
     let _sink = pair.sink_in_b(9443);
     let mut run = Run::start(&pair, &[]);
-    // A real ClientHello from python's ssl module (through memory BIOs), then 400 KB.
-    run_in_a(
-        &pair,
-        &format!(
-            "import socket,ssl,time\n\
-             ctx=ssl.create_default_context()\n\
-             i,o=ssl.MemoryBIO(),ssl.MemoryBIO()\n\
-             t=ctx.wrap_bio(i,o,server_hostname='sni.example.test')\n\
-             try:\n\
-             \x20t.do_handshake()\n\
-             except ssl.SSLWantReadError:\n\
-             \x20pass\n\
-             s=socket.create_connection(('{b}',9443))\n\
-             s.sendall(o.read())\n\
-             time.sleep(0.05)\n\
-             for _ in range(20):\n\
-             \x20s.sendall(b'x'*20000)\n\
-             \x20time.sleep(0.05)\n\
-             s.close()\n",
-            b = pair.v4_b()
-        ),
-    );
+    run_in_a(&pair, &tls_upload_code(&pair.v4_b(), "sni.example.test", None));
     let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
     assert_eq!(alert["hostname"], "sni.example.test", "{alert}");
+    assert_eq!(run.interrupt(), 0);
+}
+
+/// A ClientHello split over two TCP segments (as browsers' ~1.8 KB hellos are) still names the
+/// destination: the split falls before the server name extension.
+#[test]
+fn a_client_hello_in_two_segments_names_the_destination() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9443);
+    let mut run = Run::start(&pair, &[]);
+    run_in_a(&pair, &tls_upload_code(&pair.v4_b(), "split.example.test", Some(60)));
+    let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
+    assert_eq!(alert["hostname"], "split.example.test", "{alert}");
     assert_eq!(run.interrupt(), 0);
 }
 

@@ -4,7 +4,7 @@
 
 mod support;
 
-use leakwatch::naming::extract::extract;
+use leakwatch::naming::extract::Extractor;
 use leakwatch::naming::table::NameTable;
 use leakwatch::naming::{NameFact, NameSource};
 use leakwatch::packet::{LinkType, Parsed, Parser};
@@ -23,12 +23,13 @@ fn facts(path: &Path) -> Vec<NameFact> {
     let mut cap = pcap::Capture::from_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let link = LinkType::from_dlt(cap.get_datalink().0).expect("supported link type");
     let mut parser = Parser::new(link);
+    let mut names = Extractor::new();
     let mut out = Vec::new();
     while let Ok(pkt) = cap.next_packet() {
         #[allow(clippy::unnecessary_cast)]
         let ts = Ts::from_timeval(pkt.header.ts.tv_sec as i64, pkt.header.ts.tv_usec as i64);
         if let (Parsed::Packet(p), payload) = parser.parse_with_payload(ts, pkt.header.len, pkt.data) {
-            extract(&p, payload, &mut out);
+            names.extract(&p, payload, &mut out);
         }
     }
     out

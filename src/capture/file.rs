@@ -7,7 +7,7 @@
 
 use crate::capture::BATCH;
 use crate::engine::{Batch, EngineHandle};
-use crate::naming::extract::extract;
+use crate::naming::extract::Extractor;
 use crate::packet::{LinkType, Parsed, Parser};
 use crate::time::Ts;
 use std::path::{Path, PathBuf};
@@ -85,6 +85,7 @@ pub fn read_file(
         });
     };
     let mut parser = Parser::new(link);
+    let mut names = Extractor::new();
     let mut stats = FileStats { bytes_read: 24, ..FileStats::default() };
     let mut batch = Batch { packets: handle.packet_buffer(), ..Batch::default() };
     let mut next_progress = 4 << 20;
@@ -101,7 +102,7 @@ pub fn read_file(
                 stats.last = Some(ts);
                 match parser.parse_with_payload(ts, h.len, pkt.data) {
                     (Parsed::Packet(p), payload) => {
-                        extract(&p, payload, &mut batch.names);
+                        names.extract(&p, payload, &mut batch.names);
                         batch.packets.push(p);
                     }
                     (Parsed::Other, _) => batch.other += 1,

@@ -14,7 +14,7 @@
 use crate::capture::BATCH;
 use crate::capture::interfaces::{self, Interface};
 use crate::engine::{Batch, Command, EngineHandle};
-use crate::naming::extract::extract;
+use crate::naming::extract::Extractor;
 use crate::packet::{LinkType, Parsed, Parser};
 use crate::time::Ts;
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -449,6 +449,7 @@ impl CaptureCtx {
     fn capture(&mut self, mut cap: pcap::Capture<pcap::Active>, link: LinkType) -> Result<(), String> {
         use std::os::fd::AsRawFd;
         let mut parser = Parser::new(link);
+        let mut names = Extractor::new();
         let handle = self.handle.clone();
         let new_batch = || Batch { packets: handle.packet_buffer(), ..Batch::default() };
         let mut batch = new_batch();
@@ -496,7 +497,7 @@ impl CaptureCtx {
                         match parser.parse_with_payload(ts, h.len, pkt.data) {
                             (Parsed::Packet(p), payload) => {
                                 self.counters.packets.fetch_add(1, Ordering::Relaxed);
-                                extract(&p, payload, &mut batch.names);
+                                names.extract(&p, payload, &mut batch.names);
                                 batch.packets.push(p);
                             }
                             (Parsed::Other, _) => batch.other += 1,

@@ -82,7 +82,7 @@ pub fn extract(dst: IpAddr, payload: &[u8]) -> Option<NameFact> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 

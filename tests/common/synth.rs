@@ -106,6 +106,7 @@ impl Stream {
             frame_len: payload + HEADERS,
             payload_len: payload,
             tcp_flags,
+            seq: 0,
         }
     }
 

@@ -424,6 +424,9 @@ impl State {
                     // Names first, so the packets of this batch (and their alerts) see them.
                     let learned = b.packets.last().map_or(self.now, |p| p.ts);
                     for fact in b.names.drain(..) {
+                        if let Some((client, server)) = fact.conn {
+                            self.flows.name_flow(client, server, &fact.name);
+                        }
                         self.names.names.insert(fact, learned);
                     }
                     if !self.paused {
@@ -431,6 +434,7 @@ impl State {
                             self.packet(p);
                         }
                     }
+                    self.flows.forget_unclaimed_names();
                     b.packets.clear();
                     let _ = self.recycle.try_send(b.packets);
                 }

@@ -26,13 +26,12 @@ pub struct FlowKey {
 impl FlowKey {
     /// The key of the flow a packet belongs to, and whether the packet goes from `a` to `b`.
     pub fn of(p: &Packet) -> (FlowKey, bool) {
-        let s = (p.src, p.sport);
-        let d = (p.dst, p.dport);
-        if s <= d {
-            (FlowKey { proto: p.proto, a: s, b: d }, true)
-        } else {
-            (FlowKey { proto: p.proto, a: d, b: s }, false)
-        }
+        FlowKey::between(p.proto, (p.src, p.sport), (p.dst, p.dport))
+    }
+
+    /// The key of the flow between `s` and `d`, and whether `s` is its endpoint `a`.
+    pub fn between(proto: Proto, s: (IpAddr, u16), d: (IpAddr, u16)) -> (FlowKey, bool) {
+        if s <= d { (FlowKey { proto, a: s, b: d }, true) } else { (FlowKey { proto, a: d, b: s }, false) }
     }
 }
 
@@ -68,6 +67,8 @@ pub struct Flow {
     pub process: Option<Arc<ProcessInfo>>,
     /// When the socket table was last asked for the owner.
     pub last_try: Ts,
+    /// The host name this flow itself sent (TLS SNI, HTTP Host), when it did.
+    pub name: Option<Arc<str>>,
 }
 
 /// A flow as reported by `replay --flows`.
@@ -98,7 +99,7 @@ impl FlowRecord {
             first: f.first,
             last: f.last,
             process: f.process.clone(),
-            hostname: None,
+            hostname: f.name.as_deref().map(str::to_string),
             orgname: None,
             country: None,
         }
@@ -145,6 +146,8 @@ pub const OWNER_RETRY: i64 = 50_000;
 pub const PENDING_FOR: i64 = 30_000_000;
 /// Most flows waiting in that list.
 const MAX_PENDING: usize = 4_096;
+/// Most names waiting for their flow's first packet (one batch's worth of names at most).
+const MAX_UNCLAIMED_NAMES: usize = 4_096;
 
 /// The bounded flow table.
 pub struct FlowTable {
@@ -155,6 +158,8 @@ pub struct FlowTable {
     scratch: Vec<(Ts, FlowKey)>,
     /// Counted flows whose program was not found at their first packet.
     pending: Vec<FlowKey>,
+    /// Names for flows whose first packet has not been seen yet.
+    unclaimed_names: HashMap<FlowKey, Arc<str>, RandomState>,
 }
 
 impl FlowTable {
@@ -165,6 +170,7 @@ impl FlowTable {
             idle_timeout,
             scratch: Vec::new(),
             pending: Vec::new(),
+            unclaimed_names: HashMap::with_hasher(RandomState::new()),
         }
     }
 
@@ -194,6 +200,9 @@ impl FlowTable {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
                 let f = v.insert(new_flow(p, a_to_b, nets, owner.take().expect("unused")));
+                if !self.unclaimed_names.is_empty() {
+                    f.name = self.unclaimed_names.remove(&key);
+                }
                 if f.counted && f.process.is_none() && self.pending.len() < MAX_PENDING {
                     self.pending.push(key);
                 }
@@ -254,6 +263,33 @@ impl FlowTable {
                 None => true,
             }
         });
+    }
+
+    /// Records the host name the TCP connection `client` → `server` sent (its SNI or HTTP Host);
+    /// the first one stays (a kept-alive HTTP connection may ask several hosts; nDPI also keeps
+    /// the first). A flow not seen yet gets it when its first packet comes, if that is before
+    /// [`forget_unclaimed_names`](Self::forget_unclaimed_names) (names are handed over a batch
+    /// ahead of its packets).
+    pub fn name_flow(&mut self, client: SocketAddr, server: SocketAddr, name: &str) {
+        let (key, _) = FlowKey::between(Proto::Tcp, (client.ip(), client.port()), (server.ip(), server.port()));
+        match self.flows.get_mut(&key) {
+            Some(f) => {
+                if f.name.is_none() {
+                    f.name = Some(Arc::from(name));
+                }
+            }
+            None => {
+                if self.unclaimed_names.len() < MAX_UNCLAIMED_NAMES {
+                    self.unclaimed_names.entry(key).or_insert_with(|| Arc::from(name));
+                }
+            }
+        }
+    }
+
+    /// Drops the names given by [`name_flow`](Self::name_flow) to flows that did not begin since
+    /// (call after each batch of packets).
+    pub fn forget_unclaimed_names(&mut self) {
+        self.unclaimed_names.clear();
     }
 
     /// Closes flows idle for longer than the timeout at `now`.
@@ -319,6 +355,7 @@ fn new_flow(
         last: p.ts,
         process: if counted { owner(p.proto, local.0, local.1) } else { None },
         last_try: p.ts,
+        name: None,
     }
 }
 
@@ -397,6 +434,40 @@ mod tests {
         let mut closed = Vec::new();
         t.drain(&mut |r| closed.push(r));
         assert_eq!(closed[0].process.as_ref().map(|p| p.pid), Some(7));
+    }
+
+    #[test]
+    fn a_flow_is_named_by_its_own_connection_first_name_wins() {
+        let nets = LocalNets::default();
+        let mut t = FlowTable::new(64, 600_000_000);
+        let (client, server) = ("192.168.1.2:40000".parse().unwrap(), "151.139.128.14:80".parse().unwrap());
+        let other: SocketAddr = "192.168.1.2:40001".parse().unwrap();
+        // Named before its first packet (names come a batch ahead of packets).
+        t.name_flow(client, server, "geant.ocsp.sectigo.com");
+        t.name_flow(other, server, "never.claimed.test");
+        t.account(
+            &pkt("192.168.1.2", 40000, "151.139.128.14", 80, tcp_flags::SYN, 0),
+            &nets,
+            |_, _, _| None,
+            &mut |_| {},
+        );
+        t.forget_unclaimed_names();
+        t.account(
+            &pkt("192.168.1.2", 40001, "151.139.128.14", 80, tcp_flags::SYN, 1),
+            &nets,
+            |_, _, _| None,
+            &mut |_| {},
+        );
+        // A second request on the kept-alive connection does not rename it.
+        t.name_flow(client, server, "ocsp.usertrust.com");
+        t.name_flow(other, server, "ocsp.usertrust.com");
+        let mut closed = Vec::new();
+        t.drain(&mut |r| closed.push((r.local.port(), r.hostname)));
+        closed.sort();
+        assert_eq!(
+            closed,
+            vec![(40000, Some("geant.ocsp.sectigo.com".into())), (40001, Some("ocsp.usertrust.com".into()))]
+        );
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub fn extract_message(msg: &[u8], out: &mut Vec<NameFact>) {
             _ => continue,
         };
         if owner.as_ref().is_some_and(|o| chain.contains(o)) {
-            out.push(NameFact { ip, name: asked.clone(), source: NameSource::Dns });
+            out.push(NameFact { ip, name: asked.clone(), source: NameSource::Dns, conn: None });
         }
     }
 }

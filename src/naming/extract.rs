@@ -31,9 +31,9 @@ pub fn extract(p: &Packet, payload: &[u8], out: &mut Vec<NameFact>) {
             if p.sport == 53 {
                 dns::extract_tcp(payload, out);
             } else if is_tls_handshake(payload) {
-                out.extend(sni::extract(p.dst, payload));
+                out.extend(sni::extract(p.dst, payload).map(|f| f.on(p)));
             } else if payload[0].is_ascii_uppercase() && http::looks_like_request(payload) {
-                out.extend(http::extract(p.dst, payload));
+                out.extend(http::extract(p.dst, payload).map(|f| f.on(p)));
             }
         }
     }
@@ -144,7 +144,7 @@ impl Extractor {
         m.next_seq = m.next_seq.wrapping_add(p.payload_len);
         let before = out.len();
         match m.kind {
-            Kind::Hello => out.extend(sni::extract(m.dst, &m.buf)),
+            Kind::Hello => out.extend(sni::extract(m.dst, &m.buf).map(|f| f.on(p))),
             Kind::Dns if m.buf.len() >= m.need => dns::extract_tcp(&m.buf, out),
             Kind::Dns => {}
         }

@@ -52,7 +52,7 @@ fn strip_port(host: &[u8]) -> &[u8] {
 /// The Host fact of a TCP payload sent to `dst`. IP literals name nothing and are skipped.
 pub fn extract(dst: IpAddr, payload: &[u8]) -> Option<NameFact> {
     let name = clean_host(strip_port(host_header(payload)?))?;
-    Some(NameFact { ip: dst, name, source: NameSource::HttpHost })
+    Some(NameFact { ip: dst, name, source: NameSource::HttpHost, conn: None })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Naming destinations: host names seen on the wire (DNS answers, TLS SNI, HTTP Host),
 //! reverse DNS as a last resort, and organisation / ASN / country from an offline database.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Where a host name was learned. Earlier variants are more trustworthy for naming what a
 /// program meant to reach.
@@ -23,6 +23,18 @@ pub struct NameFact {
     pub ip: IpAddr,
     pub name: String,
     pub source: NameSource,
+    /// The connection (client, server) that carried the name, for SNI and HTTP Host: it names
+    /// that flow exactly, even when other names share the address (CDNs). `None` for DNS and
+    /// reverse DNS.
+    pub conn: Option<(SocketAddr, SocketAddr)>,
+}
+
+impl NameFact {
+    /// This fact, as carried by packet `p`'s connection.
+    pub fn on(mut self, p: &crate::packet::Packet) -> NameFact {
+        self.conn = Some((SocketAddr::new(p.src, p.sport), SocketAddr::new(p.dst, p.dport)));
+        self
+    }
 }
 
 pub mod asn;
@@ -76,7 +88,7 @@ impl Naming {
     pub fn absorb_reverse(&mut self, now: crate::time::Ts) {
         let Some(r) = &self.reverse else { return };
         let names = &mut self.names;
-        r.drain(|ip, name| names.insert(NameFact { ip, name, source: NameSource::ReverseDns }, now));
+        r.drain(|ip, name| names.insert(NameFact { ip, name, source: NameSource::ReverseDns, conn: None }, now));
     }
 
     /// The host name learned for `ip`, if any.

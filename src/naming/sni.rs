@@ -78,7 +78,7 @@ pub fn server_name(payload: &[u8]) -> Option<&[u8]> {
 /// The SNI fact of a TCP payload sent to `dst`, if it starts with a ClientHello naming a host.
 pub fn extract(dst: IpAddr, payload: &[u8]) -> Option<NameFact> {
     let name = clean_host(server_name(payload)?)?;
-    Some(NameFact { ip: dst, name, source: NameSource::Sni })
+    Some(NameFact { ip: dst, name, source: NameSource::Sni, conn: None })
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn fact(ip: &str, name: &str, source: NameSource) -> NameFact {
-        NameFact { ip: ip.parse().unwrap(), name: name.into(), source }
+        NameFact { ip: ip.parse().unwrap(), name: name.into(), source, conn: None }
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -149,7 +149,7 @@ mod tests {
             let mut t = NameTable::new(8);
             for (i, (a, n, s)) in ops.into_iter().enumerate() {
                 let source = [NameSource::Sni, NameSource::Dns, NameSource::ReverseDns][usize::from(s)];
-                t.insert(NameFact { ip: IpAddr::from([10, 0, 0, a]), name: format!("n{n}"), source }, Ts(i as i64));
+                t.insert(NameFact { ip: IpAddr::from([10, 0, 0, a]), name: format!("n{n}"), source, conn: None }, Ts(i as i64));
                 prop_assert!(t.len() <= 8);
                 prop_assert!(t.order.len() <= 2 * 8 + 16 + 1);
             }

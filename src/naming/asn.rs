@@ -109,11 +109,18 @@ pub enum AsnError {
 }
 
 /// Sorted, non-overlapping inclusive ranges with their (asn, org index).
-struct RangeTable<T> {
-    starts: Vec<T>,
-    ends: Vec<T>,
+pub(super) struct RangeTable<T> {
+    pub(super) starts: Vec<T>,
+    pub(super) ends: Vec<T>,
     /// (asn, index into `AsnDb::orgs`)
-    meta: Vec<(u32, u32)>,
+    pub(super) meta: Vec<(u32, u32)>,
+}
+
+/// The parsed organisation tables (what the CSV files hold, and what a snapshot stores).
+pub(super) struct Tables {
+    pub(super) v4: RangeTable<u32>,
+    pub(super) v6: RangeTable<u128>,
+    pub(super) orgs: Vec<Arc<str>>,
 }
 
 impl<T: Copy + Ord> RangeTable<T> {
@@ -134,6 +141,7 @@ pub struct AsnDb {
     country_override: Option<Reader<Vec<u8>>>,
     /// Interned organisation names from the ASN override database (allocates once per name).
     override_orgs: Mutex<AHashMap<Arc<str>, ()>>,
+    from_snapshot: bool,
 }
 
 impl fmt::Debug for AsnDb {
@@ -175,8 +183,20 @@ impl AsnDb {
     }
 
     /// Loads `asn-ipv4.csv.gz`, `asn-ipv6.csv.gz` and `geo-whois-asn-country.mmdb` from `dir`.
-    /// All three files are required.
+    /// All three files are required. The parsed tables are kept as a snapshot in the user's cache
+    /// directory ([`asn_cache::default_cache_dir`](super::asn_cache::default_cache_dir)), so later
+    /// starts skip the CSV parsing.
     pub fn load(dir: &Path) -> Result<AsnDb, AsnError> {
+        AsnDb::load_with_cache(dir, super::asn_cache::default_cache_dir().as_deref())
+    }
+
+    /// Whether the tables came from a snapshot rather than from the CSV files.
+    pub fn from_snapshot(&self) -> bool {
+        self.from_snapshot
+    }
+
+    /// [`load`](Self::load) with the snapshot in `cache_dir` (`None`: no snapshot).
+    pub fn load_with_cache(dir: &Path, cache_dir: Option<&Path>) -> Result<AsnDb, AsnError> {
         let p4 = dir.join(IPV4_CSV);
         let p6 = dir.join(IPV6_CSV);
         let pc = dir.join(COUNTRY_MMDB);
@@ -186,47 +206,73 @@ impl AsnDb {
                 return Err(AsnError::Missing { path: p.clone() });
             }
         }
-        let (r4, r6, rc) = std::thread::scope(|s| {
-            let h6 = s.spawn(|| load_csv::<u128>(&p6));
+        let snapshot = cache_dir.and_then(|d| super::asn_cache::snapshot_path(d, &[&p4, &p6]));
+        let (tables, rc) = std::thread::scope(|s| {
             let hc = s.spawn(|| open_mmdb(&pc));
-            let r4 = load_csv::<u32>(&p4);
-            let r6 = h6.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let tables = match snapshot.as_deref().and_then(super::asn_cache::read) {
+                Some(t) => Ok((t, true)),
+                None => parse_csvs(&p4, &p6).map(|t| (t, false)),
+            };
             let rc = hc.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (r4, r6, rc)
+            (tables, rc)
         });
-        let (v4, mut orgs4) = r4?;
-        let (mut v6, orgs6) = r6?;
+        let (Tables { v4, v6, orgs }, from_snapshot) = tables?;
         let country = rc?;
-
-        // Merge the v6 organisation table into the v4 one so each name has one Arc.
-        let mut index: AHashMap<Arc<str>, u32> = AHashMap::with_capacity(orgs4.len() + orgs6.len() / 4);
-        for (i, o) in orgs4.iter().enumerate() {
-            index.insert(o.clone(), i as u32);
+        if let (false, Some(path)) = (from_snapshot, &snapshot) {
+            // Best effort: without a writable cache every start parses the CSV files.
+            let t = Tables { v4, v6, orgs };
+            let _ = super::asn_cache::write(path, &t);
+            return Ok(AsnDb::from_tables(t, country, false));
         }
-        let remap: Vec<u32> = orgs6
-            .into_iter()
-            .map(|o| {
-                *index.entry(o.clone()).or_insert_with(|| {
-                    orgs4.push(o);
-                    (orgs4.len() - 1) as u32
-                })
-            })
-            .collect();
-        for m in &mut v6.meta {
-            m.1 = remap[m.1 as usize];
-        }
+        Ok(AsnDb::from_tables(Tables { v4, v6, orgs }, country, from_snapshot))
+    }
 
-        Ok(AsnDb {
-            v4,
-            v6,
-            orgs: orgs4,
+    fn from_tables(t: Tables, country: Reader<Vec<u8>>, from_snapshot: bool) -> AsnDb {
+        AsnDb {
+            v4: t.v4,
+            v6: t.v6,
+            orgs: t.orgs,
             country: Some(country),
             asn_override: None,
             country_override: None,
             override_orgs: Mutex::new(AHashMap::new()),
-        })
+            from_snapshot,
+        }
     }
+}
 
+/// Parses both CSV files (in parallel) into one set of tables with one organisation list.
+fn parse_csvs(p4: &Path, p6: &Path) -> Result<Tables, AsnError> {
+    let (r4, r6) = std::thread::scope(|s| {
+        let h6 = s.spawn(|| load_csv::<u128>(p6));
+        let r4 = load_csv::<u32>(p4);
+        let r6 = h6.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (r4, r6)
+    });
+    let (v4, mut orgs4) = r4?;
+    let (mut v6, orgs6) = r6?;
+
+    // Merge the v6 organisation table into the v4 one so each name has one Arc.
+    let mut index: AHashMap<Arc<str>, u32> = AHashMap::with_capacity(orgs4.len() + orgs6.len() / 4);
+    for (i, o) in orgs4.iter().enumerate() {
+        index.insert(o.clone(), i as u32);
+    }
+    let remap: Vec<u32> = orgs6
+        .into_iter()
+        .map(|o| {
+            *index.entry(o.clone()).or_insert_with(|| {
+                orgs4.push(o);
+                (orgs4.len() - 1) as u32
+            })
+        })
+        .collect();
+    for m in &mut v6.meta {
+        m.1 = remap[m.1 as usize];
+    }
+    Ok(Tables { v4, v6, orgs: orgs4 })
+}
+
+impl AsnDb {
     /// Adds a user-supplied MaxMind GeoLite2-ASN (or compatible) database and/or a GeoLite2-Country
     /// (or compatible) database. Where they have an answer, it takes precedence over the shipped data.
     pub fn with_overrides(mut self, asn_mmdb: Option<&Path>, country_mmdb: Option<&Path>) -> Result<AsnDb, AsnError> {

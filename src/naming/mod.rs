@@ -38,6 +38,7 @@ impl NameFact {
 }
 
 pub mod asn;
+pub mod asn_cache;
 pub mod dns;
 pub mod extract;
 pub mod http;

@@ -4,7 +4,7 @@ import { prettyFilter } from '../alerts';
 import { useUi } from '../context';
 import { flag } from '../i18n';
 import type { AlertView, Scope } from '../types';
-import { Destination, ipPort, KindBadge, PHASE_LABEL, Program } from './AlertRow';
+import { Destination, ipPort, KindBadge, PHASE_LABEL } from './AlertRow';
 import { IgnoreMenu } from './IgnoreMenu';
 
 interface Props {
@@ -54,9 +54,7 @@ export function DetailsPage({ alert: a, id, onBack, onIgnore }: Props) {
             <Row label={tr.t('label-kind')}>
               {tr.t(`kind-${a.kind}`)} — {tr.t(`kind-${a.kind}-desc`)}
             </Row>
-            <Row label={tr.t('label-program')}>
-              <Program a={a} />
-            </Row>
+            <Row label={tr.t('label-program')}>{a.process ? <strong>{a.process.name}</strong> : <span class="muted">{tr.t('unknown-program')}</span>}</Row>
             <Row label={tr.t('label-pid')}>{a.process ? a.process.pid : none}</Row>
             <Row label={tr.t('ui-field-exe')}>{a.process?.exe ? <span class="mono">{a.process.exe}</span> : none}</Row>
             <Row label={tr.t('label-destination')}>

@@ -8,6 +8,19 @@ import { useUi } from '../context';
 const PALETTE = ['#2f7ed8', '#e8590c', '#2b9348', '#c2255c', '#7048e8', '#0c8599', '#a61e4d', '#5c940d'];
 const OTHER_COLOR = '#868e96';
 
+let canvasOk: boolean | undefined;
+/** Whether this webview can draw on a canvas (not so in DOM-only test environments). */
+function canDraw(): boolean {
+  if (canvasOk === undefined) {
+    try {
+      canvasOk = !!document.createElement('canvas').getContext('2d');
+    } catch {
+      canvasOk = false;
+    }
+  }
+  return canvasOk;
+}
+
 function cssVar(el: Element, name: string, fallback: string): string {
   return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
 }
@@ -32,7 +45,7 @@ export function UploadChart({ data }: { data: ChartData }) {
   // give it the new data.
   useEffect(() => {
     const el = host.current;
-    if (!el) return;
+    if (!el || !canDraw()) return;
     const labels = data.series.map((s) => (s.key === OTHER_KEY ? tr.t('ui-chart-other') : s.label));
     const key = `${tr.locale}|${dark}|${data.series.map((s) => s.key).join('|')}|${labels.join('|')}`;
     const aligned = [data.xs, ...data.ys] as uPlot.AlignedData;
@@ -46,6 +59,7 @@ export function UploadChart({ data }: { data: ChartData }) {
     const grid = cssVar(el, '--grid', dark ? '#343a40' : '#e9ecef');
     const width = Math.max(300, el.clientWidth || 600);
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const hhmm = new Intl.DateTimeFormat(tr.locale, { hour: '2-digit', minute: '2-digit', hour12: false });
     const opts: uPlot.Options = {
       width,
       height: 200,
@@ -53,11 +67,11 @@ export function UploadChart({ data }: { data: ChartData }) {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1024, max * 1.1)] } },
       axes: [
-        { ...axis },
-        { ...axis, size: 80, values: (_u, vals) => vals.map((v) => tr.rate(v)) },
+        { ...axis, values: (_u, vals) => vals.map((v) => hhmm.format(new Date(v * 1000))) },
+        { ...axis, size: 100, values: (_u, vals) => vals.map((v) => tr.rate(v)) },
       ],
       series: [
-        { label: tr.t('ui-chart-time') },
+        { label: tr.t('ui-chart-time'), value: (_u: uPlot, v: number | null) => (v == null ? '' : tr.time(new Date(v * 1000).toISOString())) },
         ...data.series.map((s, i) => ({
           label: labels[i],
           stroke: s.key === OTHER_KEY ? OTHER_COLOR : PALETTE[i % PALETTE.length],

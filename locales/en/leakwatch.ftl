@@ -229,7 +229,11 @@ ui-rate = { $size }/s
 ui-in-duration = in { $duration }
 ui-pid = PID { $pid }
 ui-unknown-owner = unknown owner
-ui-bytes-exact = { $n } bytes
+ui-bytes-exact =
+    { $count ->
+        [one] { $n } byte
+       *[other] { $n } bytes
+    }
 
 # Status of the capture (engine_status / engine-status).
 ui-status-watching = Watching

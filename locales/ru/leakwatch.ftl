@@ -231,7 +231,12 @@ ui-rate = { $size }/с
 ui-in-duration = за { $duration }
 ui-pid = PID { $pid }
 ui-unknown-owner = владелец неизвестен
-ui-bytes-exact = { $n } байт
+ui-bytes-exact =
+    { $count ->
+        [one] { $n } байт
+        [few] { $n } байта
+       *[other] { $n } байт
+    }
 
 # Состояние перехвата (engine_status / engine-status).
 ui-status-watching = Наблюдаю

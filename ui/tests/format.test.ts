@@ -101,3 +101,14 @@ describe('flags', () => {
     expect(flag('EU1')).toBe('');
   });
 });
+
+describe('exact byte counts', () => {
+  it('plural forms', () => {
+    const n = (tr: typeof en, c: number) => tr.t('ui-bytes-exact', { n: tr.int(c), count: c });
+    expect(n(en, 1)).toBe('1 byte');
+    expect(n(en, 1572864)).toBe('1,572,864 bytes');
+    expect(n(ru, 1)).toBe('1 байт');
+    expect(n(ru, 22)).toBe('22 байта');
+    expect(n(ru, 25)).toBe('25 байт');
+  });
+});

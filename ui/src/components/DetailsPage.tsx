@@ -71,7 +71,7 @@ export function DetailsPage({ alert: a, id, onBack, onIgnore }: Props) {
               {a.country ? `${flag(a.country)} ${a.country.toUpperCase()}`.trim() : none}
             </Row>
             <Row label={tr.t('label-amount')}>
-              {tr.size(a.bytes)} <span class="muted">({tr.t('ui-bytes-exact', { n: tr.int(a.bytes) })})</span>
+              {tr.size(a.bytes)} <span class="muted">({tr.t('ui-bytes-exact', { n: tr.int(a.bytes), count: a.bytes })})</span>
             </Row>
             <Row label={tr.t('label-duration')}>{tr.duration(a.duration_s)}</Row>
             <Row label={tr.t('ui-field-started')}>{tr.dateTime(a.started)}</Row>

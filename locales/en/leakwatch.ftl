@@ -209,3 +209,132 @@ mode-chill-desc = Only tell me about uploads to places Leakwatch does not recogn
 cli-watching = Watching outgoing traffic. Press Ctrl+C to stop.
 cli-stopped = Stopped watching.
 cli-bad-locale = Unknown language “{ $value }”. Use one of: { $valid }.
+
+## ── Web UI of the tray app (ui/, issue 6). Every id here starts with `ui-`. ──
+## Kept in one block; the same ids in the same order in locales/ru/leakwatch.ftl.
+
+ui-app-title = Leakwatch
+ui-nav-label = Sections
+ui-nav-live = Live
+ui-nav-ignores = Ignores
+ui-nav-settings = Settings
+ui-nav-about = About
+ui-loading = Loading…
+ui-refresh = Refresh
+ui-dismiss = Dismiss
+ui-error-backend = Leakwatch did not answer: { $error }
+ui-time-just-now = just now
+ui-time-ago = { $duration } ago
+ui-rate = { $size }/s
+ui-in-duration = in { $duration }
+ui-pid = PID { $pid }
+ui-unknown-owner = unknown owner
+ui-bytes-exact =
+    { $count ->
+        [one] { $n } byte
+       *[other] { $n } bytes
+    }
+
+# Status of the capture (engine_status / engine-status).
+ui-status-watching = Watching
+ui-status-paused = Paused
+ui-status-paused-until = Paused until { $time }
+ui-status-no-permission = No permission to capture
+ui-status-no-permission-fix = Leakwatch may not read network traffic yet. To allow it, run:
+ui-status-error = Capture stopped by an error
+
+# Live page.
+ui-alerts-heading = Uploads
+ui-chart-title = Upload rate per program, last 10 minutes
+ui-chart-empty = nothing sent yet
+ui-chart-other = other programs
+ui-chart-time = Time
+ui-ignore-button = Ignore
+ui-ignore-menu-label = Ignore alert { $id }
+
+# Details of an alert.
+ui-back-to-live = Back to the list
+ui-details-title = Alert { $id }
+ui-details-missing = Alert { $id } is no longer in the list.
+ui-field-exe = Program file
+ui-field-hostname = Host name
+ui-field-address = Address and port
+ui-field-srcport = Local port
+ui-field-asn = Network (AS)
+ui-field-started = Started
+ui-field-at = Last seen
+ui-field-pattern = Matched pattern
+ui-field-id = Alert number
+ui-no-pattern = none: no known pattern matched
+ui-details-filter-title = What an ignore will create
+ui-details-filter-hint = Ignoring this alert adds exactly this filter. Later uploads that match it are not reported.
+
+# Ignores page.
+ui-ignores-empty = Nothing is ignored.
+ui-ignore-unnamed = Unnamed filter
+ui-scope-always = always
+ui-scope-until = until { $time }
+ui-scope-for-now = for now (until Leakwatch restarts)
+ui-ignore-expires = Expires
+ui-expires-never = never
+ui-expires-restart = when Leakwatch restarts
+ui-ignore-source = Added by
+ui-source-user = you
+ui-source-tray = you, from a notification or the tray
+ui-source-legacy-socket = a local program over the legacy socket
+ui-ignore-filter = Filter
+ui-ignore-remove = Remove
+ui-ignore-remove-label = Remove the ignore { $name }
+ui-ignore-removed = Ignore { $id } removed.
+ui-ignore-already-gone = Ignore { $id } was already gone.
+
+# Settings page.
+ui-settings-mode = Mode
+ui-settings-thresholds = Thresholds
+ui-settings-max-10s = Most data in 10 seconds (bytes)
+ui-settings-max-10s-hint = More than this within 10 seconds is a sudden upload. At least { $min }.
+ui-settings-min-leak = Smallest leak (bytes)
+ui-settings-min-leak-hint = Steady and slow uploads count from this size.
+ui-settings-realert = Re-alert cool-down (seconds)
+ui-settings-realert-hint = A threat that was reported is not reported again for this long.
+ui-settings-language = Language
+ui-settings-language-hint = Applies at once.
+ui-language-en = English
+ui-language-ru = Русский
+ui-settings-interfaces = Network interfaces
+ui-settings-interfaces-all = every interface that is up
+ui-settings-interfaces-hint = Names separated by commas. Empty: every interface that is up.
+ui-settings-interfaces-now = Watching now: { $list }.
+ui-settings-legacy = Legacy socket for old clients
+ui-settings-legacy-port = Listening on 127.0.0.1, port { $port }.
+ui-settings-legacy-off = Not listening.
+ui-settings-legacy-hint = Local programs connected to it can see alerts and add ignores.
+ui-settings-autostart = Start at login
+ui-settings-save = Save
+ui-settings-revert = Undo changes
+ui-settings-saved = Saved.
+ui-error-not-whole-number = { $field }: enter a whole number from { $min } to { $max }.
+ui-error-out-of-range = { $field }: must be from { $min } to { $max }.
+ui-error-choose-one = { $field }: choose one of the listed values.
+ui-error-bad-interface = { $field }: “{ $name }” is not an interface name (up to { $max } letters, digits and . - _ @ :).
+ui-error-too-many-interfaces = { $field }: at most { $max } interfaces.
+
+# About page.
+ui-about-title = About Leakwatch
+ui-about-tagline = Leakwatch watches the traffic that leaves your computer and tells you when a program sends data out.
+ui-about-version = Version
+ui-about-status = Capture
+ui-about-interfaces = Interfaces
+ui-about-packets = Packets
+ui-about-packets-value = { $rate } per second, { $drops } dropped
+ui-about-attributed = Traffic matched to a program
+ui-about-legacy = Legacy socket
+ui-about-rights-title = Rights to capture
+ui-about-rights = Capturing traffic needs the capabilities cap_net_raw and cap_net_admin on the Leakwatch program (make install sets them). When they are missing, the capture status above shows the exact command to run.
+ui-about-data-title = Network data
+ui-about-data-dbip = IP to ASN data by DB-IP (https://db-ip.com), licensed CC BY 4.0.
+ui-about-data-routeviews = IP to AS number data by Route Views (routeviews.org), licensed CC BY 4.0.
+ui-about-data-nro = Statistics data and country data by the Number Resource Organization (nro.net), licensed CC BY 4.0.
+ui-about-data-merge = Merged by sapics/ip-location-db (https://github.com/sapics/ip-location-db).
+ui-about-data-license = CC BY 4.0: https://creativecommons.org/licenses/by/4.0/
+## ── End of the web UI block. ──

@@ -211,3 +211,133 @@ mode-chill-desc = Сообщать только об отправках на а�
 cli-watching = Слежу за исходящим трафиком. Нажмите Ctrl+C, чтобы остановить.
 cli-stopped = Наблюдение остановлено.
 cli-bad-locale = Неизвестный язык «{ $value }». Допустимые значения: { $valid }.
+
+## ── Веб-интерфейс приложения в трее (ui/, задача 6). Все идентификаторы начинаются с `ui-`. ──
+## Один блок; те же идентификаторы в том же порядке, что в locales/en/leakwatch.ftl.
+
+ui-app-title = Leakwatch
+ui-nav-label = Разделы
+ui-nav-live = Сейчас
+ui-nav-ignores = Исключения
+ui-nav-settings = Настройки
+ui-nav-about = О программе
+ui-loading = Загрузка…
+ui-refresh = Обновить
+ui-dismiss = Скрыть
+ui-error-backend = Leakwatch не ответил: { $error }
+ui-time-just-now = только что
+ui-time-ago = { $duration } назад
+ui-rate = { $size }/с
+ui-in-duration = за { $duration }
+ui-pid = PID { $pid }
+ui-unknown-owner = владелец неизвестен
+ui-bytes-exact =
+    { $count ->
+        [one] { $n } байт
+        [few] { $n } байта
+       *[other] { $n } байт
+    }
+
+# Состояние перехвата (engine_status / engine-status).
+ui-status-watching = Наблюдаю
+ui-status-paused = На паузе
+ui-status-paused-until = На паузе до { $time }
+ui-status-no-permission = Нет прав на перехват
+ui-status-no-permission-fix = Leakwatch пока не может читать сетевой трафик. Чтобы разрешить, выполните:
+ui-status-error = Перехват остановлен из-за ошибки
+
+# Страница «Сейчас».
+ui-alerts-heading = Отправки
+ui-chart-title = Скорость отправки по программам за последние 10 минут
+ui-chart-empty = пока ничего не отправлялось
+ui-chart-other = другие программы
+ui-chart-time = Время
+ui-ignore-button = Не показывать
+ui-ignore-menu-label = Не показывать предупреждение { $id }
+
+# Подробности предупреждения.
+ui-back-to-live = Назад к списку
+ui-details-title = Предупреждение { $id }
+ui-details-missing = Предупреждения { $id } больше нет в списке.
+ui-field-exe = Файл программы
+ui-field-hostname = Имя сервера
+ui-field-address = Адрес и порт
+ui-field-srcport = Локальный порт
+ui-field-asn = Сеть (AS)
+ui-field-started = Началось
+ui-field-at = Последний раз
+ui-field-pattern = Подошедший шаблон
+ui-field-id = Номер предупреждения
+ui-no-pattern = нет: ни один известный шаблон не подошёл
+ui-details-filter-title = Что создаст исключение
+ui-details-filter-hint = Если скрыть это предупреждение, добавится ровно этот фильтр. О подходящих под него отправках Leakwatch сообщать не будет.
+
+# Страница исключений.
+ui-ignores-empty = Исключений нет.
+ui-ignore-unnamed = Фильтр без имени
+ui-scope-always = всегда
+ui-scope-until = до { $time }
+ui-scope-for-now = пока (до перезапуска Leakwatch)
+ui-ignore-expires = Истекает
+ui-expires-never = никогда
+ui-expires-restart = при перезапуске Leakwatch
+ui-ignore-source = Кто добавил
+ui-source-user = вы
+ui-source-tray = вы, из уведомления или меню в трее
+ui-source-legacy-socket = локальная программа через старый сокет
+ui-ignore-filter = Фильтр
+ui-ignore-remove = Удалить
+ui-ignore-remove-label = Удалить исключение { $name }
+ui-ignore-removed = Исключение { $id } удалено.
+ui-ignore-already-gone = Исключения { $id } уже нет.
+
+# Настройки.
+ui-settings-mode = Режим
+ui-settings-thresholds = Пороги
+ui-settings-max-10s = Наибольший объём за 10 секунд (байт)
+ui-settings-max-10s-hint = Если за 10 секунд отправлено больше, это внезапная отправка. Не меньше { $min }.
+ui-settings-min-leak = Наименьшая утечка (байт)
+ui-settings-min-leak-hint = Непрерывные и медленные отправки считаются с этого объёма.
+ui-settings-realert = Пауза перед повторным предупреждением (секунд)
+ui-settings-realert-hint = О той же угрозе Leakwatch не сообщит снова в течение этого времени.
+ui-settings-language = Язык
+ui-settings-language-hint = Меняется сразу.
+ui-language-en = English
+ui-language-ru = Русский
+ui-settings-interfaces = Сетевые интерфейсы
+ui-settings-interfaces-all = все включённые интерфейсы
+ui-settings-interfaces-hint = Имена через запятую. Пусто: все включённые интерфейсы.
+ui-settings-interfaces-now = Сейчас наблюдаю: { $list }.
+ui-settings-legacy = Старый сокет для прежних клиентов
+ui-settings-legacy-port = Слушает 127.0.0.1, порт { $port }.
+ui-settings-legacy-off = Не слушает.
+ui-settings-legacy-hint = Подключённые к нему локальные программы видят предупреждения и могут добавлять исключения.
+ui-settings-autostart = Запускать при входе в систему
+ui-settings-save = Сохранить
+ui-settings-revert = Отменить изменения
+ui-settings-saved = Сохранено.
+ui-error-not-whole-number = { $field }: введите целое число от { $min } до { $max }.
+ui-error-out-of-range = { $field }: значение должно быть от { $min } до { $max }.
+ui-error-choose-one = { $field }: выберите одно из предложенных значений.
+ui-error-bad-interface = { $field }: «{ $name }» — не имя интерфейса (до { $max } латинских букв, цифр и . - _ @ :).
+ui-error-too-many-interfaces = { $field }: не больше { $max } интерфейсов.
+
+# О программе.
+ui-about-title = О Leakwatch
+ui-about-tagline = Leakwatch следит за трафиком, который уходит с вашего компьютера, и сообщает, когда программа отправляет данные.
+ui-about-version = Версия
+ui-about-status = Перехват
+ui-about-interfaces = Интерфейсы
+ui-about-packets = Пакеты
+ui-about-packets-value = { $rate } в секунду, потеряно { $drops }
+ui-about-attributed = Трафик, отнесённый к программам
+ui-about-legacy = Старый сокет
+ui-about-rights-title = Права на перехват
+ui-about-rights = Для перехвата трафика программе Leakwatch нужны права cap_net_raw и cap_net_admin (их выдаёт make install). Если их нет, в состоянии перехвата выше показана точная команда.
+ui-about-data-title = Сетевые данные
+ui-about-data-dbip = Данные IP → ASN: DB-IP (https://db-ip.com), лицензия CC BY 4.0.
+ui-about-data-routeviews = Данные IP → номер AS: Route Views (routeviews.org), лицензия CC BY 4.0.
+ui-about-data-nro = Статистика и данные о странах: Number Resource Organization (nro.net), лицензия CC BY 4.0.
+ui-about-data-merge = Объединены проектом sapics/ip-location-db (https://github.com/sapics/ip-location-db).
+ui-about-data-license = CC BY 4.0: https://creativecommons.org/licenses/by/4.0/
+## ── Конец блока веб-интерфейса. ──

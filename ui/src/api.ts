@@ -1,0 +1,42 @@
+// The only place that talks to the backend: the commands and events of docs/ui-contract.md.
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { AlertView, EngineStatus, IgnoreView, Scope, Settings, StatsEvent } from './types';
+
+export const api = {
+  listAlerts: () => invoke<AlertView[]>('list_alerts'),
+  ignoreAlert: (id: number, scope: Scope) => invoke<{ ignore_id: number }>('ignore_alert', { id, scope }),
+  listIgnores: () => invoke<IgnoreView[]>('list_ignores'),
+  removeIgnore: (id: number) => invoke<boolean>('remove_ignore', { id }),
+  getSettings: () => invoke<Settings>('get_settings'),
+  setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
+  engineStatus: () => invoke<EngineStatus>('engine_status'),
+};
+
+export interface EventHandlers {
+  alert(a: AlertView): void;
+  alertUpdated(a: AlertView): void;
+  stats(s: StatsEvent): void;
+  engineStatus(s: EngineStatus): void;
+  showAlert(p: { id: number }): void;
+}
+
+/** Subscribes to every backend event; resolves to one function that unsubscribes them all. */
+export async function subscribe(h: EventHandlers): Promise<UnlistenFn> {
+  const offs = await Promise.all([
+    listen<AlertView>('alert', (e) => h.alert(e.payload)),
+    listen<AlertView>('alert-updated', (e) => h.alertUpdated(e.payload)),
+    listen<StatsEvent>('stats', (e) => h.stats(e.payload)),
+    listen<EngineStatus>('engine-status', (e) => h.engineStatus(e.payload)),
+    listen<{ id: number }>('show-alert', (e) => h.showAlert(e.payload)),
+  ]);
+  return () => offs.forEach((off) => off());
+}
+
+/** A rejected command's message (the backend rejects with a human string naming the field). */
+export function errorText(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e instanceof Error) return e.message;
+  if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message);
+  return JSON.stringify(e);
+}

@@ -1,0 +1,9 @@
+import { render } from 'preact';
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { App } from './components/App';
+import { isLocale } from './i18n';
+
+// Until get_settings answers, follow the system language.
+const sys = (navigator.language || 'en').slice(0, 2).toLowerCase();
+render(<App initialLocale={isLocale(sys) ? sys : 'en'} />, document.getElementById('app')!);

@@ -1,0 +1,84 @@
+// Payloads of docs/ui-contract.md (snake_case JSON, times RFC 3339 UTC).
+
+export type Kind = 'sudden' | 'active' | 'passive';
+export type Phase = 'new' | 'update' | 'end';
+
+export interface ProcessView {
+  pid: number;
+  name: string;
+  exe: string | null;
+}
+
+export interface AlertView {
+  id: number;
+  phase: Phase;
+  kind: Kind;
+  exciter: string;
+  message: string;
+  process: ProcessView | null;
+  dstip: string;
+  dstport: number;
+  srcport: number;
+  hostname: string | null;
+  orgname: string | null;
+  asn: number | null;
+  country: string | null;
+  bytes: number;
+  started: string;
+  at: string;
+  duration_s: number;
+  pattern: string | null;
+  callback_filter: string;
+  ignored: boolean;
+}
+
+export interface StatsProgram {
+  key: string;
+  name: string;
+  pid: number | null;
+  bytes: number;
+}
+
+export interface StatsEvent {
+  at: string;
+  programs: StatsProgram[];
+}
+
+export type EngineState = 'watching' | 'paused' | 'no_permission' | 'error';
+
+export interface EngineStatus {
+  state: EngineState;
+  paused_until: string | null;
+  interfaces: string[];
+  packets_per_s: number;
+  drops: number;
+  attributed_share: number | null;
+  legacy_port: number | null;
+  message: string | null;
+  version: string;
+}
+
+export type Scope = 'for_now' | 'for_15m' | 'for_1h' | 'for_24h' | 'always';
+
+export interface IgnoreView {
+  id: number;
+  name: string | null;
+  filter: string;
+  permanent: boolean;
+  until: string | null;
+  source: string | null;
+}
+
+export type Mode = 'paranoid' | 'adequate' | 'chill';
+export type LocaleId = 'en' | 'ru';
+
+export interface Settings {
+  mode: Mode;
+  max_traffic_during_10_sec: number;
+  min_leak_size: number;
+  realert_after_s: number;
+  locale: LocaleId;
+  interfaces: string[];
+  legacy_enabled: boolean;
+  start_at_login: boolean;
+}

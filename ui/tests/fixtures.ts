@@ -1,0 +1,121 @@
+// Sample payloads in the shapes of docs/ui-contract.md, shared by Vitest and the browser tests.
+import type { AlertView, EngineStatus, IgnoreView, Settings, StatsEvent } from '../src/types';
+
+export function alertView(over: Partial<AlertView> = {}): AlertView {
+  return {
+    id: 1,
+    phase: 'new',
+    kind: 'sudden',
+    exciter: 'Upload to Google',
+    message: 'curl (PID 4242) sent 1.5 MiB to Google in 3.2 s. Server: www.google.com (142.250.74.36, port 443).',
+    process: { pid: 4242, name: 'curl', exe: '/usr/bin/curl' },
+    dstip: '142.250.74.36',
+    dstport: 443,
+    srcport: 51234,
+    hostname: 'www.google.com',
+    orgname: 'Google LLC',
+    asn: 15169,
+    country: 'US',
+    bytes: 1572864,
+    started: '2026-11-28T02:00:00Z',
+    at: '2026-11-28T02:00:03.2Z',
+    duration_s: 3.2,
+    pattern: 'Pattern.Google',
+    callback_filter:
+      '{"pattern":{"processname":"^\\\\Qcurl\\\\E$","dstip":"^\\\\Q142.250.74.36\\\\E$"},"name":"Ignore.Custom.Pattern.Google","related-patterns":"^\\\\QPattern.Google\\\\E$","relation-mode":"all"}',
+    ignored: false,
+    ...over,
+  };
+}
+
+export const SAMPLE_ALERTS: AlertView[] = [
+  alertView(),
+  alertView({
+    id: 2,
+    kind: 'active',
+    exciter: 'Upload through Cloudflare',
+    message: 'rsync (PID 777) has been sending data steadily: 48.0 MiB in 1 min 5 s to backup.example.net.',
+    process: { pid: 777, name: 'rsync', exe: '/usr/bin/rsync' },
+    dstip: '2606:4700::6810:84e5',
+    dstport: 873,
+    hostname: 'backup.example.net',
+    orgname: 'Cloudflare, Inc.',
+    asn: 13335,
+    country: 'DE',
+    bytes: 50331648,
+    started: '2026-11-28T01:58:00Z',
+    at: '2026-11-28T01:59:05Z',
+    duration_s: 65,
+    pattern: 'Pattern.Cloudflare',
+    phase: 'update',
+  }),
+  alertView({
+    id: 3,
+    kind: 'passive',
+    exciter: 'Upload from an unknown program',
+    message: 'Something on your computer sent 40.0 KiB in 2 min to 203.0.113.9, port 8443.',
+    process: null,
+    dstip: '203.0.113.9',
+    dstport: 8443,
+    hostname: null,
+    orgname: null,
+    asn: null,
+    country: null,
+    bytes: 40960,
+    started: '2026-11-28T01:50:00Z',
+    at: '2026-11-28T01:52:00Z',
+    duration_s: 120,
+    pattern: null,
+    phase: 'end',
+    callback_filter: '{"pattern":{"dstip":"^\\\\Q203.0.113.9\\\\E$"},"name":"Ignore.Custom.Pattern.Port","related-patterns":"^\\\\QPattern.Port\\\\E$","relation-mode":"all"}',
+  }),
+];
+
+export const SAMPLE_IGNORES: IgnoreView[] = [
+  { id: 10, name: 'Ignore.Custom.Pattern.Google', filter: SAMPLE_ALERTS[0].callback_filter, permanent: true, until: null, source: 'user' },
+  { id: 11, name: 'Ignore.Custom.Pattern.IP', filter: '{"pattern":{"dstip":"^\\\\Q198.51.100.7\\\\E$"}}', permanent: false, until: '2026-11-28T03:15:00Z', source: 'tray' },
+  { id: 12, name: null, filter: '{"pattern":{"processname":"^\\\\Qtelemetryd\\\\E$"}}', permanent: true, until: null, source: 'legacy-socket' },
+  { id: 13, name: 'Ignore.Custom.Pattern.Port', filter: '{"pattern":{"dstport":"^\\\\Q8443\\\\E$"}}', permanent: false, until: null, source: null },
+];
+
+export const SAMPLE_SETTINGS: Settings = {
+  mode: 'adequate',
+  max_traffic_during_10_sec: 102400,
+  min_leak_size: 32768,
+  realert_after_s: 600,
+  locale: 'en',
+  interfaces: [],
+  legacy_enabled: true,
+  start_at_login: false,
+};
+
+export const SAMPLE_STATUS: EngineStatus = {
+  state: 'watching',
+  paused_until: null,
+  interfaces: ['eth0', 'wlan0'],
+  packets_per_s: 1234,
+  drops: 0,
+  attributed_share: 0.97,
+  legacy_port: 5000,
+  message: null,
+  version: '0.1.0',
+};
+
+export const NO_PERMISSION_STATUS: EngineStatus = {
+  ...SAMPLE_STATUS,
+  state: 'no_permission',
+  packets_per_s: 0,
+  attributed_share: null,
+  message: 'sudo setcap cap_net_raw,cap_net_admin+eip /usr/bin/leakwatch-app',
+};
+
+/** `stats` events for `seconds` seconds ending at `endIso`, with the given per-program rates. */
+export function statsSeries(endIso: string, seconds: number, programs: { key: string; name: string; pid: number | null; bytes: number }[]): StatsEvent[] {
+  const end = Date.parse(endIso);
+  const out: StatsEvent[] = [];
+  for (let i = seconds - 1; i >= 0; i--) {
+    const at = new Date(end - i * 1000).toISOString();
+    out.push({ at, programs: programs.map((p, j) => ({ ...p, bytes: Math.round(p.bytes * (1 + 0.5 * Math.sin((i + j * 7) / 9))) })) });
+  }
+  return out;
+}

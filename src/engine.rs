@@ -10,7 +10,7 @@ use crate::alert::AlertEvent;
 use crate::detect::{Counted, Detector, Stats};
 use crate::direction::LocalNets;
 use crate::flows::{FlowRecord, FlowTable};
-use crate::ignores::IgnoreStore;
+use crate::ignores::{IgnoreSource, IgnoreStore};
 use crate::judge::{Mode, Rules};
 use crate::naming::asn::AsnDb;
 use crate::naming::{NameFact, Naming};
@@ -64,6 +64,8 @@ pub struct IgnoreInfo {
     pub filter: String,
     pub permanent: bool,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who added it (the user, or a local program over the legacy socket).
+    pub source: IgnoreSource,
 }
 
 /// Commands from front ends.
@@ -86,9 +88,12 @@ pub enum Command {
     Pause,
     Resume,
     /// Ignores what a filter (e.g. an alert's callback filter) matches; replies with its id.
+    /// A filter from [`IgnoreSource::LegacySocket`] must also not be over-broad
+    /// ([`Rules::check_not_over_broad`]).
     Ignore {
         filter: String,
         how: IgnoreFor,
+        source: IgnoreSource,
         reply: Sender<Result<u64, String>>,
     },
     /// Removes an ignore by id; replies whether it existed.
@@ -284,8 +289,14 @@ impl EngineHandle {
     /// Ignores what `filter` (e.g. an alert's `callback_filter`) matches, for now, for a
     /// while or for ever; open alerts it matches go silent. Returns the ignore's id.
     pub fn ignore(&self, filter: &str, how: IgnoreFor) -> Result<u64, String> {
+        self.ignore_from(filter, how, IgnoreSource::User)
+    }
+
+    /// [`EngineHandle::ignore`], recording who asked. A filter from a local program
+    /// ([`IgnoreSource::LegacySocket`]) is refused when it is over-broad.
+    pub fn ignore_from(&self, filter: &str, how: IgnoreFor, source: IgnoreSource) -> Result<u64, String> {
         let (reply, rx) = bounded(1);
-        self.command(Command::Ignore { filter: filter.to_string(), how, reply });
+        self.command(Command::Ignore { filter: filter.to_string(), how, source, reply });
         rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
     }
 
@@ -380,13 +391,17 @@ impl State {
         self.detector.rejudge(&self.config.rules, &self.names);
     }
 
-    fn ignore(&mut self, filter: &str, how: IgnoreFor) -> Result<u64, String> {
+    fn ignore(&mut self, filter: &str, how: IgnoreFor, source: IgnoreSource) -> Result<u64, String> {
         self.config.rules.check_filter(filter).map_err(|e| e.to_string())?;
+        if source == IgnoreSource::LegacySocket {
+            self.config.rules.check_not_over_broad(filter)?;
+        }
         let value: serde_json::Value = serde_json::from_str(filter).map_err(|e| e.to_string())?;
+        let now = chrono::Utc::now();
         let id = match how {
-            IgnoreFor::Always => self.ignores.add_permanent(value),
-            IgnoreFor::Now => self.ignores.add_temporary(value, None),
-            IgnoreFor::Duration(d) => self.ignores.add_temporary(value, Some(d)),
+            IgnoreFor::Always => self.ignores.add_permanent_from(value, source),
+            IgnoreFor::Now => self.ignores.add_temporary_from(value, None, now, source),
+            IgnoreFor::Duration(d) => self.ignores.add_temporary_from(value, Some(d), now, source),
         }
         .map_err(|e| e.to_string())?;
         self.refresh_user_ignores();
@@ -409,6 +424,7 @@ impl State {
                 filter: i.filter.to_string(),
                 permanent: i.is_permanent(),
                 until: i.until(),
+                source: i.source,
             })
             .collect()
     }
@@ -450,8 +466,8 @@ impl State {
                     }
                     Command::Pause => self.paused = true,
                     Command::Resume => self.paused = false,
-                    Command::Ignore { filter, how, reply } => {
-                        let _ = reply.send(self.ignore(&filter, how));
+                    Command::Ignore { filter, how, source, reply } => {
+                        let _ = reply.send(self.ignore(&filter, how, source));
                     }
                     Command::RemoveIgnore { id, reply } => {
                         let _ = reply.send(self.remove_ignore(id));

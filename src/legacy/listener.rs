@@ -174,19 +174,18 @@ fn serve(stream: TcpStream, mut backend: Box<dyn Backend + Send>, acceptor: &Acc
         if acceptor.stop.load(Ordering::Relaxed) {
             break End::Finish;
         }
+        // Checked on every wake-up, input or not: a slow drip never lets the read time out.
+        let now = Instant::now();
+        let idle = now.duration_since(last_line) >= limits.idle_timeout;
+        let slow = partial_since.is_some_and(|t| now.duration_since(t) >= limits.line_timeout);
+        if idle || slow {
+            acceptor.counters.timed_out.fetch_add(1, Ordering::Relaxed);
+            break End::Finish;
+        }
         let n = match stream.read(&mut buf) {
             Ok(0) => break End::Finish,
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                let now = Instant::now();
-                let idle = now.duration_since(last_line) >= limits.idle_timeout;
-                let slow = partial_since.is_some_and(|t| now.duration_since(t) >= limits.line_timeout);
-                if idle || slow {
-                    acceptor.counters.timed_out.fetch_add(1, Ordering::Relaxed);
-                    break End::Finish;
-                }
-                continue;
-            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break End::Drop,
         };

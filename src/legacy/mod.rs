@@ -95,11 +95,14 @@ pub enum LegacyEvent {
 impl std::fmt::Display for LegacyEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LegacyEvent::IgnoreAdded { id, filter, permanent, peer, .. } => write!(
+            LegacyEvent::IgnoreAdded { filter, permanent: true, peer, .. } => write!(
                 f,
-                "a local program ({peer}) added {} ignore {id} over the legacy socket: {filter} \
-                 (see `leakwatch ignores list`; remove it if you did not ask for it)",
-                if *permanent { "a permanent" } else { "an until-restart" }
+                "a local program ({peer}) added a permanent ignore over the legacy socket: {filter} \
+                 (if you did not ask for it: `leakwatch ignores list`, then `leakwatch ignores remove ID`)"
+            ),
+            LegacyEvent::IgnoreAdded { id, filter, permanent: false, peer, .. } => write!(
+                f,
+                "a local program ({peer}) added ignore {id} over the legacy socket, until leakwatch stops: {filter}"
             ),
             LegacyEvent::IgnoreRefused { filter, reason, peer } => {
                 write!(f, "refused an ignore from a local program ({peer}) over the legacy socket: {reason}: {filter}")

@@ -162,6 +162,13 @@ impl<T: Clone> Subs<T> {
 /// buffer is empty, so the queue must absorb bursts of many small batches (bounded: batch
 /// vectors are recycled, at most this many are in flight).
 pub const INPUT_QUEUE: usize = 512;
+/// Most ignores in force that local programs may add over the legacy socket (each one costs
+/// memory and matching time; a flood must not grow them without bound).
+pub const MAX_SOCKET_IGNORES: usize = 500;
+/// Longest filter text accepted from the legacy socket (callback filters are a few hundred
+/// bytes).
+pub const MAX_SOCKET_FILTER_BYTES: usize = 4096;
+
 /// Size of a lossy subscriber's queue.
 pub const SUBSCRIBER_QUEUE: usize = 1024;
 
@@ -392,9 +399,22 @@ impl State {
     }
 
     fn ignore(&mut self, filter: &str, how: IgnoreFor, source: IgnoreSource) -> Result<u64, String> {
+        if source == IgnoreSource::LegacySocket && filter.len() > MAX_SOCKET_FILTER_BYTES {
+            return Err(format!(
+                "the filter is {} bytes long, more than the {MAX_SOCKET_FILTER_BYTES} bytes accepted over the legacy socket",
+                filter.len()
+            ));
+        }
         self.config.rules.check_filter(filter).map_err(|e| e.to_string())?;
         if source == IgnoreSource::LegacySocket {
             self.config.rules.check_not_over_broad(filter)?;
+            self.ignores.purge_expired(chrono::Utc::now());
+            if self.ignores.count_from(source) >= MAX_SOCKET_IGNORES {
+                return Err(format!(
+                    "{MAX_SOCKET_IGNORES} ignores from the legacy socket are in force already; remove some first \
+                     (delete_user_ignore, or leakwatch ignores remove)"
+                ));
+            }
         }
         let value: serde_json::Value = serde_json::from_str(filter).map_err(|e| e.to_string())?;
         let now = chrono::Utc::now();

@@ -493,6 +493,11 @@ impl IgnoreStore {
         self.ignores.iter().filter_map(Ignore::until).min()
     }
 
+    /// Number of ignores from `source` held, including expired ones not yet purged.
+    pub fn count_from(&self, source: IgnoreSource) -> usize {
+        self.ignores.iter().filter(|i| i.source == source).count()
+    }
+
     /// Number of ignores held, including expired ones not yet purged.
     pub fn len(&self) -> usize {
         self.ignores.len()

@@ -84,6 +84,8 @@ pub struct Rules {
     extra: FilterSet,
     /// The user's ignores (permanent and temporary), recompiled when they change.
     user: FilterSet,
+    /// The user's ignores compiled, by ignore id (ids are never reused).
+    user_cache: std::collections::HashMap<u64, crate::patterns::Pattern>,
 }
 
 impl Rules {
@@ -113,6 +115,7 @@ impl Rules {
             modes: [load(Mode::Paranoid)?, load(Mode::Adequate)?, load(Mode::Chill)?],
             extra: FilterSet::new(threats.clone()),
             user: FilterSet::new(threats.clone()),
+            user_cache: std::collections::HashMap::new(),
             threats,
             mode,
         })
@@ -148,12 +151,26 @@ impl Rules {
     ) -> Vec<String> {
         let mut set = FilterSet::new(self.threats.clone());
         let mut errors = Vec::new();
+        let mut cache = std::collections::HashMap::new();
         for (id, f) in filters {
-            if let Err(e) = set.add_filter_json(&f.to_string(), &format!("ignore #{id}")) {
-                errors.push(e.to_string());
+            // An id always names the same filter: compiled ones are reused, so a change costs
+            // one compilation, not one per ignore.
+            let compiled = match self.user_cache.remove(&id) {
+                Some(p) => Ok(p),
+                None => FilterSet::new(self.threats.clone())
+                    .add_filter_json(&f.to_string(), &format!("ignore #{id}"))
+                    .cloned(),
+            };
+            match compiled {
+                Ok(p) => {
+                    set.push(p.clone());
+                    cache.insert(id, p);
+                }
+                Err(e) => errors.push(e.to_string()),
             }
         }
         self.user = set;
+        self.user_cache = cache;
         errors
     }
 

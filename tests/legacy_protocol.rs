@@ -268,6 +268,42 @@ fn socket_filters_are_validated_like_pattern_files_and_over_broad_ones_refused()
 }
 
 #[test]
+fn local_programs_cannot_pile_up_ignores_without_bound() {
+    use leakwatch::engine::{MAX_SOCKET_FILTER_BYTES, MAX_SOCKET_IGNORES};
+    let (engine, h, server) = serve(None);
+    let events = server.events();
+    let mut c = Client::to(server.port());
+    // Up to the limit, pipelined in one write; each a distinct, narrow filter.
+    let filter = |i: usize| format!(r#"{{"pattern":{{"dstip":"^\\Q10.{}.{}.1\\E$"}},"name":"n"}}"#, i / 200, i % 200);
+    let batch: String = (0..MAX_SOCKET_IGNORES).map(|i| format!("ignore_tmp\n{}\n", filter(i))).collect();
+    let t = Instant::now();
+    c.send(batch.as_bytes());
+    assert_eq!(c.ask("ping"), PINGED);
+    let filled = t.elapsed();
+    assert_eq!(h.list_ignores().len(), MAX_SOCKET_IGNORES);
+    // (The event queue is bounded: a flood of announcements keeps the first ones.)
+    assert!(events.try_iter().count() > 0);
+    c.send(format!("ignore_tmp\n{}\n", filter(MAX_SOCKET_IGNORES)).as_bytes());
+    assert_eq!(c.ask("ping"), PINGED);
+    let last = events.try_iter().last();
+    assert!(
+        matches!(&last, Some(LegacyEvent::IgnoreRefused { reason, .. }) if reason.contains("remove some first")),
+        "{last:?}"
+    );
+    assert_eq!(h.list_ignores().len(), MAX_SOCKET_IGNORES);
+    // A long filter is refused before it is even parsed.
+    let long = format!(r#"{{"pattern":{{"processname":"^\Q{}\E$"}},"name":"n"}}"#, "x".repeat(MAX_SOCKET_FILTER_BYTES));
+    c.send(format!("delete_user_ignore\nn\nignore_tmp\n{long}\n").as_bytes());
+    assert!(c.line().starts_with(ERROR), "the name is ambiguous");
+    assert_eq!(c.ask("ping"), PINGED);
+    let last = events.try_iter().last();
+    assert!(matches!(&last, Some(LegacyEvent::IgnoreRefused { reason, .. }) if reason.contains("bytes")), "{last:?}");
+    eprintln!("{MAX_SOCKET_IGNORES} socket ignores added in {filled:?}");
+    server.stop();
+    engine.finish();
+}
+
+#[test]
 fn user_ignores_round_trip_with_the_file_and_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ignores.user.json");

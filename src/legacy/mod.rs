@@ -141,6 +141,8 @@ pub struct LegacyServer {
     queue: Arc<AlertQueue>,
     events: Receiver<LegacyEvent>,
     threads: Vec<JoinHandle<()>>,
+    /// Handles on the listening sockets, to wake the accept loops on stop.
+    listeners: Vec<std::net::TcpListener>,
 }
 
 impl LegacyServer {
@@ -182,6 +184,7 @@ impl LegacyServer {
                 }
             }),
         });
+        let listeners: Vec<std::net::TcpListener> = bound.listeners.iter().filter_map(|l| l.try_clone().ok()).collect();
         for l in bound.listeners {
             let a = acceptor.clone();
             let spawned = std::thread::Builder::new()
@@ -190,13 +193,14 @@ impl LegacyServer {
             match spawned {
                 Ok(t) => threads.push(t),
                 Err(e) => {
-                    let partial = LegacyServer { port: bound.port, addrs, stop, counters, queue, events, threads };
+                    let partial =
+                        LegacyServer { port: bound.port, addrs, stop, counters, queue, events, threads, listeners };
                     partial.stop();
                     return Err(e.into());
                 }
             }
         }
-        Ok(LegacyServer { port: bound.port, addrs, stop, counters, queue, events, threads })
+        Ok(LegacyServer { port: bound.port, addrs, stop, counters, queue, events, threads, listeners })
     }
 
     /// The port in use.
@@ -232,8 +236,12 @@ impl LegacyServer {
     /// (sessions: at most about a second).
     pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loops, which then see the flag: shutting a listening socket down
+        // makes a blocked accept return on Linux; elsewhere (or if that fails) a connection does.
+        for l in &self.listeners {
+            listener::wake(l);
+        }
         for a in &self.addrs {
-            // Wakes the accept loop, which then sees the flag.
             let _ = std::net::TcpStream::connect_timeout(a, Duration::from_millis(200));
         }
         for t in self.threads {

@@ -64,7 +64,8 @@ pub enum PatternsCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum IgnoresCommand {
-    /// List the permanent ignores.
+    /// List the permanent ignores, with who added each (user, or legacy-socket: a local
+    /// program over the legacy TCP protocol).
     List {
         #[command(flatten)]
         file: IgnoresFileArg,

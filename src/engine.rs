@@ -10,7 +10,7 @@ use crate::alert::AlertEvent;
 use crate::detect::{Counted, Detector, Stats};
 use crate::direction::LocalNets;
 use crate::flows::{FlowRecord, FlowTable};
-use crate::ignores::IgnoreStore;
+use crate::ignores::{IgnoreSource, IgnoreStore};
 use crate::judge::{Mode, Rules};
 use crate::naming::asn::AsnDb;
 use crate::naming::{NameFact, Naming};
@@ -64,6 +64,8 @@ pub struct IgnoreInfo {
     pub filter: String,
     pub permanent: bool,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who added it (the user, or a local program over the legacy socket).
+    pub source: IgnoreSource,
 }
 
 /// Commands from front ends.
@@ -88,9 +90,12 @@ pub enum Command {
     Pause,
     Resume,
     /// Ignores what a filter (e.g. an alert's callback filter) matches; replies with its id.
+    /// A filter from [`IgnoreSource::LegacySocket`] must also not be over-broad
+    /// ([`Rules::check_not_over_broad`]).
     Ignore {
         filter: String,
         how: IgnoreFor,
+        source: IgnoreSource,
         reply: Sender<Result<u64, String>>,
     },
     /// Removes an ignore by id; replies whether it existed.
@@ -159,6 +164,13 @@ impl<T: Clone> Subs<T> {
 /// buffer is empty, so the queue must absorb bursts of many small batches (bounded: batch
 /// vectors are recycled, at most this many are in flight).
 pub const INPUT_QUEUE: usize = 512;
+/// Most ignores in force that local programs may add over the legacy socket (each one costs
+/// memory and matching time; a flood must not grow them without bound).
+pub const MAX_SOCKET_IGNORES: usize = 500;
+/// Longest filter text accepted from the legacy socket (callback filters are a few hundred
+/// bytes).
+pub const MAX_SOCKET_FILTER_BYTES: usize = 4096;
+
 /// Size of a lossy subscriber's queue.
 pub const SUBSCRIBER_QUEUE: usize = 1024;
 
@@ -286,8 +298,14 @@ impl EngineHandle {
     /// Ignores what `filter` (e.g. an alert's `callback_filter`) matches, for now, for a
     /// while or for ever; open alerts it matches go silent. Returns the ignore's id.
     pub fn ignore(&self, filter: &str, how: IgnoreFor) -> Result<u64, String> {
+        self.ignore_from(filter, how, IgnoreSource::User)
+    }
+
+    /// [`EngineHandle::ignore`], recording who asked. A filter from a local program
+    /// ([`IgnoreSource::LegacySocket`]) is refused when it is over-broad.
+    pub fn ignore_from(&self, filter: &str, how: IgnoreFor, source: IgnoreSource) -> Result<u64, String> {
         let (reply, rx) = bounded(1);
-        self.command(Command::Ignore { filter: filter.to_string(), how, reply });
+        self.command(Command::Ignore { filter: filter.to_string(), how, source, reply });
         rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
     }
 
@@ -382,13 +400,30 @@ impl State {
         self.detector.rejudge(&self.config.rules, &self.names);
     }
 
-    fn ignore(&mut self, filter: &str, how: IgnoreFor) -> Result<u64, String> {
+    fn ignore(&mut self, filter: &str, how: IgnoreFor, source: IgnoreSource) -> Result<u64, String> {
+        if source == IgnoreSource::LegacySocket && filter.len() > MAX_SOCKET_FILTER_BYTES {
+            return Err(format!(
+                "the filter is {} bytes long, more than the {MAX_SOCKET_FILTER_BYTES} bytes accepted over the legacy socket",
+                filter.len()
+            ));
+        }
         self.config.rules.check_filter(filter).map_err(|e| e.to_string())?;
+        if source == IgnoreSource::LegacySocket {
+            self.config.rules.check_not_over_broad(filter)?;
+            self.ignores.purge_expired(chrono::Utc::now());
+            if self.ignores.count_from(source) >= MAX_SOCKET_IGNORES {
+                return Err(format!(
+                    "{MAX_SOCKET_IGNORES} ignores from the legacy socket are in force already; remove some first \
+                     (delete_user_ignore, or leakwatch ignores remove)"
+                ));
+            }
+        }
         let value: serde_json::Value = serde_json::from_str(filter).map_err(|e| e.to_string())?;
+        let now = chrono::Utc::now();
         let id = match how {
-            IgnoreFor::Always => self.ignores.add_permanent(value),
-            IgnoreFor::Now => self.ignores.add_temporary(value, None),
-            IgnoreFor::Duration(d) => self.ignores.add_temporary(value, Some(d)),
+            IgnoreFor::Always => self.ignores.add_permanent_from(value, source),
+            IgnoreFor::Now => self.ignores.add_temporary_from(value, None, now, source),
+            IgnoreFor::Duration(d) => self.ignores.add_temporary_from(value, Some(d), now, source),
         }
         .map_err(|e| e.to_string())?;
         self.refresh_user_ignores();
@@ -411,6 +446,7 @@ impl State {
                 filter: i.filter.to_string(),
                 permanent: i.is_permanent(),
                 until: i.until(),
+                source: i.source,
             })
             .collect()
     }
@@ -457,8 +493,8 @@ impl State {
                     }
                     Command::Pause => self.paused = true,
                     Command::Resume => self.paused = false,
-                    Command::Ignore { filter, how, reply } => {
-                        let _ = reply.send(self.ignore(&filter, how));
+                    Command::Ignore { filter, how, source, reply } => {
+                        let _ = reply.send(self.ignore(&filter, how, source));
                     }
                     Command::RemoveIgnore { id, reply } => {
                         let _ = reply.send(self.remove_ignore(id));

@@ -20,6 +20,15 @@
 //! in file order on load, then in order of addition. [`IgnoreStore::generation`] changes on every
 //! change, so the engine only recompiles its filters when needed.
 //!
+//! **Sources.** Every ignore records who added it ([`IgnoreSource`]): the user (CLI, UI) or a
+//! local program over the legacy TCP socket. The legacy daemon refuses unknown keys in a filter
+//! object, so the source of a permanent ignore is not written into `ignores.user.json` but into
+//! a sidecar file next to it, `ignores.user.sources.json` ([`sources_path`]), which lists the
+//! filters that did not come from the user. It is written only once such an ignore exists,
+//! before the main file when adding and after it when removing, so a failed write can only
+//! leave a stale entry (an ignore shown as socket-made), never hide one. An unreadable sidecar
+//! is ignored (every ignore then counts as the user's) and rewritten on the next change.
+//!
 //! Limitations (by design): top-level keys other than `"filters"` are kept and written back
 //! after `"filters"`; the store does not re-read the file before writing (unlike the legacy
 //! daemon), so with two processes writing the same file the last writer wins; numbers are
@@ -68,6 +77,37 @@ fn next_generation() -> u64 {
     NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Who added an ignore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IgnoreSource {
+    /// The user, through the command line or the UI.
+    #[default]
+    User,
+    /// A local program, over the legacy TCP protocol (`ignore_tmp` / `ignore_permanent`).
+    LegacySocket,
+}
+
+impl IgnoreSource {
+    /// The name shown in `ignores list`, the UI and the sidecar file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IgnoreSource::User => "user",
+            IgnoreSource::LegacySocket => "legacy-socket",
+        }
+    }
+
+    /// Parses [`IgnoreSource::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<IgnoreSource> {
+        [IgnoreSource::User, IgnoreSource::LegacySocket].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl fmt::Display for IgnoreSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How long an ignore lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IgnoreKind {
@@ -85,8 +125,11 @@ pub struct Ignore {
     /// The legacy filter object, verbatim.
     pub filter: Value,
     pub kind: IgnoreKind,
-    /// When it was added (for loaded permanent ignores: when the file was loaded).
+    /// When it was added (for loaded permanent ignores: when the file was loaded, unless the
+    /// sidecar file knows better).
     pub added: DateTime<Utc>,
+    /// Who added it.
+    pub source: IgnoreSource,
 }
 
 impl Ignore {
@@ -258,6 +301,7 @@ impl IgnoreStore {
             in_memory: false,
         };
         remove_stale_temp_files(&store.path);
+        remove_stale_temp_files(&sources_path(&store.path));
         let bytes = match read_limited(&store.path)? {
             ReadOutcome::Missing => return Ok((store, None)),
             ReadOutcome::TooLarge(size) => {
@@ -270,10 +314,15 @@ impl IgnoreStore {
         match parse_file(&bytes) {
             Ok(parsed) => {
                 let now = Utc::now();
+                let mut sources = read_sources(&sources_path(&store.path));
                 store.ignores = parsed
                     .filters
                     .into_iter()
-                    .map(|filter| Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added: now })
+                    .map(|filter| {
+                        let known = sources.iter().position(|s| s.filter == filter).map(|i| sources.swap_remove(i));
+                        let (source, added) = known.map_or((IgnoreSource::User, now), |s| (s.source, s.added));
+                        Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added, source }
+                    })
                     .collect();
                 store.extra = parsed.extra;
                 Ok((store, None))
@@ -318,6 +367,18 @@ impl IgnoreStore {
         duration: Option<Duration>,
         now: DateTime<Utc>,
     ) -> Result<u64, IgnoreError> {
+        self.add_temporary_from(filter, duration, now, IgnoreSource::User)
+    }
+
+    /// [`IgnoreStore::add_temporary_at`], recording who added it. An identical ignore that
+    /// exists keeps its source.
+    pub fn add_temporary_from(
+        &mut self,
+        filter: Value,
+        duration: Option<Duration>,
+        now: DateTime<Utc>,
+        source: IgnoreSource,
+    ) -> Result<u64, IgnoreError> {
         validate_filter(&filter)?;
         let until = match duration {
             None => None,
@@ -344,7 +405,7 @@ impl IgnoreStore {
             return Ok(id);
         }
         let id = next_id();
-        self.ignores.push(Ignore { id, filter, kind: IgnoreKind::Temporary { until }, added: now });
+        self.ignores.push(Ignore { id, filter, kind: IgnoreKind::Temporary { until }, added: now, source });
         self.generation = next_generation();
         Ok(id)
     }
@@ -354,15 +415,27 @@ impl IgnoreStore {
     /// If an identical permanent ignore exists, nothing is written and its id is returned.
     /// An identical temporary ignore is left as it is (it expires on its own).
     pub fn add_permanent(&mut self, filter: Value) -> Result<u64, IgnoreError> {
+        self.add_permanent_from(filter, IgnoreSource::User)
+    }
+
+    /// [`IgnoreStore::add_permanent`], recording who added it (a source other than the user is
+    /// written to the sidecar file first). An identical permanent ignore keeps its source.
+    pub fn add_permanent_from(&mut self, filter: Value, source: IgnoreSource) -> Result<u64, IgnoreError> {
         validate_filter(&filter)?;
         if let Some(existing) = self.ignores.iter().find(|i| i.is_permanent() && i.filter == filter) {
             return Ok(existing.id);
         }
-        let mut filters: Vec<&Value> = self.permanent_filters().collect();
-        filters.push(&filter);
+        let added = Utc::now();
+        let new = Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added, source };
+        let mut all: Vec<&Ignore> = self.ignores.iter().filter(|i| i.is_permanent()).collect();
+        all.push(&new);
+        if !self.in_memory && self.blocked.is_none() {
+            self.save_sources(&all)?;
+        }
+        let filters: Vec<&Value> = all.iter().map(|i| &i.filter).collect();
         self.save(&filters)?;
-        let id = next_id();
-        self.ignores.push(Ignore { id, filter, kind: IgnoreKind::Permanent, added: Utc::now() });
+        let id = new.id;
+        self.ignores.push(new);
         self.generation = next_generation();
         Ok(id)
     }
@@ -374,9 +447,11 @@ impl IgnoreStore {
             return Ok(false);
         };
         if self.ignores[index].is_permanent() {
-            let filters: Vec<&Value> =
-                self.ignores.iter().filter(|i| i.is_permanent() && i.id != id).map(|i| &i.filter).collect();
+            let kept: Vec<&Ignore> = self.ignores.iter().filter(|i| i.is_permanent() && i.id != id).collect();
+            let filters: Vec<&Value> = kept.iter().map(|i| &i.filter).collect();
             self.save(&filters)?;
+            // After the main file: a failure leaves a stale entry, which only over-reports.
+            let _ = self.save_sources(&kept);
         }
         self.ignores.remove(index);
         self.generation = next_generation();
@@ -418,6 +493,11 @@ impl IgnoreStore {
         self.ignores.iter().filter_map(Ignore::until).min()
     }
 
+    /// Number of ignores from `source` held, including expired ones not yet purged.
+    pub fn count_from(&self, source: IgnoreSource) -> usize {
+        self.ignores.iter().filter(|i| i.source == source).count()
+    }
+
     /// Number of ignores held, including expired ones not yet purged.
     pub fn len(&self) -> usize {
         self.ignores.len()
@@ -427,8 +507,26 @@ impl IgnoreStore {
         self.ignores.is_empty()
     }
 
-    fn permanent_filters(&self) -> impl Iterator<Item = &Value> {
-        self.ignores.iter().filter(|i| i.is_permanent()).map(|i| &i.filter)
+    /// Writes the sidecar file listing the permanent ignores of `all` not added by the user;
+    /// not written at all while there never was one.
+    fn save_sources(&self, all: &[&Ignore]) -> Result<(), IgnoreError> {
+        let path = sources_path(&self.path);
+        let entries: Vec<Value> = all
+            .iter()
+            .filter(|i| i.source != IgnoreSource::User)
+            .map(
+                |i| serde_json::json!({"source": i.source.as_str(), "added": i.added.to_rfc3339(), "filter": i.filter}),
+            )
+            .collect();
+        if entries.is_empty() && !path.exists() {
+            return Ok(());
+        }
+        let doc = serde_json::json!({
+            "comment": "Who added the ignores of ignores.user.json that the user did not add (written by leakwatch).",
+            "sources": entries,
+        });
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        write_atomically(&path, text.as_bytes())
     }
 
     fn save(&self, filters: &[&Value]) -> Result<(), IgnoreError> {
@@ -457,6 +555,39 @@ impl IgnoreStore {
         };
         LoadProblem { path: self.path.clone(), kind, backup }
     }
+}
+
+/// The sidecar file recording the sources of the permanent ignores in `path`:
+/// `ignores.user.json` → `ignores.user.sources.json` in the same directory.
+pub fn sources_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| FILE_NAME.to_owned());
+    let stem = name.strip_suffix(".json").unwrap_or(&name);
+    path.with_file_name(format!("{stem}.sources.json"))
+}
+
+/// One entry of the sidecar file.
+struct SourceEntry {
+    filter: Value,
+    source: IgnoreSource,
+    added: DateTime<Utc>,
+}
+
+/// The sidecar entries; an absent, oversized or unreadable file gives none.
+fn read_sources(path: &Path) -> Vec<SourceEntry> {
+    let Ok(ReadOutcome::Bytes(bytes)) = read_limited(path) else { return Vec::new() };
+    let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { return Vec::new() };
+    let Some(list) = doc.get("sources").and_then(Value::as_array) else { return Vec::new() };
+    list.iter()
+        .filter_map(|e| {
+            let source = IgnoreSource::parse(e.get("source")?.as_str()?)?;
+            let added = e
+                .get("added")
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+            Some(SourceEntry { filter: e.get("filter")?.clone(), source, added })
+        })
+        .collect()
 }
 
 fn default_path_with(override_dir: Option<OsString>) -> Option<PathBuf> {

@@ -84,6 +84,8 @@ pub struct Rules {
     extra: FilterSet,
     /// The user's ignores (permanent and temporary), recompiled when they change.
     user: FilterSet,
+    /// The user's ignores compiled, by ignore id (ids are never reused).
+    user_cache: std::collections::HashMap<u64, crate::patterns::Pattern>,
 }
 
 impl Rules {
@@ -113,6 +115,7 @@ impl Rules {
             modes: [load(Mode::Paranoid)?, load(Mode::Adequate)?, load(Mode::Chill)?],
             extra: FilterSet::new(threats.clone()),
             user: FilterSet::new(threats.clone()),
+            user_cache: std::collections::HashMap::new(),
             threats,
             mode,
         })
@@ -148,18 +151,60 @@ impl Rules {
     ) -> Vec<String> {
         let mut set = FilterSet::new(self.threats.clone());
         let mut errors = Vec::new();
+        let mut cache = std::collections::HashMap::new();
         for (id, f) in filters {
-            if let Err(e) = set.add_filter_json(&f.to_string(), &format!("ignore #{id}")) {
-                errors.push(e.to_string());
+            // An id always names the same filter: compiled ones are reused, so a change costs
+            // one compilation, not one per ignore.
+            let compiled = match self.user_cache.remove(&id) {
+                Some(p) => Ok(p),
+                None => FilterSet::new(self.threats.clone())
+                    .add_filter_json(&f.to_string(), &format!("ignore #{id}"))
+                    .cloned(),
+            };
+            match compiled {
+                Ok(p) => {
+                    set.push(p.clone());
+                    cache.insert(id, p);
+                }
+                Err(e) => errors.push(e.to_string()),
             }
         }
         self.user = set;
+        self.user_cache = cache;
         errors
     }
 
     /// Compiles one filter (e.g. sent back from an alert) to check it before it is stored.
     pub fn check_filter(&self, json: &str) -> Result<(), PatternError> {
         FilterSet::new(self.threats.clone()).add_filter_json(json, "the filter").map(|_| ())
+    }
+
+    /// Refuses a filter (already valid for [`Rules::check_filter`]) that singles nothing out.
+    ///
+    /// The rule: the filter is matched, with its relations, against pairs of made-up threats
+    /// that share nothing (another program, executable, pid, address, ports, host name,
+    /// organisation, ASN and country), once with every fact known and once with only what an
+    /// unattributed alert knows (address, ports, kind), for each leak kind. A filter that
+    /// ignores both threats of a pair would ignore nearly every threat (e.g. `{"pattern":{}}`,
+    /// a filter related only to `Pattern.Port` or `Pattern.Undefined`, `".*"` constraints, a
+    /// filter on the kind alone), so it is refused with the reason. A filter naming one
+    /// program, address, host or organisation, as every callback filter does, passes.
+    pub fn check_not_over_broad(&self, json: &str) -> Result<(), String> {
+        let mut set = FilterSet::new(self.threats.clone());
+        set.add_filter_json(json, "the filter").map_err(|e| e.to_string())?;
+        for (a, b) in probe_pairs() {
+            for kind in [LeakKind::Sudden, LeakKind::Active, LeakKind::Passive] {
+                let (a, b) = (Facts { kind: Some(kind), ..a }, Facts { kind: Some(kind), ..b });
+                if set.matches(&a).is_some() && set.matches(&b).is_some() {
+                    return Err(format!(
+                        "the filter is over-broad: it would ignore {kind} leaks from any program to any address \
+                         (it must single out something, e.g. a program, an address, a host or an organisation)",
+                        kind = kind.as_str()
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether a program is a standard app (the passive detector leaves those alone): the
@@ -191,6 +236,31 @@ impl Rules {
             ignored_by,
         }
     }
+}
+
+/// Pairs of made-up threats that share no fact (see [`Rules::check_not_over_broad`]): values no
+/// real pattern names (documentation addresses, private ASNs, user-assigned country codes,
+/// `.invalid` host names).
+fn probe_pairs() -> [(Facts<'static>, Facts<'static>); 2] {
+    let full = |n: u8| Facts {
+        kind: None,
+        pid: Some(4_000_000 + u32::from(n)),
+        processname: Some(if n == 1 { "leakwatch-probe-one" } else { "leakwatch-probe-two" }),
+        exe: Some(if n == 1 { "/nonexistent/leakwatch-probe-one" } else { "/nonexistent/leakwatch-probe-two" }),
+        dstip: Some(if n == 1 {
+            [192, 0, 2, 201].into()
+        } else {
+            std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 2, 0x202).into()
+        }),
+        dstport: Some(if n == 1 { 1 } else { 65001 }),
+        srcport: Some(if n == 1 { 2 } else { 65002 }),
+        hostname: Some(if n == 1 { "probe-one.invalid" } else { "probe-two.invalid" }),
+        orgname: Some(if n == 1 { "leakwatch probe one" } else { "leakwatch probe two" }),
+        asn: Some(4_200_000_000 + u32::from(n)),
+        country: Some(if n == 1 { "XA" } else { "XB" }),
+    };
+    let bare = |f: Facts<'static>| Facts { dstip: f.dstip, dstport: f.dstport, srcport: f.srcport, ..Facts::default() };
+    [(full(1), full(2)), (bare(full(1)), bare(full(2)))]
 }
 
 /// The facts patterns see for an alert.

@@ -15,6 +15,7 @@ pub mod flows;
 pub mod i18n;
 pub mod ignores;
 pub mod judge;
+pub mod legacy;
 pub mod naming;
 pub mod packet;
 pub mod patterns;

@@ -28,7 +28,9 @@ pub fn run(cmd: &IgnoresCommand) -> i32 {
                 println!("no ignores in {}", path.display());
             }
             for i in list {
-                println!("{:>4}  {}  {}", i.id, i.name().unwrap_or("(no name)"), i.filter);
+                // The source column: ignores a local program added over the legacy socket
+                // must stand out (they could blind leakwatch).
+                println!("{:>4}  {:<13}  {}  {}", i.id, i.source.as_str(), i.name().unwrap_or("(no name)"), i.filter);
             }
             EXIT_OK
         }

@@ -64,7 +64,8 @@ pub enum PatternsCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum IgnoresCommand {
-    /// List the permanent ignores.
+    /// List the permanent ignores, with who added each (user, or legacy-socket: a local
+    /// program over the legacy TCP protocol).
     List {
         #[command(flatten)]
         file: IgnoresFileArg,
@@ -215,9 +216,16 @@ pub struct RunArgs {
     /// destination no DNS answer, TLS server name or HTTP Host named).
     #[arg(long)]
     pub no_reverse_dns: bool,
-    /// Accepted for compatibility with the legacy daemon and ignored.
+    /// Start this program (e.g. the legacy GUI) when an alert arrives, unless the one started
+    /// before is still running. Run as-is, without a shell or arguments.
     #[arg(long, value_name = "PATH")]
     pub gui: Option<PathBuf>,
+    /// Do not serve the legacy TCP protocol for old GUIs.
+    #[arg(long)]
+    pub no_legacy: bool,
+    /// Ports tried for the legacy TCP protocol, first free one wins (127.0.0.1 and ::1 only).
+    #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = parse_port_range)]
+    pub legacy_ports: std::ops::RangeInclusive<u16>,
     /// Colour the output: auto (when a terminal), always or never.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -258,6 +266,25 @@ pub fn use_color(when: &str) -> bool {
         "never" => false,
         _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     }
+}
+
+/// Parses a port range `A-B` (or one port `A`), 1 ≤ A ≤ B ≤ 65535.
+pub fn parse_port_range(s: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let s = s.trim();
+    let port = |p: &str| -> Result<u16, String> {
+        match p.trim().parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("`{s}` is not a port range: write e.g. 5000-5010 (ports 1 to 65535)")),
+            Ok(n) => Ok(n),
+        }
+    };
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => (port(s)?, port(s)?),
+    };
+    if a > b {
+        return Err(format!("`{s}`: the first port must not be above the last, e.g. 5000-5010"));
+    }
+    Ok(a..=b)
 }
 
 /// Parses `90`, `90s`, `10m`, `1h`, `250ms` into microseconds.

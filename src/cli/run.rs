@@ -1,5 +1,6 @@
 //! `leakwatch run`: live capture on this machine's interfaces, printing alerts as they happen
-//! (the same text or JSON lines as `replay`). Ctrl-C or SIGTERM stops cleanly (exit 0).
+//! (the same text or JSON lines as `replay`), and serving the legacy TCP protocol for old GUIs
+//! (unless `--no-legacy`). Ctrl-C or SIGTERM stops cleanly (exit 0).
 
 use super::output::{Style, alert_line, emit, flow_line};
 use super::{EXIT_NO_PERMISSION, EXIT_OK, RunArgs, engine_config, load_asn, open_user_ignores, use_color};
@@ -9,6 +10,7 @@ use crate::capture::live::{LiveCapture, LiveOptions, LiveStatus};
 use crate::engine::{Delivery, Engine};
 use crate::flows::FlowRecord;
 use crate::i18n::{Locale, Messages};
+use crate::legacy::{GuiLauncher, Launch, LegacyEvent, LegacyOptions, LegacyServer};
 use crate::process::SystemSocketTable;
 use crossbeam_channel::select;
 use std::collections::HashMap;
@@ -41,12 +43,10 @@ pub fn permission_hint() -> String {
 
 pub fn run(args: &RunArgs) -> i32 {
     let d = &args.detection;
-    if let Some(gui) = &args.gui {
-        eprintln!(
-            "leakwatch: note: --gui {} is ignored (the legacy GUI link is gone; use the tray app)",
-            gui.display()
-        );
+    if args.gui.is_some() && args.no_legacy {
+        eprintln!("leakwatch: warning: --gui with --no-legacy: the GUI will find no legacy protocol to talk to");
     }
+    let mut gui = args.gui.as_ref().map(GuiLauncher::new);
     let mut config = match engine_config(d) {
         Ok(c) => c,
         Err(code) => return code,
@@ -67,7 +67,8 @@ pub fn run(args: &RunArgs) -> i32 {
         }
         Err(e) => eprintln!("leakwatch: warning: cannot list interfaces: {e}"),
     }
-    let msgs = Messages::new(d.locale.unwrap_or_else(Locale::from_system));
+    let locale = d.locale.unwrap_or_else(Locale::from_system);
+    let msgs = Messages::new(locale);
     let style = Style { color: use_color(&args.color) };
 
     install_signal_handlers();
@@ -90,6 +91,8 @@ pub fn run(args: &RunArgs) -> i32 {
         });
     }
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
+    let legacy = start_legacy(args, &handle, locale);
+    let legacy_events = legacy.as_ref().map_or_else(crossbeam_channel::never, LegacyServer::events);
     let flows = args.flows.then(|| handle.subscribe_flows());
     // Per-second upload figures: the status line's share of bytes attributed to a program.
     let stats = handle.subscribe_stats();
@@ -115,8 +118,19 @@ pub fn run(args: &RunArgs) -> i32 {
         }
         select! {
             recv(alerts) -> e => match e {
-                Ok(e) => printer.alert(&mut out, &e, tty),
+                Ok(e) => {
+                    if e.phase == AlertPhase::New
+                        && let Some(g) = gui.as_mut()
+                    {
+                        launch_gui(g, &mut printer, tty);
+                    }
+                    printer.alert(&mut out, &e, tty)
+                }
                 Err(_) => break,
+            },
+            recv(legacy_events) -> e => if let Ok(e) = e {
+                printer.clear_status(tty);
+                legacy_event_line(&e);
             },
             recv(status) -> s => if let Ok(s) = s {
                 match &s {
@@ -152,13 +166,21 @@ pub fn run(args: &RunArgs) -> i32 {
             } else {
                 format!("{:.0} %", attributed as f64 * 100.0 / counted as f64)
             };
+            let legacy_status = match &legacy {
+                Some(l) => {
+                    let st = l.status();
+                    format!(", legacy port {} ({} clients)", st.port, st.connections)
+                }
+                None => String::new(),
+            };
             eprint!(
-                "\r\x1b[K[{}] {:.0} packets/s, {} dropped batches, {} kernel drops, {} of uploaded bytes attributed",
+                "\r\x1b[K[{}] {:.0} packets/s, {} dropped batches, {} kernel drops, {} of uploaded bytes attributed{}",
                 if ifaces.is_empty() { "no interface".to_string() } else { ifaces.join(", ") },
                 rate,
                 live.dropped_batches(),
                 counters.kernel_dropped.load(Ordering::Relaxed),
-                share
+                share,
+                legacy_status
             );
             printer.status_shown = true;
         }
@@ -167,6 +189,9 @@ pub fn run(args: &RunArgs) -> i32 {
     let dropped = live.dropped_batches();
     let kernel = counters.kernel_dropped.load(Ordering::Relaxed);
     live.stop();
+    if let Some(l) = legacy {
+        l.stop();
+    }
     let summary = engine.finish();
     for e in alerts.try_iter() {
         printer.alert(&mut out, &e, false);
@@ -187,6 +212,46 @@ pub fn run(args: &RunArgs) -> i32 {
         summary.packets, summary.other, summary.malformed, summary.flows, summary.alerts, dropped, kernel
     );
     EXIT_OK
+}
+
+/// Starts the legacy protocol server unless `--no-legacy`; says where it listens, or why it
+/// does not (the engine runs on either way).
+fn start_legacy(args: &RunArgs, handle: &crate::engine::EngineHandle, locale: Locale) -> Option<LegacyServer> {
+    if args.no_legacy {
+        return None;
+    }
+    let opts = LegacyOptions { ports: args.legacy_ports.clone(), locale, ..LegacyOptions::default() };
+    match LegacyServer::start(handle.clone(), opts) {
+        Ok(server) => {
+            let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
+            eprintln!("leakwatch: legacy protocol for old GUIs on port {} ({})", server.port(), addrs.join(" and "));
+            Some(server)
+        }
+        Err(e) => {
+            eprintln!("leakwatch: warning: {e}; watching goes on without it");
+            None
+        }
+    }
+}
+
+/// Prints what happened on the legacy socket (ignores added by local programs must be seen).
+fn legacy_event_line(e: &LegacyEvent) {
+    eprintln!("leakwatch: {e}");
+}
+
+/// Starts the `--gui` program for a new alert unless it runs; reports starts and failures.
+fn launch_gui(g: &mut GuiLauncher, printer: &mut Printer<'_>, tty: bool) {
+    match g.on_alert() {
+        Launch::Started(pid) => {
+            printer.clear_status(tty);
+            eprintln!("leakwatch: started the GUI {} (pid {pid})", g.path().display());
+        }
+        Launch::Failed(reason) => {
+            printer.clear_status(tty);
+            eprintln!("leakwatch: warning: {reason}; trying again at an alert in a minute or later");
+        }
+        Launch::Running | Launch::Waiting => {}
+    }
 }
 
 struct Printer<'a> {

@@ -409,6 +409,11 @@ impl FilterSet {
         Ok(self.filters.last().expect("just pushed"))
     }
 
+    /// Appends a filter compiled earlier against the same threat patterns.
+    pub fn push(&mut self, filter: Pattern) {
+        self.filters.push(filter);
+    }
+
     fn compile_filter(&self, raw: RawPattern, source: &str) -> Result<(Pattern, Option<String>), PatternError> {
         let (mut p, re) = compile(raw, source, false)?;
         if let Some(re) = &re {

@@ -123,10 +123,18 @@ test: deps check-cargo target-dir
 	$(CARGO) test --locked --all-targets 2>&1 | tee '$(TEST_LOG)'; exit $${PIPESTATUS[0]}
 	$(call step,'cargo test --locked --doc')
 	$(CARGO) test --locked --doc 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}
+	$(call step,'ui/scripts/ci.sh test (web UI: Vitest, then the built UI in headless Chromium)')
+	@if node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null; then \
+	  UI_SHOTS_DIR='$(CARGO_TARGET_DIR)/ui-shots' ui/scripts/ci.sh test 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}; \
+	else \
+	  echo "ui: skipped: the web UI needs Node.js 20.19 or newer (found: $$(node --version 2>/dev/null || echo none))" | tee -a '$(TEST_LOG)'; \
+	  echo 'ui: 0 passed, 0 failed, 1 skipped' | tee -a '$(TEST_LOG)'; \
+	fi
 	@awk '/^test result:/ { for (i = 2; i < NF; i++) { \
 	         if ($$(i+1) ~ /^passed/) p += $$i; \
 	         if ($$(i+1) ~ /^failed/) f += $$i; \
 	         if ($$(i+1) ~ /^ignored/) s += $$i } } \
+	     /^ui: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p += $$2; f += $$4; s += $$6 } \
 	     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' '$(TEST_LOG)'
 	@rm -f '$(TEST_LOG)'
 

@@ -105,8 +105,10 @@ fn unknown_port_is_none_and_misses_are_throttled() {
     assert!(t.owner_of_pid(u32::MAX).is_none());
 }
 
+/// A full rebuild sees every socket (the time it takes is printed, not asserted: a timed test
+/// fails on a busy machine, and performance figures belong in a benchmark).
 #[test]
-fn refresh_time() {
+fn refresh_sees_every_socket() {
     // About 100 more sockets: 50 connected pairs.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -134,8 +136,12 @@ fn refresh_time() {
             .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().parse::<u32>().is_ok())
             .count()
     );
-    assert!(t.len() >= 50);
-    assert!(took[10] < Duration::from_millis(50), "a refresh must stay cheap");
+    // Keyed by local endpoint: the 50 client ends, and the listener's port for the accepted ends.
+    assert!(t.len() >= 51, "{} sockets", t.len());
+    for s in &keep {
+        let port = s.local_addr().unwrap().port();
+        assert_eq!(t.lookup(Proto::Tcp, LOCALHOST, port).map(|p| p.pid), Some(std::process::id()), "port {port}");
+    }
 }
 
 /// 50 python processes, at most `parallel` at a time, each connects, sends 40 KB (its pid first)

@@ -591,6 +591,13 @@ impl State {
 
     fn finish(&mut self) {
         self.names.absorb_reverse(self.now);
+        // Flows still without a program get a last chance before they are reported.
+        let (sockets, detector) = (&mut self.sockets, &mut self.detector);
+        self.flows.retry_pending(
+            self.now,
+            |proto, ip, port| sockets.lookup(proto, ip, port),
+            |remote, p| detector.credit(remote, p),
+        );
         let (alerts, total) = (&mut self.alerts, &mut self.summary.alerts);
         self.detector.finish(&self.names, &mut |e| {
             *total += u64::from(e.notify());

@@ -18,9 +18,9 @@
 //! every new socket of every new process at once, so a burst of misses is served by few probes.
 //! Probes are limited by a time budget (at most ~10 % of one core over time, bursts of 50 ms).
 //!
-//! Callers should still **retry unattributed flows** on later packets ([`SystemSocketTable::retry`],
-//! at most every 50 ms per flow): an old program that opens a new socket is only seen by the next
-//! full rebuild.
+//! Callers should still **look up unattributed flows again** (the flow table does, on later packets
+//! at most every 50 ms and once a second without packets): an old program that opens a new socket
+//! is only seen by the next full rebuild.
 //!
 //! # Connections traced by the kernel (Linux)
 //! With [`SystemSocketTable::start_connect_tracer`], every outgoing TCP connection is attributed
@@ -172,14 +172,14 @@ impl SystemSocketTable {
             let now = Instant::now();
             let traced = &mut self.traced;
             t.drain(|c| {
-                let ip = match c.local {
-                    IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(c.local, IpAddr::V4),
-                    v4 => v4,
-                };
                 if traced.len() >= MAX_SOCKETS {
                     traced.retain(|_, (t, _)| now.duration_since(*t) < TRACED_TTL / 8);
+                    if traced.len() >= MAX_SOCKETS {
+                        // A connection flood: keep the newest answers rather than grow.
+                        traced.clear();
+                    }
                 }
-                traced.insert((Proto::Tcp, ip, c.port), (now, c.owner));
+                traced.insert((Proto::Tcp, c.local.to_canonical(), c.port), (now, c.owner));
             });
         }
     }
@@ -189,23 +189,13 @@ impl SystemSocketTable {
         if proto != Proto::Tcp || self.traced.is_empty() {
             return None;
         }
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        self.traced.get(&(proto, ip, port)).map(|(_, p)| p.clone())
+        self.traced.get(&(proto, ip.to_canonical(), port)).map(|(_, p)| p.clone())
     }
 
     /// Turns the Linux miss probe on or off (on by default; no effect elsewhere). For tests and
     /// measurements.
     pub fn set_miss_probe(&mut self, on: bool) {
         self.probe_enabled = on;
-    }
-
-    /// Asks again for a flow that was not attributed yet. The same as a lookup; the engine should
-    /// call it on later packets of unattributed flows, at most every 50 ms per flow.
-    pub fn retry(&mut self, proto: Proto, local_ip: IpAddr, local_port: u16) -> Option<Arc<ProcessInfo>> {
-        self.lookup(proto, local_ip, local_port)
     }
 
     /// Rebuilds the table if the last rebuild is older than `max_age` (or there was none); for a

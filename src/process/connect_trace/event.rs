@@ -166,14 +166,9 @@ impl<V: Clone> Correlator<V> {
         Correlator { pending: AHashMap::new(), cap: cap.max(2), seq: 0 }
     }
 
-    /// Whether `c` is a `connect()` whose owner the caller should look up and pass to
-    /// [`on_change`](Self::on_change) (reading the owner costs a few file reads, so only then).
-    pub fn wants_owner(c: &StateChange) -> bool {
-        c.is_connect()
-    }
-
-    /// Feeds one change; `owner` is the process that made it when [`wants_owner`](Self::wants_owner)
-    /// said so. Returns the local endpoint and its owner once both are known.
+    /// Feeds one change; `owner` is the process that made it, looked up by the caller only for a
+    /// [`connect`](StateChange::is_connect) (reading it costs a few file reads). Returns the local
+    /// endpoint and its owner once both are known.
     pub fn on_change(&mut self, c: &StateChange, owner: Option<V>) -> Option<(IpAddr, u16, V)> {
         if c.is_connect() {
             let owner = owner?;

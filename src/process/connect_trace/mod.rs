@@ -246,7 +246,7 @@ impl Reader {
     fn on_sample(&mut self, pid: u32, raw: &[u8], tx: &Sender<Traced>, stats: &TraceStats) {
         let Some(change) = self.layout.decode(raw) else { return };
         stats.events.fetch_add(1, Ordering::Relaxed);
-        let owner = if Correlator::<Arc<ProcessInfo>>::wants_owner(&change) {
+        let owner = if change.is_connect() {
             let p = self.program(pid);
             if p.is_none() {
                 stats.unreadable.fetch_add(1, Ordering::Relaxed);

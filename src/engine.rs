@@ -523,12 +523,7 @@ impl State {
         if t.0.div_euclid(SECOND) != self.now.0.div_euclid(SECOND) {
             self.sockets.tick();
             self.names.absorb_reverse(t);
-            let (sockets, detector) = (&mut self.sockets, &mut self.detector);
-            self.flows.retry_pending(
-                t,
-                |proto, ip, port| sockets.lookup(proto, ip, port),
-                |remote, p| detector.credit(remote, p),
-            );
+            self.retry_unattributed(t);
         }
         self.now = t;
         let (alerts, stats, summary, names) = (&mut self.alerts, &mut self.stats, &mut self.summary, &self.names);
@@ -589,15 +584,21 @@ impl State {
         });
     }
 
-    fn finish(&mut self) {
-        self.names.absorb_reverse(self.now);
-        // Flows still without a program get a last chance before they are reported.
+    /// Asks the socket table again for recent flows that still have no program, and credits what
+    /// they sent to the program found.
+    fn retry_unattributed(&mut self, now: Ts) {
         let (sockets, detector) = (&mut self.sockets, &mut self.detector);
         self.flows.retry_pending(
-            self.now,
+            now,
             |proto, ip, port| sockets.lookup(proto, ip, port),
             |remote, p| detector.credit(remote, p),
         );
+    }
+
+    fn finish(&mut self) {
+        self.names.absorb_reverse(self.now);
+        // Flows still without a program get a last chance before they are reported.
+        self.retry_unattributed(self.now);
         let (alerts, total) = (&mut self.alerts, &mut self.summary.alerts);
         self.detector.finish(&self.names, &mut |e| {
             *total += u64::from(e.notify());

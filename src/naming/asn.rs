@@ -216,15 +216,13 @@ impl AsnDb {
             let rc = hc.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             (tables, rc)
         });
-        let (Tables { v4, v6, orgs }, from_snapshot) = tables?;
+        let (tables, from_snapshot) = tables?;
         let country = rc?;
-        if let (false, Some(path)) = (from_snapshot, &snapshot) {
+        if !from_snapshot && let Some(path) = &snapshot {
             // Best effort: without a writable cache every start parses the CSV files.
-            let t = Tables { v4, v6, orgs };
-            let _ = super::asn_cache::write(path, &t);
-            return Ok(AsnDb::from_tables(t, country, false));
+            let _ = super::asn_cache::write(path, &tables);
         }
-        Ok(AsnDb::from_tables(Tables { v4, v6, orgs }, country, from_snapshot))
+        Ok(AsnDb::from_tables(tables, country, from_snapshot))
     }
 
     fn from_tables(t: Tables, country: Reader<Vec<u8>>, from_snapshot: bool) -> AsnDb {

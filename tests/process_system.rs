@@ -211,24 +211,9 @@ fn short_lived(mut t: SystemSocketTable, parallel: usize) -> (usize, usize, u64,
     (right, N, t.refresh_count(), t.probe_count())
 }
 
-/// Without kernel tracing, a process that connects, sends 40 KB and exits is caught only part of
-/// the time (20/50 measured under load) because it is gone before a socket-table refresh
-/// finishes. Measured, not asserted: `cargo test --test process_system -- --ignored --nocapture`.
-#[test]
-#[ignore = "a measurement of the socket table alone (no assertion on the share); run by hand"]
-fn short_lived_processes_without_tracing() {
-    for (probe, parallel) in [(false, 1), (false, 10), (true, 1), (true, 10), (true, 50)] {
-        let mut t = SystemSocketTable::new();
-        t.set_miss_probe(probe);
-        let (right, n, refreshes, probes) = short_lived(t, parallel);
-        eprintln!(
-            "short-lived, {parallel} at a time, miss probe {probe}: {right}/{n} attributed ({refreshes} refreshes, {probes} probes)"
-        );
-    }
-}
-
 /// With the kernel's connection tracepoint every short-lived process is attributed, one or 50 at
-/// a time (root: the tracepoint needs root or CAP_PERFMON).
+/// a time (root: the tracepoint needs root or CAP_PERFMON); the socket table alone is measured on
+/// the same load for comparison.
 #[test]
 fn short_lived_processes_are_caught_with_connection_tracing() {
     if !is_root() {
@@ -243,6 +228,12 @@ fn short_lived_processes_are_caught_with_connection_tracing() {
         eprintln!("short-lived, {parallel} at a time, with connection tracing: {right}/{n} attributed");
         assert_eq!(right, n, "{right}/{n} short-lived processes attributed ({parallel} at a time)");
     }
+    // What the socket table alone (with its miss probe) catches of the same load, for comparison
+    // (printed; it depends on scheduling, which is why the tracepoint is needed).
+    let (right, n, refreshes, probes) = short_lived(SystemSocketTable::new(), 10);
+    eprintln!(
+        "short-lived, 10 at a time, socket table only: {right}/{n} attributed ({refreshes} refreshes, {probes} probes)"
+    );
 }
 
 /// A program that has exited keeps its name: the tracer read it (or its `execve` told it) while

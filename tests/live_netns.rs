@@ -4,124 +4,14 @@
 
 mod netns;
 
-use netns::{KillOnDrop, NetPair, lines, python};
+use netns::{KillOnDrop, NetPair, Run, lines, python};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 const EXE: &str = env!("CARGO_BIN_EXE_leakwatch");
 /// Bound on every wait in this file.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// A running `leakwatch run`, with its output lines arriving on channels.
-struct Run {
-    child: KillOnDrop,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    err_seen: Vec<String>,
-    _config: tempfile::TempDir,
-}
-
-impl Run {
-    fn start(pair: &NetPair, extra: &[&str]) -> Run {
-        let config = tempfile::tempdir().unwrap();
-        let mut cmd = pair.in_a("env");
-        cmd.arg("LC_ALL=C.UTF-8")
-            .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.path().display()))
-            .arg(EXE)
-            .args(["run", "--json", "--interface", &pair.veth_a, "--mode", "paranoid"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("starting leakwatch run");
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
-        let mut run = Run { child: KillOnDrop(child), stdout, stderr, err_seen: Vec::new(), _config: config };
-        run.wait_stderr(&format!("capturing on {}", pair.veth_a));
-        run
-    }
-
-    /// Waits for a stderr line containing `needle`.
-    fn wait_stderr(&mut self, needle: &str) {
-        let end = Instant::now() + WAIT;
-        while Instant::now() < end {
-            match self.stderr.recv_timeout(Duration::from_millis(100)) {
-                Ok(l) => {
-                    println!("  [run stderr] {l}");
-                    let hit = l.contains(needle);
-                    self.err_seen.push(l);
-                    if hit {
-                        return;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        panic!("no `{needle}` on stderr within {WAIT:?}; saw {:#?}", self.err_seen);
-    }
-
-    /// Waits for a JSON alert line whose dstip is `dst`; returns it and when it came.
-    fn wait_alert(&mut self, dst: &str, within: Duration) -> (serde_json::Value, Instant) {
-        let end = Instant::now() + within;
-        let mut seen = Vec::new();
-        while Instant::now() < end {
-            while let Ok(l) = self.stderr.try_recv() {
-                println!("  [run stderr] {l}");
-            }
-            match self.stdout.recv_timeout(Duration::from_millis(50)) {
-                Ok(l) => {
-                    println!("  [run stdout] {l}");
-                    let v: serde_json::Value =
-                        serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
-                    if v["dstip"] == dst {
-                        return (v, Instant::now());
-                    }
-                    seen.push(l);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        panic!("no alert for {dst} within {within:?}; other lines: {seen:#?}");
-    }
-
-    /// SIGINT, expecting exit code 0, then every stdout line not read yet (the `--flows` report).
-    fn stdout_after_interrupt(mut self) -> Vec<String> {
-        let stdout = std::mem::replace(&mut self.stdout, std::sync::mpsc::channel().1);
-        assert_eq!(self.interrupt(), 0);
-        let mut out = Vec::new();
-        let end = Instant::now() + WAIT;
-        while Instant::now() < end {
-            match stdout.recv_timeout(Duration::from_millis(100)) {
-                Ok(l) => out.push(l),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        out
-    }
-
-    /// SIGINT, then the exit code (bounded; killed on timeout).
-    fn interrupt(mut self) -> i32 {
-        let pid = self.child.0.id().to_string();
-        // `ip netns exec` and `env` exec, so the pid is leakwatch's own.
-        netns::sh(&["kill", "-INT", &pid]);
-        let end = Instant::now() + WAIT;
-        loop {
-            if let Some(st) = self.child.0.try_wait().unwrap() {
-                while let Ok(l) = self.stderr.try_recv() {
-                    println!("  [run stderr] {l}");
-                }
-                return st.code().unwrap_or(-1);
-            }
-            assert!(Instant::now() < end, "leakwatch did not stop within {WAIT:?} of SIGINT");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 /// An upload from namespace A in progress.
 struct Upload {
@@ -418,25 +308,25 @@ fn tls_upload_code(b: &str, host: &str, split_at: Option<usize>) -> String {
 
 #[test]
 fn a_tls_server_name_names_the_destination() {
-    let Some(pair) = NetPair::new() else { return };
-    let _sink = pair.sink_in_b(9443);
-    let mut run = Run::start(&pair, &[]);
-    run_in_a(&pair, &tls_upload_code(&pair.v4_b(), "sni.example.test", None));
-    let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
-    assert_eq!(alert["hostname"], "sni.example.test", "{alert}");
-    assert_eq!(run.interrupt(), 0);
+    tls_names_the_destination("sni.example.test", None);
 }
 
 /// A ClientHello split over two TCP segments (as browsers' ~1.8 KB hellos are) still names the
 /// destination: the split falls before the server name extension.
 #[test]
 fn a_client_hello_in_two_segments_names_the_destination() {
+    tls_names_the_destination("split.example.test", Some(60));
+}
+
+/// An upload after a ClientHello naming `host` (whole, or split at `split_at`) gives an alert
+/// showing that host name.
+fn tls_names_the_destination(host: &str, split_at: Option<usize>) {
     let Some(pair) = NetPair::new() else { return };
     let _sink = pair.sink_in_b(9443);
     let mut run = Run::start(&pair, &[]);
-    run_in_a(&pair, &tls_upload_code(&pair.v4_b(), "split.example.test", Some(60)));
+    run_in_a(&pair, &tls_upload_code(&pair.v4_b(), host, split_at));
     let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
-    assert_eq!(alert["hostname"], "split.example.test", "{alert}");
+    assert_eq!(alert["hostname"], host, "{alert}");
     assert_eq!(run.interrupt(), 0);
 }
 

@@ -2,18 +2,16 @@
 //! watches namespace A's veth while 50 fresh python3 processes in A each open a new TCP
 //! connection to a sink in namespace B, send 40 KB and exit at once, over IPv4 and over IPv6.
 //! At least 99 % of the payload bytes must be attributed to the right pid (the kernel's connection
-//! tracepoint makes this possible; without it a socket table alone caught 22-42 %). No traffic
-//! leaves the two namespaces.
+//! tracepoint makes this possible; `tests/process_system.rs` prints how little a socket table
+//! alone catches). No traffic leaves the two namespaces.
 
 mod netns;
 
-use netns::{KillOnDrop, NetPair, lines, python};
+use netns::{KillOnDrop, NetPair, Run, python};
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-const EXE: &str = env!("CARGO_BIN_EXE_leakwatch");
 /// Bound on every wait in this file.
 const WAIT: Duration = Duration::from_secs(20);
 /// Number of short-lived uploaders, how many run at once, and what each sends.
@@ -69,36 +67,7 @@ fn short_lived_programs_are_attributed_over_ipv6() {
 
 fn short_lived(pair: &NetPair, local_ip: &str, dst: &str, remote: &str) {
     let _sink = pair.sink_in_b(PORT);
-    let config = tempfile::tempdir().unwrap();
-    let mut child = pair
-        .in_a("env")
-        .arg("LC_ALL=C.UTF-8")
-        .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.path().display()))
-        .arg(EXE)
-        .args(["run", "--json", "--flows", "--interface", &pair.veth_a, "--mode", "paranoid"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting leakwatch run");
-    let stdout = lines(child.stdout.take().unwrap());
-    let stderr = lines(child.stderr.take().unwrap());
-    let mut child = KillOnDrop(child);
-    let ready = format!("capturing on {}", pair.veth_a);
-    let end = Instant::now() + WAIT;
-    loop {
-        match stderr.recv_timeout(Duration::from_millis(100)) {
-            Ok(l) => {
-                println!("  [run stderr] {l}");
-                if l.contains(&ready) {
-                    break;
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => panic!("leakwatch run ended before capturing"),
-        }
-        assert!(Instant::now() < end, "no `{ready}` within {WAIT:?}");
-    }
+    let run = Run::start(pair, &["--flows"]);
 
     // The uploaders, a few at a time.
     let started = Instant::now();
@@ -115,27 +84,14 @@ fn short_lived(pair: &NetPair, local_ip: &str, dst: &str, remote: &str) {
     // Let the last packets reach the engine.
     std::thread::sleep(Duration::from_millis(500));
 
-    // `ip netns exec` and `env` exec, so the pid is leakwatch's own.
-    netns::sh(&["kill", "-INT", &child.0.id().to_string()]);
-    let end = Instant::now() + WAIT;
-    let code = loop {
-        if let Some(st) = child.0.try_wait().unwrap() {
-            break st.code();
-        }
-        assert!(Instant::now() < end, "leakwatch did not stop within {WAIT:?} of SIGINT");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    for l in stderr.try_iter() {
-        println!("  [run stderr] {l}");
-    }
-    assert_eq!(code, Some(0));
+    let flows = run.stdout_after_interrupt();
 
     // Flow lines: those from A's address to the sink.
     let mut right = 0u64;
     let mut seen = 0usize;
     let mut wrong = Vec::new();
-    for l in stdout.try_iter() {
-        let v: serde_json::Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+    for l in &flows {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
         if v["remote"] != remote {
             continue;
         }

@@ -9,6 +9,8 @@
 
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -226,4 +228,117 @@ pub fn lines(r: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receive
 /// The python3 to run: the system one when present (a predictable process name).
 pub fn python() -> &'static str {
     if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }
+}
+
+/// Bound on every wait of [`Run`].
+pub const RUN_WAIT: Duration = Duration::from_secs(20);
+
+/// A running `leakwatch run --json` watching A's veth in paranoid mode, with its output lines
+/// arriving on channels; killed on drop.
+pub struct Run {
+    pub child: KillOnDrop,
+    pub stdout: Receiver<String>,
+    pub stderr: Receiver<String>,
+    err_seen: Vec<String>,
+    _config: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn start(pair: &NetPair, extra: &[&str]) -> Run {
+        let config = tempfile::tempdir().unwrap();
+        let mut cmd = pair.in_a("env");
+        cmd.arg("LC_ALL=C.UTF-8")
+            .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.path().display()))
+            .arg(env!("CARGO_BIN_EXE_leakwatch"))
+            .args(["run", "--json", "--interface", &pair.veth_a, "--mode", "paranoid"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("starting leakwatch run");
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        let mut run = Run { child: KillOnDrop(child), stdout, stderr, err_seen: Vec::new(), _config: config };
+        run.wait_stderr(&format!("capturing on {}", pair.veth_a));
+        run
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    pub fn wait_stderr(&mut self, needle: &str) {
+        let end = Instant::now() + RUN_WAIT;
+        while Instant::now() < end {
+            match self.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(l) => {
+                    println!("  [run stderr] {l}");
+                    let hit = l.contains(needle);
+                    self.err_seen.push(l);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no `{needle}` on stderr within {RUN_WAIT:?}; saw {:#?}", self.err_seen);
+    }
+
+    /// Waits for a JSON alert line whose dstip is `dst`; returns it and when it came.
+    pub fn wait_alert(&mut self, dst: &str, within: Duration) -> (serde_json::Value, Instant) {
+        let end = Instant::now() + within;
+        let mut seen = Vec::new();
+        while Instant::now() < end {
+            while let Ok(l) = self.stderr.try_recv() {
+                println!("  [run stderr] {l}");
+            }
+            match self.stdout.recv_timeout(Duration::from_millis(50)) {
+                Ok(l) => {
+                    println!("  [run stdout] {l}");
+                    let v: serde_json::Value =
+                        serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+                    if v["dstip"] == dst {
+                        return (v, Instant::now());
+                    }
+                    seen.push(l);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no alert for {dst} within {within:?}; other lines: {seen:#?}");
+    }
+
+    /// SIGINT, expecting exit code 0, then every stdout line not read yet (the `--flows` report).
+    pub fn stdout_after_interrupt(mut self) -> Vec<String> {
+        let stdout = std::mem::replace(&mut self.stdout, std::sync::mpsc::channel().1);
+        assert_eq!(self.interrupt(), 0);
+        let mut out = Vec::new();
+        let end = Instant::now() + RUN_WAIT;
+        while Instant::now() < end {
+            match stdout.recv_timeout(Duration::from_millis(100)) {
+                Ok(l) => out.push(l),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        out
+    }
+
+    /// SIGINT, then the exit code (bounded; killed on timeout).
+    pub fn interrupt(mut self) -> i32 {
+        let pid = self.child.0.id().to_string();
+        // `ip netns exec` and `env` exec, so the pid is leakwatch's own.
+        sh(&["kill", "-INT", &pid]);
+        let end = Instant::now() + RUN_WAIT;
+        loop {
+            if let Some(st) = self.child.0.try_wait().unwrap() {
+                while let Ok(l) = self.stderr.try_recv() {
+                    println!("  [run stderr] {l}");
+                }
+                return st.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < end, "leakwatch did not stop within {RUN_WAIT:?} of SIGINT");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

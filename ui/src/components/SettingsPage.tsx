@@ -1,9 +1,12 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from '../api';
 import { useUi } from '../context';
 import { isLocale, LOCALES } from '../i18n';
 import type { EngineStatus, LocaleId, Settings } from '../types';
 import { BOUNDS, fieldErrorText, MODES, toForm, validate, type Field, type FieldError, type SettingsForm } from '../validate';
+
+type NumberKey = 'max_traffic_during_10_sec' | 'min_leak_size' | 'realert_after_s';
 
 interface Props {
   saved: Settings | null;
@@ -83,6 +86,22 @@ export function SettingsPage({ saved, status, onSaved, onLocale }: Props) {
 
   const messages = [...errors.map((e) => fieldErrorText(tr, e)), ...(backendError ? [backendError] : [])];
   const bytesHint = (v: string) => (/^\d+$/.test(v.trim()) ? `= ${tr.size(Number(v))}` : '');
+  /** One numeric threshold: label, input, hint and its inline error. */
+  const numberField = (key: NumberKey, testid: string, label: string, hint: ComponentChildren) => (
+    <div class="field">
+      <label for={`f-${key}`}>{tr.t(label)}</label>
+      <input
+        id={`f-${key}`}
+        data-testid={testid}
+        inputMode="numeric"
+        value={form[key]}
+        onInput={(e) => set(key, e.currentTarget.value)}
+        {...invalid(key)}
+      />
+      <span class="hint">{hint}</span>
+      {inlineError(key)}
+    </div>
+  );
 
   return (
     <section class="page" aria-labelledby="settings-h">
@@ -103,51 +122,15 @@ export function SettingsPage({ saved, status, onSaved, onLocale }: Props) {
 
         <fieldset>
           <legend>{tr.t('ui-settings-thresholds')}</legend>
-          <div class="field">
-            <label for="f-max_traffic_during_10_sec">{tr.t('ui-settings-max-10s')}</label>
-            <input
-              id="f-max_traffic_during_10_sec"
-              data-testid="settings-max-10s"
-              inputMode="numeric"
-              value={form.max_traffic_during_10_sec}
-              onInput={(e) => set('max_traffic_during_10_sec', e.currentTarget.value)}
-              {...invalid('max_traffic_during_10_sec')}
-            />
-            <span class="hint">
-              {tr.t('ui-settings-max-10s-hint', { min: tr.int(BOUNDS.max_traffic_during_10_sec.min) })} {bytesHint(form.max_traffic_during_10_sec)}
-            </span>
-            {inlineError('max_traffic_during_10_sec')}
-          </div>
-          <div class="field">
-            <label for="f-min_leak_size">{tr.t('ui-settings-min-leak')}</label>
-            <input
-              id="f-min_leak_size"
-              data-testid="settings-min-leak"
-              inputMode="numeric"
-              value={form.min_leak_size}
-              onInput={(e) => set('min_leak_size', e.currentTarget.value)}
-              {...invalid('min_leak_size')}
-            />
-            <span class="hint">
-              {tr.t('ui-settings-min-leak-hint')} {bytesHint(form.min_leak_size)}
-            </span>
-            {inlineError('min_leak_size')}
-          </div>
-          <div class="field">
-            <label for="f-realert_after_s">{tr.t('ui-settings-realert')}</label>
-            <input
-              id="f-realert_after_s"
-              data-testid="settings-realert"
-              inputMode="numeric"
-              value={form.realert_after_s}
-              onInput={(e) => set('realert_after_s', e.currentTarget.value)}
-              {...invalid('realert_after_s')}
-            />
-            <span class="hint">
-              {tr.t('ui-settings-realert-hint')} {/^\d+$/.test(form.realert_after_s.trim()) ? `= ${tr.duration(Number(form.realert_after_s))}` : ''}
-            </span>
-            {inlineError('realert_after_s')}
-          </div>
+          {numberField('max_traffic_during_10_sec', 'settings-max-10s', 'ui-settings-max-10s', <>
+            {tr.t('ui-settings-max-10s-hint', { min: tr.int(BOUNDS.max_traffic_during_10_sec.min) })} {bytesHint(form.max_traffic_during_10_sec)}
+          </>)}
+          {numberField('min_leak_size', 'settings-min-leak', 'ui-settings-min-leak', <>
+            {tr.t('ui-settings-min-leak-hint')} {bytesHint(form.min_leak_size)}
+          </>)}
+          {numberField('realert_after_s', 'settings-realert', 'ui-settings-realert', <>
+            {tr.t('ui-settings-realert-hint')} {/^\d+$/.test(form.realert_after_s.trim()) ? `= ${tr.duration(Number(form.realert_after_s))}` : ''}
+          </>)}
         </fieldset>
 
         <div class="field">

@@ -546,10 +546,7 @@ impl State {
             self.last_flow_sweep = t;
             self.refresh_user_ignores();
             let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
-            self.flows.sweep(t, &mut |r| {
-                *n += 1;
-                subs.publish(with_hostname(r, names), &mut 0)
-            });
+            self.flows.sweep(t, &mut |r| report_flow(subs, names, n, r));
         }
     }
 
@@ -562,10 +559,7 @@ impl State {
             p,
             &self.config.local_nets,
             |proto, ip, port| sockets.lookup(proto, ip, port),
-            &mut |r| {
-                *n += 1;
-                subs.publish(with_hostname(r, names), &mut 0)
-            },
+            &mut |r| report_flow(subs, names, n, r),
         );
         if acc.attributed_now
             && let Some(proc_) = &process
@@ -605,22 +599,23 @@ impl State {
             alerts.publish(e, &mut 0)
         });
         let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
-        self.flows.drain(&mut |r| {
-            *n += 1;
-            subs.publish(with_hostname(r, names), &mut 0)
-        });
+        self.flows.drain(&mut |r| report_flow(subs, names, n, r));
         self.alerts.0.clear();
         self.stats.0.clear();
         self.flow_subs.0.clear();
     }
 }
 
-/// Names a closing flow's remote address from what was learned on the wire.
-/// A flow record with its destination named (host name, organisation, country).
-fn with_hostname(mut r: FlowRecord, names: &Naming) -> FlowRecord {
+/// Counts a closed flow and, when someone subscribed to flows, hands it over with its destination
+/// named (host name, organisation, country): nobody listening, no lookups.
+fn report_flow(subs: &mut Subs<FlowRecord>, names: &Naming, count: &mut u64, mut r: FlowRecord) {
+    *count += 1;
+    if subs.is_empty() {
+        return;
+    }
     let dest = names.describe(r.remote.ip());
     r.hostname = r.hostname.or(dest.hostname);
     r.orgname = r.orgname.or(dest.orgname);
     r.country = r.country.or(dest.country);
-    r
+    subs.publish(r, &mut 0);
 }

@@ -442,7 +442,7 @@ fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
 
 /// The alert for an episode; its destination is named now (never per packet).
 fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Alert {
-    let dest = names.describe(key.remote);
+    let dest = names.describe_for_alert(key.remote);
     let mut alert = Alert {
         id: ep.id,
         kind: ep.kind,

@@ -84,6 +84,18 @@ pub struct Destination {
 }
 
 impl Naming {
+    /// [`describe`](Self::describe) for an alert: an address without a host name is also given to
+    /// reverse DNS, whose answer names it from then on (its later updates, its flows).
+    pub fn describe_for_alert(&self, ip: IpAddr) -> Destination {
+        let d = self.describe(ip);
+        if d.hostname.is_none()
+            && let Some(r) = &self.reverse
+        {
+            r.request(ip);
+        }
+        d
+    }
+
     /// Files the reverse DNS answers received so far (least trusted: a name seen on the wire
     /// wins), at packet time `now`.
     pub fn absorb_reverse(&mut self, now: crate::time::Ts) {
@@ -98,18 +110,11 @@ impl Naming {
     }
 
     /// Host name, organisation, ASN and country of `ip` (allocates: call per alert or per
-    /// reported flow, never per packet). Unknown stays unknown; an address without a host name
-    /// is given to reverse DNS, whose answer names it from then on.
+    /// reported flow, never per packet). Unknown stays unknown.
     pub fn describe(&self, ip: IpAddr) -> Destination {
         let info = self.asn.as_ref().and_then(|db| db.lookup(ip));
-        let hostname = self.names.lookup(ip).map(str::to_string);
-        if hostname.is_none()
-            && let Some(r) = &self.reverse
-        {
-            r.request(ip);
-        }
         Destination {
-            hostname,
+            hostname: self.names.lookup(ip).map(str::to_string),
             orgname: info.as_ref().map(|i| i.org.to_string()),
             asn: info.map(|i| i.asn),
             country: self.asn.as_ref().and_then(|db| db.country_str(ip)).map(str::to_string),

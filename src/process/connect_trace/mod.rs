@@ -77,12 +77,8 @@ pub enum TraceError {
 /// Counters of the tracer.
 #[derive(Default, Debug)]
 pub struct TraceStats {
-    /// State changes read from the kernel.
-    pub events: AtomicU64,
     /// Endpoints attributed to a program.
     pub attributed: AtomicU64,
-    /// Connects whose program had exited before it could be read.
-    pub unreadable: AtomicU64,
     /// Changes the kernel lost (ring full) plus attributions the channel dropped.
     pub lost: AtomicU64,
 }
@@ -245,16 +241,7 @@ impl Reader {
 
     fn on_sample(&mut self, pid: u32, raw: &[u8], tx: &Sender<Traced>, stats: &TraceStats) {
         let Some(change) = self.layout.decode(raw) else { return };
-        stats.events.fetch_add(1, Ordering::Relaxed);
-        let owner = if change.is_connect() {
-            let p = self.program(pid);
-            if p.is_none() {
-                stats.unreadable.fetch_add(1, Ordering::Relaxed);
-            }
-            p
-        } else {
-            None
-        };
+        let owner = if change.is_connect() { self.program(pid) } else { None };
         let Some((local, port, owner)) = self.correlator.on_change(&change, owner) else { return };
         stats.attributed.fetch_add(1, Ordering::Relaxed);
         if let Err(TrySendError::Full(_)) = tx.try_send(Traced { local, port, owner }) {

@@ -581,6 +581,9 @@ impl State {
     /// Asks the socket table again for recent flows that still have no program, and credits what
     /// they sent to the program found.
     fn retry_unattributed(&mut self, now: Ts) {
+        if !self.sockets.can_attribute() {
+            return;
+        }
         let (sockets, detector) = (&mut self.sockets, &mut self.detector);
         self.flows.retry_pending(
             now,

@@ -34,6 +34,12 @@ pub trait SocketTable: Send {
 
     /// Called about once a second (the engine's clock): a chance for a slow background refresh.
     fn tick(&mut self) {}
+
+    /// Whether asking again can ever find a program (not for [`NoSocketTable`]): the engine then
+    /// skips its periodic second chance for unattributed flows.
+    fn can_attribute(&self) -> bool {
+        true
+    }
 }
 
 /// Knows no process: replay of capture files.
@@ -43,6 +49,10 @@ pub struct NoSocketTable;
 impl SocketTable for NoSocketTable {
     fn lookup(&mut self, _: Proto, _: IpAddr, _: u16) -> Option<Arc<ProcessInfo>> {
         None
+    }
+
+    fn can_attribute(&self) -> bool {
+        false
     }
 }
 

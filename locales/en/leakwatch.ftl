@@ -209,3 +209,28 @@ mode-chill-desc = Only tell me about uploads to places Leakwatch does not recogn
 cli-watching = Watching outgoing traffic. Press Ctrl+C to stop.
 cli-stopped = Stopped watching.
 cli-bad-locale = Unknown language “{ $value }”. Use one of: { $valid }.
+
+## Tray app backend (src-tauri/): notifications and tray menu. Keys start with `app-`.
+
+app-action-ignore-now = Ignore for now
+app-action-always-ignore = Always ignore
+app-open-to-ignore = Open Leakwatch to ignore it.
+app-tray-open = Open Leakwatch
+app-tray-recent = Recent alerts
+app-tray-no-alerts = No alerts yet
+app-tray-mode = Mode
+app-mode-paranoid = Paranoid
+app-mode-adequate = Adequate
+app-mode-chill = Chill
+app-tray-pause = Pause
+app-pause-15m = For 15 minutes
+app-pause-1h = For 1 hour
+app-pause-until-resumed = Until resumed
+app-tray-resume = Resume watching
+app-tray-autostart = Start at login
+app-tray-quit = Quit
+app-tooltip-watching = Leakwatch: watching
+app-tooltip-alert = Leakwatch: new alert
+app-tooltip-paused = Leakwatch: paused
+app-tooltip-no-permission = Leakwatch: not allowed to capture
+app-no-permission = Leakwatch is not allowed to capture packets. Give the app the capture capability once (the window itself never needs root): sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip { $exe }

@@ -211,3 +211,28 @@ mode-chill-desc = Сообщать только об отправках на а�
 cli-watching = Слежу за исходящим трафиком. Нажмите Ctrl+C, чтобы остановить.
 cli-stopped = Наблюдение остановлено.
 cli-bad-locale = Неизвестный язык «{ $value }». Допустимые значения: { $valid }.
+
+## Приложение в трее (src-tauri/): уведомления и меню. Ключи начинаются с `app-`.
+
+app-action-ignore-now = Пока игнорировать
+app-action-always-ignore = Игнорировать всегда
+app-open-to-ignore = Откройте Leakwatch, чтобы игнорировать.
+app-tray-open = Открыть Leakwatch
+app-tray-recent = Последние тревоги
+app-tray-no-alerts = Тревог пока нет
+app-tray-mode = Режим
+app-mode-paranoid = Параноидальный
+app-mode-adequate = Разумный
+app-mode-chill = Спокойный
+app-tray-pause = Пауза
+app-pause-15m = На 15 минут
+app-pause-1h = На 1 час
+app-pause-until-resumed = До возобновления
+app-tray-resume = Возобновить наблюдение
+app-tray-autostart = Запускать при входе
+app-tray-quit = Выход
+app-tooltip-watching = Leakwatch: наблюдение
+app-tooltip-alert = Leakwatch: новая тревога
+app-tooltip-paused = Leakwatch: пауза
+app-tooltip-no-permission = Leakwatch: нет права на захват
+app-no-permission = Leakwatch не может перехватывать пакеты. Один раз дайте приложению право на захват (окну права root не нужны никогда): sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip { $exe }

@@ -49,7 +49,11 @@ fn save_shot(s: &Session, name: &str) {
 #[test]
 fn real_app_replay_ignore_always_and_mode_persists() {
     const NAME: &str = "real_app_replay_ignore_always_and_mode_persists";
-    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui");
+    // LEAKWATCH_E2E_UI_DIR: another checkout's ui/ whose dist the app was built with
+    // (TAURI_CONFIG='{"build":{"frontendDist":"<dir>/dist"}}'), for trying the test before ui/ lands.
+    let ui = std::env::var_os("LEAKWATCH_E2E_UI_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui"));
     if std::env::var_os(support::INSIDE).is_none() {
         if !ui.join("package.json").is_file() {
             eprintln!("SKIP {NAME}: ui/ has no package.json yet (the web UI lands from its own branch)");

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-const ELEMENT_KEY: &str = "element-6066-11e4-a07c-4a13f9ab3dd0";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 pub struct Session {
     port: u16,
@@ -114,7 +114,7 @@ impl Session {
     }
 
     pub fn element_arg(el: &str) -> Value {
-        json!({ ELEMENT_KEY: el })
+        Value::Object([(ELEMENT_KEY.to_string(), Value::from(el))].into_iter().collect())
     }
 
     /// A PNG screenshot of the window.

@@ -101,12 +101,15 @@ pub fn system_notifier(events: Sender<NoteEvent>) -> Result<Box<dyn Notifier>, N
     }
 }
 
+/// One recorded `show`: alert id, title, body, and whether it replaced an earlier one.
+pub type Shown = (u64, String, String, bool);
+
 /// A notifier that records what it was asked to show (tests).
 #[derive(Clone, Default)]
 pub struct FakeNotifier {
     pub actions: bool,
     /// Every `show`, in order: (alert id, title, body, replaced an earlier one).
-    pub shown: Arc<Mutex<Vec<(u64, String, String, bool)>>>,
+    pub shown: Arc<Mutex<Vec<Shown>>>,
 }
 
 impl Notifier for FakeNotifier {

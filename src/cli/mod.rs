@@ -9,6 +9,8 @@ mod patterns_cmd;
 mod replay;
 mod run;
 
+pub use run::socket_table;
+
 use crate::i18n::Locale;
 use crate::ignores::IgnoreStore;
 use crate::judge::{Mode, Rules};

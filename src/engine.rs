@@ -66,6 +66,8 @@ pub struct IgnoreInfo {
     pub until: Option<chrono::DateTime<chrono::Utc>>,
     /// Who added it (the user, or a local program over the legacy socket).
     pub source: IgnoreSource,
+    /// When it was added, if known (see [`crate::ignores::Ignore::added`]).
+    pub added: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Commands from front ends.
@@ -449,6 +451,7 @@ impl State {
                 permanent: i.is_permanent(),
                 until: i.until(),
                 source: i.source,
+                added: i.added,
             })
             .collect()
     }

@@ -23,11 +23,11 @@
 //! **Sources.** Every ignore records who added it ([`IgnoreSource`]): the user (CLI, UI) or a
 //! local program over the legacy TCP socket. The legacy daemon refuses unknown keys in a filter
 //! object, so the source of a permanent ignore is not written into `ignores.user.json` but into
-//! a sidecar file next to it, `ignores.user.sources.json` ([`sources_path`]), which lists the
-//! filters that did not come from the user. It is written only once such an ignore exists,
-//! before the main file when adding and after it when removing, so a failed write can only
-//! leave a stale entry (an ignore shown as socket-made), never hide one. An unreadable sidecar
-//! is ignored (every ignore then counts as the user's) and rewritten on the next change.
+//! a sidecar file next to it, `ignores.user.sources.json` ([`sources_path`]), which lists, for
+//! each permanent ignore, who added it and when. It is written before the main file when adding
+//! and after it when removing, so a failed write can only leave a stale entry (an ignore shown
+//! as socket-made), never hide one. An unreadable sidecar is ignored (every ignore then counts as
+//! the user's, added at an unknown time) and rewritten on the next change.
 //!
 //! Limitations (by design): top-level keys other than `"filters"` are kept and written back
 //! after `"filters"`; the store does not re-read the file before writing (unlike the legacy
@@ -125,9 +125,9 @@ pub struct Ignore {
     /// The legacy filter object, verbatim.
     pub filter: Value,
     pub kind: IgnoreKind,
-    /// When it was added (for loaded permanent ignores: when the file was loaded, unless the
-    /// sidecar file knows better).
-    pub added: DateTime<Utc>,
+    /// When it was added; `None` for a permanent ignore loaded from a file that the sidecar
+    /// file has no record of (e.g. written by the legacy daemon or by hand).
+    pub added: Option<DateTime<Utc>>,
     /// Who added it.
     pub source: IgnoreSource,
 }
@@ -313,14 +313,13 @@ impl IgnoreStore {
         };
         match parse_file(&bytes) {
             Ok(parsed) => {
-                let now = Utc::now();
                 let mut sources = read_sources(&sources_path(&store.path));
                 store.ignores = parsed
                     .filters
                     .into_iter()
                     .map(|filter| {
                         let known = sources.iter().position(|s| s.filter == filter).map(|i| sources.swap_remove(i));
-                        let (source, added) = known.map_or((IgnoreSource::User, now), |s| (s.source, s.added));
+                        let (source, added) = known.map_or((IgnoreSource::User, None), |s| (s.source, s.added));
                         Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added, source }
                     })
                     .collect();
@@ -405,7 +404,7 @@ impl IgnoreStore {
             return Ok(id);
         }
         let id = next_id();
-        self.ignores.push(Ignore { id, filter, kind: IgnoreKind::Temporary { until }, added: now, source });
+        self.ignores.push(Ignore { id, filter, kind: IgnoreKind::Temporary { until }, added: Some(now), source });
         self.generation = next_generation();
         Ok(id)
     }
@@ -425,7 +424,7 @@ impl IgnoreStore {
         if let Some(existing) = self.ignores.iter().find(|i| i.is_permanent() && i.filter == filter) {
             return Ok(existing.id);
         }
-        let added = Utc::now();
+        let added = Some(Utc::now());
         let new = Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added, source };
         let mut all: Vec<&Ignore> = self.ignores.iter().filter(|i| i.is_permanent()).collect();
         all.push(&new);
@@ -507,22 +506,25 @@ impl IgnoreStore {
         self.ignores.is_empty()
     }
 
-    /// Writes the sidecar file listing the permanent ignores of `all` not added by the user;
-    /// not written at all while there never was one.
+    /// Writes the sidecar file: who added each permanent ignore of `all`, and when (an unknown
+    /// time is left out). Not written at all while there never was an entry.
     fn save_sources(&self, all: &[&Ignore]) -> Result<(), IgnoreError> {
         let path = sources_path(&self.path);
         let entries: Vec<Value> = all
             .iter()
-            .filter(|i| i.source != IgnoreSource::User)
-            .map(
-                |i| serde_json::json!({"source": i.source.as_str(), "added": i.added.to_rfc3339(), "filter": i.filter}),
-            )
+            .map(|i| {
+                let mut e = serde_json::json!({"source": i.source.as_str(), "filter": i.filter});
+                if let Some(added) = i.added {
+                    e["added"] = Value::from(added.to_rfc3339());
+                }
+                e
+            })
             .collect();
         if entries.is_empty() && !path.exists() {
             return Ok(());
         }
         let doc = serde_json::json!({
-            "comment": "Who added the ignores of ignores.user.json that the user did not add (written by leakwatch).",
+            "comment": "Who added each ignore of ignores.user.json, and when (written by leakwatch).",
             "sources": entries,
         });
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -569,7 +571,7 @@ pub fn sources_path(path: &Path) -> PathBuf {
 struct SourceEntry {
     filter: Value,
     source: IgnoreSource,
-    added: DateTime<Utc>,
+    added: Option<DateTime<Utc>>,
 }
 
 /// The sidecar entries; an absent, oversized or unreadable file gives none.
@@ -584,7 +586,7 @@ fn read_sources(path: &Path) -> Vec<SourceEntry> {
                 .get("added")
                 .and_then(Value::as_str)
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+                .map(|t| t.with_timezone(&Utc));
             Some(SourceEntry { filter: e.get("filter")?.clone(), source, added })
         })
         .collect()

@@ -141,10 +141,27 @@ fn permanent_survives_restart_temporary_does_not() {
         assert_eq!(mode & 0o777, 0o700);
     }
 
+    let added = store.get(p).unwrap().added.expect("a new ignore knows when it was added");
+    assert!(added >= now - TimeDelta::seconds(5) && added <= Utc::now());
+
     drop(store);
     let mut store = open_clean(&path);
     let listed: Vec<Value> = store.list(now).iter().map(|i| i.filter.clone()).collect();
     assert_eq!(listed, vec![ip_filter(1)]);
+    // When it was added comes back from the sidecar file, to the second.
+    let reloaded = store.list(now)[0].added.expect("the sidecar keeps when it was added");
+    assert_eq!(reloaded.timestamp(), added.timestamp());
+}
+
+#[test]
+fn added_time_is_unknown_for_a_file_without_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    fs::copy(legacy_sample(), &path).unwrap();
+    let (mut store, problem) = IgnoreStore::open(path.clone()).unwrap();
+    assert!(problem.is_none());
+    assert!(!store.is_empty());
+    assert!(store.list(Utc::now()).iter().all(|i| i.added.is_none()), "the legacy daemon kept no times");
 }
 
 #[test]
@@ -380,10 +397,15 @@ fn written_file_is_private_and_no_temp_files_remain() {
     for n in 0..10 {
         store.add_permanent(ip_filter(n)).unwrap();
     }
-    let mode = fs::metadata(&path).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
-    let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(names.len(), 1);
+    // The file and its sidecar (who added each ignore, and when), both private; no temp files.
+    let sidecar = leakwatch::ignores::sources_path(&path);
+    for f in [&path, &sidecar] {
+        let mode = fs::metadata(f).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", f.display());
+    }
+    let mut names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    assert_eq!(names, vec![path, sidecar]);
 }
 
 #[test]
@@ -472,8 +494,11 @@ fn kill9_during_writes_loses_nothing_acknowledged() {
         let (mut store, problem) = IgnoreStore::open(path.clone()).unwrap();
         assert!(problem.is_none(), "round {round}: {problem:?}");
         // The killed writer's temp file (if any) was cleaned up by open.
-        let leftovers: Vec<_> =
-            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n != FILE_NAME).collect();
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != FILE_NAME && n != "ignores.user.sources.json")
+            .collect();
         assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
         let stored: std::collections::BTreeSet<u64> =
             store.list(Utc::now()).iter().map(|i| marker(&i.filter).expect("marker")).collect();

@@ -146,6 +146,8 @@ pub struct IgnoreView {
     pub permanent: bool,
     pub until: Option<String>,
     pub source: Option<String>,
+    /// When it was added (RFC 3339), if known.
+    pub created_at: Option<String>,
 }
 
 impl IgnoreView {
@@ -157,6 +159,7 @@ impl IgnoreView {
             permanent: i.permanent,
             until: i.until.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             source,
+            created_at: i.added.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         }
     }
 }

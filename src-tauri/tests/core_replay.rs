@@ -74,6 +74,7 @@ fn replay_alert_notify_ignore_and_settings() {
     let ignores = core.list_ignores();
     let permanent = ignores.iter().find(|i| i.permanent).expect("a permanent ignore");
     assert_eq!(permanent.source.as_deref(), Some("tray"));
+    assert!(permanent.created_at.as_deref().is_some_and(|t| t.starts_with("20")), "{permanent:?}");
 
     // Removing it un-ignores the row; a temporary ignore from the UI works too.
     assert!(core.remove_ignore(permanent.id).unwrap());

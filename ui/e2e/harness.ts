@@ -37,6 +37,7 @@ function handle(cmd: string, args: any): unknown {
         permanent: args.scope === 'always',
         until: args.scope.startsWith('for_') && args.scope !== 'for_now' ? new Date(Date.now() + 3600e3).toISOString() : null,
         source: 'user',
+        created_at: new Date().toISOString(),
       });
       a.ignored = true;
       return { ignore_id: id };

@@ -306,7 +306,7 @@ test('Language switch to Russian changes the visible strings at once and is stor
   await t.close();
 });
 
-test('Ignores page: scope, expiry, source (legacy socket prominent), remove', async () => {
+test('Ignores page: scope, created-at, expiry, source (legacy socket prominent), remove', async () => {
   const t = await openApp();
   const { page } = t;
   await page.getByTestId('nav-ignores').click();
@@ -316,7 +316,8 @@ test('Ignores page: scope, expiry, source (legacy socket prominent), remove', as
   assert.match(await legacy.getByTestId('ignore-source-legacy').innerText(), /a local program over the legacy socket/);
   assert.match(await page.locator('[data-ignore-id="11"]').innerText(), /until Nov 28, 2026/);
   assert.match(await page.locator('[data-ignore-id="13"]').innerText(), /until Leakwatch restarts/);
-  
+  assert.match(await page.locator('[data-ignore-id="10"]').getByTestId('ignore-created').innerText(), /Nov 20, 2026/);
+  assert.match(await page.locator('[data-ignore-id="13"]').getByTestId('ignore-created').innerText(), /unknown/);
   await legacy.getByTestId('ignore-remove').click();
   await page.waitForFunction(() => !document.querySelector('[data-ignore-id="12"]'));
   assert.deepEqual(await t.calls('remove_ignore'), [{ id: 12 }]);

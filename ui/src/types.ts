@@ -67,6 +67,8 @@ export interface IgnoreView {
   permanent: boolean;
   until: string | null;
   source: string | null;
+  /** When it was added (RFC 3339); null when unknown (e.g. a file written by the legacy daemon). */
+  created_at: string | null;
 }
 
 export type Mode = 'paranoid' | 'adequate' | 'chill';

@@ -72,10 +72,10 @@ export const SAMPLE_ALERTS: AlertView[] = [
 ];
 
 export const SAMPLE_IGNORES: IgnoreView[] = [
-  { id: 10, name: 'Ignore.Custom.Pattern.Google', filter: SAMPLE_ALERTS[0].callback_filter, permanent: true, until: null, source: 'user' },
-  { id: 11, name: 'Ignore.Custom.Pattern.IP', filter: '{"pattern":{"dstip":"^\\\\Q198.51.100.7\\\\E$"}}', permanent: false, until: '2026-11-28T03:15:00Z', source: 'tray' },
-  { id: 12, name: null, filter: '{"pattern":{"processname":"^\\\\Qtelemetryd\\\\E$"}}', permanent: true, until: null, source: 'legacy-socket' },
-  { id: 13, name: 'Ignore.Custom.Pattern.Port', filter: '{"pattern":{"dstport":"^\\\\Q8443\\\\E$"}}', permanent: false, until: null, source: null },
+  { id: 10, name: 'Ignore.Custom.Pattern.Google', filter: SAMPLE_ALERTS[0].callback_filter, permanent: true, until: null, source: 'user', created_at: '2026-11-20T09:30:00Z' },
+  { id: 11, name: 'Ignore.Custom.Pattern.IP', filter: '{"pattern":{"dstip":"^\\\\Q198.51.100.7\\\\E$"}}', permanent: false, until: '2026-11-28T03:15:00Z', source: 'tray', created_at: '2026-11-28T03:00:00Z' },
+  { id: 12, name: null, filter: '{"pattern":{"processname":"^\\\\Qtelemetryd\\\\E$"}}', permanent: true, until: null, source: 'legacy-socket', created_at: '2026-11-27T22:10:00Z' },
+  { id: 13, name: 'Ignore.Custom.Pattern.Port', filter: '{"pattern":{"dstport":"^\\\\Q8443\\\\E$"}}', permanent: false, until: null, source: null, created_at: null },
 ];
 
 export const SAMPLE_SETTINGS: Settings = {

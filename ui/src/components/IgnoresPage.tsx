@@ -70,6 +70,10 @@ export function IgnoresPage({ refreshKey }: { refreshKey: number }) {
                 <span class={`badge ${ig.permanent ? 'scope-always' : 'scope-temp'}`}>{scopeText(tr, ig)}</span>
               </div>
               <dl class="ignore-meta">
+                <dt>{tr.t('ui-ignore-created')}</dt>
+                <dd data-testid="ignore-created">
+                  {ig.created_at ? tr.dateTime(ig.created_at) : <span class="muted">{tr.t('ui-created-unknown')}</span>}
+                </dd>
                 <dt>{tr.t('ui-ignore-expires')}</dt>
                 <dd>{ig.permanent ? tr.t('ui-expires-never') : ig.until ? tr.dateTime(ig.until) : tr.t('ui-expires-restart')}</dd>
                 <dt>{tr.t('ui-ignore-source')}</dt>

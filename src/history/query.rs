@@ -1,0 +1,235 @@
+//! Reading the history: alerts with what the user did, upload totals grouped by program,
+//! destination or country, time series for charts, and CSV/JSON export.
+
+use super::store::{HistoryError, HistoryStore};
+use rusqlite::params;
+use serde::Serialize;
+use serde_json::Value;
+use std::path::Path;
+
+/// Which alerts to list.
+#[derive(Clone, Debug, Default)]
+pub struct AlertQuery {
+    /// Only alerts whose last event is at or after this (µs since the epoch).
+    pub since_us: Option<i64>,
+    /// Only this program: its name, its executable path, or the file name of that path.
+    pub program: Option<String>,
+    /// Only alerts whose JSON contains this text (case-insensitive for ASCII).
+    pub text: Option<String>,
+    /// At most this many, newest first (0: no limit).
+    pub limit: usize,
+}
+
+/// One stored alert with its history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertRecord {
+    /// The alert as `replay --json` prints it, plus `id`, `phase`, `ignored`, `ignored_scope`,
+    /// `ignored_at` and `updates` (how many updates were recorded).
+    pub json: Value,
+}
+
+/// How upload totals are grouped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    Program,
+    /// Organisation and country of the destination.
+    Destination,
+    Country,
+}
+
+impl GroupBy {
+    pub fn parse(s: &str) -> Result<GroupBy, String> {
+        match s {
+            "program" => Ok(GroupBy::Program),
+            "destination" => Ok(GroupBy::Destination),
+            "country" => Ok(GroupBy::Country),
+            _ => Err(format!("`{s}`: group by program, destination or country")),
+        }
+    }
+}
+
+/// A total of uploaded bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UploadRow {
+    /// The program, the organisation or the country, as grouped (empty: unknown).
+    pub key: String,
+    /// With [`GroupBy::Destination`]: the country of that organisation's addresses.
+    pub country: Option<String>,
+    pub bytes: u64,
+}
+
+/// Bytes of one program in one bucket of a time series.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeriesPoint {
+    /// Start of the bucket, seconds since the epoch.
+    pub start: i64,
+    pub program: String,
+    pub bytes: u64,
+}
+
+impl HistoryStore {
+    /// Stored alerts, newest first.
+    pub fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>, HistoryError> {
+        let limit = if q.limit == 0 { i64::MAX } else { i64::try_from(q.limit).unwrap_or(i64::MAX) };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.alert_id, a.phase, a.json, \
+                 (SELECT COUNT(*) FROM alert_updates u WHERE u.alert_row = a.row), \
+                 (SELECT scope FROM actions x WHERE x.filter = json_extract(a.json, '$.callback_filter') \
+                  ORDER BY x.at_us DESC LIMIT 1), \
+                 (SELECT MAX(at_us) FROM actions x WHERE x.filter = json_extract(a.json, '$.callback_filter')) \
+                 FROM alerts a WHERE a.at_us >= ?1 \
+                 AND (?2 IS NULL OR a.program = ?2 OR a.exe = ?2 OR a.exe LIKE '%/' || ?2) \
+                 AND (?3 IS NULL OR instr(lower(a.json), lower(?3)) > 0) \
+                 ORDER BY a.at_us DESC, a.row DESC LIMIT ?4",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map(params![q.since_us.unwrap_or(i64::MIN), q.program, q.text, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            })
+            .map_err(|e| self.sql_err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, phase, json, updates, scope, at) = row.map_err(|e| self.sql_err(e))?;
+            // A row edited by hand into something that is not an object still lists.
+            let mut v: Value = serde_json::from_str(&json).unwrap_or_else(|_| Value::Object(Default::default()));
+            if let Value::Object(m) = &mut v {
+                m.insert("id".into(), id.into());
+                m.insert("phase".into(), phase.into());
+                m.insert("ignored".into(), scope.is_some().into());
+                m.insert("ignored_scope".into(), scope.into());
+                m.insert("ignored_at".into(), at.map(|t| crate::time::Ts(t).rfc3339()).into());
+                m.insert("updates".into(), updates.into());
+            }
+            out.push(AlertRecord { json: v });
+        }
+        Ok(out)
+    }
+
+    /// Upload totals since `since_s` (seconds), largest first, optionally for one program.
+    pub fn uploads(
+        &self,
+        since_s: Option<i64>,
+        by: GroupBy,
+        program: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<UploadRow>, HistoryError> {
+        let (key, extra) = match by {
+            GroupBy::Program => ("program", "NULL"),
+            GroupBy::Destination => ("org", "country"),
+            GroupBy::Country => ("country", "NULL"),
+        };
+        let group = if by == GroupBy::Destination { "1, 2" } else { "1" };
+        let sql = format!(
+            "SELECT {key}, {extra}, SUM(bytes) AS b FROM uploads WHERE start >= ?1 AND (?2 IS NULL OR program = ?2) \
+             GROUP BY {group} ORDER BY b DESC, 1 LIMIT ?3"
+        );
+        let limit = if limit == 0 { i64::MAX } else { i64::try_from(limit).unwrap_or(i64::MAX) };
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map(params![since_s.unwrap_or(i64::MIN), program, limit], |r| {
+                Ok(UploadRow {
+                    key: r.get(0)?,
+                    country: r.get(1)?,
+                    bytes: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                })
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+
+    /// Uploads per program in buckets of `bucket_s` seconds since `since_s`, oldest first.
+    pub fn series(&self, since_s: i64, bucket_s: i64) -> Result<Vec<SeriesPoint>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT start - (start % ?2) AS t, program, SUM(bytes) FROM uploads WHERE start >= ?1 \
+                 GROUP BY t, program ORDER BY t, program",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map(params![since_s, bucket_s.max(1)], |r| {
+                Ok(SeriesPoint {
+                    start: r.get(0)?,
+                    program: r.get(1)?,
+                    bytes: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                })
+            })
+            .map_err(|e| self.sql_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+    }
+
+    /// The newest time anything was recorded (seconds), to measure look-backs in packet time.
+    pub fn newest_s(&self) -> Result<Option<i64>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT MAX(t) FROM (SELECT MAX(start) AS t FROM uploads UNION ALL SELECT MAX(at_us) / 1000000 FROM alerts)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql_err(e))
+    }
+
+    /// Writes every alert and the per-program totals to `path` (atomically) as JSON
+    /// (`{"alerts": [..], "uploads": [..]}`) or as CSV (the alerts, one per line).
+    pub fn export(&self, format: &str, path: &Path) -> Result<usize, String> {
+        let alerts = self.alerts(&AlertQuery::default()).map_err(|e| e.to_string())?;
+        let text = match format {
+            "json" => {
+                let uploads = self.uploads(None, GroupBy::Program, None, 0).map_err(|e| e.to_string())?;
+                let all: Vec<&Value> = alerts.iter().map(|a| &a.json).collect();
+                serde_json::to_string_pretty(&serde_json::json!({ "alerts": all, "uploads": uploads }))
+                    .map_err(|e| e.to_string())?
+            }
+            "csv" => alerts_csv(&alerts),
+            _ => return Err(format!("`{format}`: export as csv or json")),
+        };
+        crate::ignores::write_atomically(path, text.as_bytes()).map_err(|e| e.to_string())?;
+        Ok(alerts.len())
+    }
+}
+
+/// Columns of the alerts CSV.
+pub const ALERT_COLUMNS: [&str; 13] = [
+    "id", "at", "started", "phase", "kind", "program", "exe", "dstip", "dstport", "hostname", "orgname", "country",
+    "bytes",
+];
+
+/// The alerts as CSV (RFC 4180 quoting), a header line first.
+pub fn alerts_csv(alerts: &[AlertRecord]) -> String {
+    let mut out = ALERT_COLUMNS.join(",");
+    out.push('\n');
+    for a in alerts {
+        let j = &a.json;
+        let cell = |k: &str| -> String {
+            let v = match k {
+                "program" => &j["process"]["name"],
+                "exe" => &j["process"]["exe"],
+                _ => &j[k],
+            };
+            match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }
+        };
+        let line: Vec<String> = ALERT_COLUMNS.iter().map(|k| csv_field(&cell(k))).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// One CSV field, quoted when it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}

@@ -297,7 +297,14 @@ impl HistoryStore {
 
     /// Gives freed pages back to the file system and folds the WAL into the database.
     fn compact(&self) -> Result<(), HistoryError> {
-        self.conn.execute_batch("PRAGMA incremental_vacuum;").map_err(|e| self.sql_err(e))?;
+        // Each step of this pragma frees pages: step it to the end.
+        let vacuum = || -> rusqlite::Result<()> {
+            let mut stmt = self.conn.prepare("PRAGMA incremental_vacuum")?;
+            let mut rows = stmt.query([])?;
+            while rows.next()?.is_some() {}
+            Ok(())
+        };
+        vacuum().map_err(|e| self.sql_err(e))?;
         self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| self.sql_err(e))
     }
 

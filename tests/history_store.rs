@@ -397,3 +397,21 @@ fn kill_9_loses_nothing_committed() {
     assert!(total >= committed as u64 * 100, "{total} bytes stored, {committed} batches of 100 committed");
     assert_eq!(total % 100, 0, "a batch is all or nothing");
 }
+
+#[test]
+fn the_ui_view_buckets_each_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir.path().join("h.sqlite"), Limits::default());
+    let now = T0 + DAY;
+    let uploads = (0..120).map(|m| upload(now - 7200 + m * 60, "/usr/bin/a", 10)).collect();
+    s.write(&WriteBatch { uploads, ..Default::default() }).unwrap();
+    let v = s.uploads_view("1h", GroupBy::Destination, Some("/usr/bin/a"), now).unwrap();
+    assert_eq!((v.bucket_s, v.since), (60, now - 3600));
+    assert_eq!(v.series.len(), 60);
+    assert_eq!(v.top[0].bytes, 600);
+    assert_eq!(v.top[0].country.as_deref(), Some("NL"));
+    let v = s.uploads_view("24h", GroupBy::Program, None, now).unwrap();
+    assert_eq!(v.series.iter().map(|p| p.bytes).sum::<u64>(), 1200);
+    assert!(v.series.iter().all(|p| p.start % 900 == 0));
+    assert!(s.uploads_view("2h", GroupBy::Program, None, now).is_err());
+}

@@ -15,7 +15,7 @@ mod store;
 pub mod forward;
 
 pub use migrate::LATEST as SCHEMA_VERSION;
-pub use query::{AlertQuery, AlertRecord, GroupBy, SeriesPoint, UploadRow};
+pub use query::{AlertQuery, AlertRecord, GroupBy, SeriesPoint, UploadRow, UploadsView, range_spec};
 pub use query::{alerts_csv, csv_field};
 pub use recorder::{Recorder, RecorderReport};
 #[doc(hidden)]

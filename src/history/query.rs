@@ -233,3 +233,43 @@ pub fn alerts_csv(alerts: &[AlertRecord]) -> String {
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
+
+/// What the History tab's chart and table show for one range (the `history_uploads` command).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UploadsView {
+    /// Width of each chart bucket in seconds.
+    pub bucket_s: i64,
+    /// Start of the range, seconds since the epoch.
+    pub since: i64,
+    pub series: Vec<SeriesPoint>,
+    /// Totals over the range grouped as asked, largest first (at most 50).
+    pub top: Vec<UploadRow>,
+}
+
+/// Look-back and bucket width, in seconds, of the History tab's ranges.
+pub fn range_spec(range: &str) -> Result<(i64, i64), String> {
+    match range {
+        "1h" => Ok((3600, 60)),
+        "24h" => Ok((86_400, 900)),
+        "7d" => Ok((7 * 86_400, 3600)),
+        "30d" => Ok((30 * 86_400, 6 * 3600)),
+        _ => Err(format!("range: `{range}` is not one of 1h, 24h, 7d, 30d")),
+    }
+}
+
+impl HistoryStore {
+    /// The `history_uploads` view: per-program series and grouped totals for `range` up to `now_s`.
+    pub fn uploads_view(
+        &self,
+        range: &str,
+        by: GroupBy,
+        program: Option<&str>,
+        now_s: i64,
+    ) -> Result<UploadsView, String> {
+        let (span, bucket_s) = range_spec(range)?;
+        let since = now_s - span;
+        let series = self.series(since, bucket_s).map_err(|e| e.to_string())?;
+        let top = self.uploads(Some(since), by, program, 50).map_err(|e| e.to_string())?;
+        Ok(UploadsView { bucket_s, since, series, top })
+    }
+}

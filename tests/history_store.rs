@@ -177,7 +177,7 @@ fn roll_ups_keep_the_sums() {
 fn size_cap_holds_over_a_synthetic_year() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.sqlite");
-    let cap = 1_000_000;
+    let cap = 1_500_000;
     let limits = Limits { max_bytes: cap, ..Limits::default() };
     let mut s = open(&path, limits);
     let programs: Vec<String> = (0..4).map(|i| format!("/opt/some-vendor/bin/program-number-{i}")).collect();
@@ -223,6 +223,19 @@ fn fill_old(conn: &rusqlite::Connection, version: i64) {
                 T0 * 1_000_000,
                 T0 / 60,
                 T0 / 60 + 1
+            ))
+            .unwrap(),
+        2 => conn
+            .execute_batch(&format!(
+                "INSERT INTO alerts(session, alert_id, phase, kind, program, exe, dstip, hostname, orgname, country, bytes, \
+                 started_us, at_us, json) VALUES(5, 3, 'end', 'active', 'curl', '/usr/bin/curl', '198.51.100.7', \
+                 'example.org', 'Org', 'NL', 4242, {0}, {0}, '{{\"kind\":\"active\",\"bytes\":4242}}');
+                 INSERT INTO alert_updates(alert_row, phase, at_us, bytes) VALUES(1, 'end', {0}, 4242);
+                 INSERT INTO uploads(tier, start, program, org, country, bytes) VALUES(0, {1}, '/usr/bin/curl', 'Org', 'NL', 40);
+                 INSERT INTO uploads(tier, start, program, org, country, bytes) VALUES(0, {2}, '/usr/bin/curl', 'Org', 'NL', 50);",
+                T0 * 1_000_000,
+                T0,
+                T0 + 60
             ))
             .unwrap(),
         v => panic!("add sample data for schema version {v} to fill_old"),

@@ -3,15 +3,17 @@
 //!
 //! Version 1 kept only alerts (one row each, final figures) and per-minute totals. Version 2
 //! added alert updates, user actions (ignores), the host name and phase of each alert, and one
-//! `uploads` table with a tier (minute / hour / day) so old detail can be rolled up.
+//! `uploads` table with a tier (minute / hour / day) so old detail can be rolled up. Version 3
+//! added `program_days`, each program's total per day, kept with every write, so "top programs
+//! of the last 30 days" reads a few thousand rows instead of every minute.
 
 use rusqlite::{Connection, Transaction};
 
 /// The schema this build writes.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 /// SQL of each version, index 0 = version 1.
-pub(super) const STEPS: [&str; 2] = [
+pub(super) const STEPS: [&str; 3] = [
     r"
 CREATE TABLE alerts(
     row INTEGER PRIMARY KEY,
@@ -62,10 +64,18 @@ CREATE TABLE uploads(
     country TEXT NOT NULL,
     bytes INTEGER NOT NULL,
     PRIMARY KEY(tier, start, program, org, country)) WITHOUT ROWID;
-CREATE INDEX uploads_start ON uploads(start);
 INSERT INTO uploads(tier, start, program, org, country, bytes)
     SELECT 0, minute * 60, program, org, country, bytes FROM uploads_minute;
 DROP TABLE uploads_minute;
+",
+    r"
+CREATE TABLE program_days(
+    day INTEGER NOT NULL,
+    program TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY(day, program)) WITHOUT ROWID;
+INSERT INTO program_days(day, program, bytes)
+    SELECT start - (start % 86400), program, SUM(bytes) FROM uploads GROUP BY 1, 2;
 ",
 ];
 

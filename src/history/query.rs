@@ -1,7 +1,7 @@
 //! Reading the history: alerts with what the user did, upload totals grouped by program,
 //! destination or country, time series for charts, and CSV/JSON export.
 
-use super::store::{HistoryError, HistoryStore};
+use super::store::{HistoryError, HistoryStore, floor};
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
@@ -67,6 +67,11 @@ pub struct SeriesPoint {
     pub bytes: u64,
 }
 
+/// Every tier, spelled out so SQLite ranges over the primary key `(tier, start, …)` instead of
+/// scanning the table.
+pub(super) const TIERS: &str = "tier IN (0, 1, 2)";
+const DAY: i64 = 86_400;
+
 impl HistoryStore {
     /// Stored alerts, newest first.
     pub fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>, HistoryError> {
@@ -123,20 +128,44 @@ impl HistoryStore {
         program: Option<&str>,
         limit: usize,
     ) -> Result<Vec<UploadRow>, HistoryError> {
-        let (key, extra) = match by {
-            GroupBy::Program => ("program", "NULL"),
-            GroupBy::Destination => ("org", "country"),
-            GroupBy::Country => ("country", "NULL"),
-        };
+        let limit = if limit == 0 { i64::MAX } else { i64::try_from(limit).unwrap_or(i64::MAX) };
+        if by == GroupBy::Program {
+            return self.program_totals(since_s, program, limit);
+        }
+        let (key, extra) = if by == GroupBy::Destination { ("org", "country") } else { ("country", "NULL") };
         let group = if by == GroupBy::Destination { "1, 2" } else { "1" };
         let sql = format!(
-            "SELECT {key}, {extra}, SUM(bytes) AS b FROM uploads WHERE start >= ?1 AND (?2 IS NULL OR program = ?2) \
+            "SELECT {key}, {extra}, SUM(bytes) AS b FROM uploads WHERE {TIERS} AND start >= ?1 AND (?2 IS NULL OR program = ?2) \
              GROUP BY {group} ORDER BY b DESC, 1 LIMIT ?3"
         );
-        let limit = if limit == 0 { i64::MAX } else { i64::try_from(limit).unwrap_or(i64::MAX) };
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.sql_err(e))?;
+        self.upload_rows(&sql, params![since_s.unwrap_or(i64::MIN), program, limit])
+    }
+
+    /// Totals per program: whole days from `program_days`, the part of the first day after
+    /// `since_s` from `uploads`.
+    fn program_totals(
+        &self,
+        since_s: Option<i64>,
+        program: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<UploadRow>, HistoryError> {
+        let since = since_s.unwrap_or(i64::MIN);
+        let first_day =
+            if since == i64::MIN { i64::MIN } else { floor(since, DAY) + if since % DAY == 0 { 0 } else { DAY } };
+        let sql = format!(
+            "SELECT program, NULL, SUM(b) AS total FROM ( \
+               SELECT program, bytes AS b FROM program_days WHERE day >= ?2 AND (?3 IS NULL OR program = ?3) \
+               UNION ALL SELECT program, bytes FROM uploads WHERE {TIERS} AND start >= ?1 AND start < ?2 \
+               AND (?3 IS NULL OR program = ?3)) \
+             GROUP BY 1 ORDER BY total DESC, 1 LIMIT ?4"
+        );
+        self.upload_rows(&sql, params![since, first_day, program, limit])
+    }
+
+    fn upload_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UploadRow>, HistoryError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.sql_err(e))?;
         let rows = stmt
-            .query_map(params![since_s.unwrap_or(i64::MIN), program, limit], |r| {
+            .query_map(params, |r| {
                 Ok(UploadRow {
                     key: r.get(0)?,
                     country: r.get(1)?,
@@ -152,7 +181,7 @@ impl HistoryStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT start - (start % ?2) AS t, program, SUM(bytes) FROM uploads WHERE start >= ?1 \
+                "SELECT start - (start % ?2) AS t, program, SUM(bytes) FROM uploads WHERE tier IN (0, 1, 2) AND start >= ?1 \
                  GROUP BY t, program ORDER BY t, program",
             )
             .map_err(|e| self.sql_err(e))?;
@@ -172,7 +201,9 @@ impl HistoryStore {
     pub fn newest_s(&self) -> Result<Option<i64>, HistoryError> {
         self.conn
             .query_row(
-                "SELECT MAX(t) FROM (SELECT MAX(start) AS t FROM uploads UNION ALL SELECT MAX(at_us) / 1000000 FROM alerts)",
+                "SELECT MAX(t) FROM (SELECT MAX(start) AS t FROM uploads WHERE tier = 0 UNION ALL \
+                 SELECT MAX(start) FROM uploads WHERE tier = 1 UNION ALL SELECT MAX(start) FROM uploads WHERE tier = 2 \
+                 UNION ALL SELECT MAX(at_us) / 1000000 FROM alerts)",
                 [],
                 |r| r.get(0),
             )

@@ -231,9 +231,16 @@ impl HistoryStore {
                      ON CONFLICT DO UPDATE SET bytes = bytes + excluded.bytes",
                 )
                 .map_err(err)?;
+            let mut day = tx
+                .prepare_cached(
+                    "INSERT INTO program_days(day, program, bytes) VALUES(?1, ?2, ?3) \
+                     ON CONFLICT DO UPDATE SET bytes = bytes + excluded.bytes",
+                )
+                .map_err(err)?;
             for u in &batch.uploads {
                 let start = u.minute - u.minute.rem_euclid(MINUTE);
                 up.execute(params![start, u.program, u.org, u.country, to_i64(u.bytes)]).map_err(err)?;
+                day.execute(params![floor(start, DAY), u.program, to_i64(u.bytes)]).map_err(err)?;
             }
             let mut act = tx
                 .prepare_cached(
@@ -263,7 +270,7 @@ impl HistoryStore {
         let l = self.limits;
         report.rolled += self.roll(TIER_MINUTE, TIER_HOUR, HOUR, floor(now_s - l.minutes_for_s, HOUR))?;
         report.rolled += self.roll(TIER_HOUR, TIER_DAY, DAY, floor(now_s - l.hours_for_s, DAY))?;
-        report.dropped += self.drop_before(now_s.saturating_sub(l.retention_s))?;
+        report.dropped += self.drop_before(floor(now_s.saturating_sub(l.retention_s), DAY))?;
         // The size cap: roll up the oldest day of minutes, then the oldest month of hours, then
         // drop the oldest day of everything, until the data fits (bounded number of steps).
         for _ in 0..100_000 {
@@ -326,17 +333,19 @@ impl HistoryStore {
         Ok(n as u64)
     }
 
-    /// Deletes everything older than `cutoff_s`.
+    /// Deletes everything older than `cutoff_s` (a day boundary: `program_days` keeps whole days).
     fn drop_before(&mut self, cutoff_s: i64) -> Result<u64, HistoryError> {
         let path = self.path.clone();
         let err = |source| HistoryError::Sql { path: path.clone(), source };
         let cutoff_us = cutoff_s.saturating_mul(1_000_000);
         let tx = self.conn.transaction().map_err(err)?;
-        let mut n = tx.execute("DELETE FROM uploads WHERE start < ?1", [cutoff_s]).map_err(err)?;
+        let mut n =
+            tx.execute("DELETE FROM uploads WHERE tier IN (0, 1, 2) AND start < ?1", [cutoff_s]).map_err(err)?;
         n += tx.execute("DELETE FROM alerts WHERE at_us < ?1", [cutoff_us]).map_err(err)?;
         n +=
             tx.execute("DELETE FROM alert_updates WHERE alert_row NOT IN (SELECT row FROM alerts)", []).map_err(err)?;
         n += tx.execute("DELETE FROM actions WHERE at_us < ?1", [cutoff_us]).map_err(err)?;
+        n += tx.execute("DELETE FROM program_days WHERE day < ?1", [cutoff_s]).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(n as u64)
     }
@@ -345,7 +354,8 @@ impl HistoryStore {
     fn oldest_any(&self) -> Result<Option<i64>, HistoryError> {
         self.conn
             .query_row(
-                "SELECT MIN(t) FROM (SELECT MIN(start) AS t FROM uploads UNION ALL \
+                "SELECT MIN(t) FROM (SELECT MIN(start) AS t FROM uploads WHERE tier = 0 UNION ALL \
+                 SELECT MIN(start) FROM uploads WHERE tier = 1 UNION ALL SELECT MIN(start) FROM uploads WHERE tier = 2 UNION ALL \
                  SELECT MIN(at_us) / 1000000 FROM alerts UNION ALL SELECT MIN(at_us) / 1000000 FROM actions)",
                 [],
                 |r| r.get(0),
@@ -356,7 +366,7 @@ impl HistoryStore {
     }
 }
 
-fn floor(t: i64, bucket: i64) -> i64 {
+pub(super) fn floor(t: i64, bucket: i64) -> i64 {
     t - t.rem_euclid(bucket)
 }
 

@@ -58,6 +58,16 @@ endif
 endif
 
 LEAKWATCH := $(CARGO_TARGET_DIR)/release/leakwatch
+# The tray app (src-tauri/, crate leakwatch-app): a debug build is what `make run` and the
+# end-to-end tests use; `make deb` builds the release and the package.
+APP := $(CARGO_TARGET_DIR)/debug/leakwatch-app
+# Tools installed once and reused across runs (tauri-driver for the end-to-end test).
+TOOLS_ROOT ?= /var/cache/leakwatch-tools
+export TAURI_DRIVER ?= $(TOOLS_ROOT)/bin/tauri-driver
+# The web UI's build (ui/scripts/ci.sh comes with the UI; absent until it lands).
+UI_CI := ui/scripts/ci.sh
+# A desktop session: `make run` starts the tray app, otherwise the command line.
+HAVE_DISPLAY := $(if $(DISPLAY)$(WAYLAND_DISPLAY),yes,)
 
 # `make test` copies cargo test's output here to print one total at the end
 # (the last cargo run, the doc tests, may well report 0 tests on its own).
@@ -66,15 +76,18 @@ TEST_LOG := $(or $(TMPDIR),/tmp)/leakwatch-test.$(shell echo $$PPID).log
 # Prints a header line before each step.
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps build run test bench install clean check-cargo target-dir
+.PHONY: help deps build run test bench install clean check-cargo target-dir app ui tauri-driver deb
 
 help:
 	@echo 'Leakwatch: watches outgoing traffic and says when a program sends data out.'
 	@echo
 	@echo 'Usage: make TARGET   (as root, or: sudo make TARGET)'
 	@echo
-	@echo '  run      build, then watch this machine live (leakwatch run; Ctrl-C stops)'
-	@echo '           (other arguments: make run ARGS="replay samples/ookla.pcap")'
+	@echo '  run      with a display: the tray app (leakwatch-app); without: leakwatch run (Ctrl-C stops)'
+	@echo '           (CLI arguments: make run ARGS="replay samples/ookla.pcap";'
+	@echo '            app arguments: make run APP_ARGS="--replay samples/ookla.pcap --speed 5")'
+	@echo '  app      debug build of the tray app (builds ui/ first when it is there)'
+	@echo '  deb      release .deb of the tray app (binary with capture capability, desktop entry)'
 	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests'
 	@echo '  build    release build of the leakwatch binary'
 	@echo '  bench    run the benchmarks (replay, patterns, asn_load, history; see bench/README.md)'
@@ -110,11 +123,41 @@ build: deps check-cargo target-dir
 	$(call step,'cargo build --release --locked --bin leakwatch')
 	$(CARGO) build --release --locked --bin leakwatch
 
+ifeq ($(HAVE_DISPLAY),yes)
+run: deps app
+	$(call step,'leakwatch-app $(APP_ARGS)')
+	$(APP) $(APP_ARGS)
+else
 run: deps build
-	$(call step,'leakwatch $(ARGS)')
+	$(call step,'no display: leakwatch $(ARGS)')
 	$(LEAKWATCH) $(ARGS)
+endif
 
-test: deps check-cargo target-dir
+# Builds the web UI when it is in the tree (the app embeds ui/dist at compile time).
+ui:
+	@if [ -x '$(UI_CI)' ]; then printf '\n==> %s\n' '$(UI_CI) build'; '$(UI_CI)' build; \
+	 else echo 'make: $(UI_CI) not found: the app shows its placeholder page'; fi
+
+app: check-cargo target-dir ui
+	$(call step,'cargo build --locked -p leakwatch-app')
+	$(CARGO) build --locked -p leakwatch-app
+
+# tauri-driver (WebDriver for Tauri apps), installed once into $(TOOLS_ROOT) and reused.
+tauri-driver: check-cargo
+	@if [ -x '$(TAURI_DRIVER)' ]; then echo 'tauri-driver: $(TAURI_DRIVER)'; else \
+	  printf '\n==> %s\n' 'cargo install tauri-driver --locked --root $(TOOLS_ROOT)'; \
+	  CARGO_TARGET_DIR='$(TOOLS_ROOT)/build' $(CARGO) install tauri-driver --locked --root '$(TOOLS_ROOT)' && \
+	  rm -rf '$(TOOLS_ROOT)/build'; fi
+
+# The release .deb: leakwatch-app with the capture capability (postinst setcap) and a desktop
+# entry, plus the ASN data. Needs the built UI (no placeholder in a package) and npm.
+deb: deps check-cargo target-dir ui
+	@test -f ui/dist/index.html || { echo 'make: ui/dist is missing: the .deb needs the web UI' >&2; exit 1; }
+	$(call step,'cargo tauri build --bundles deb (@tauri-apps/cli from npm)')
+	cd src-tauri && LEAKWATCH_REQUIRE_UI=1 npx --yes @tauri-apps/cli@2 build --bundles deb
+	@ls -1 $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb
+
+test: deps check-cargo target-dir ui tauri-driver
 	$(call step,'cargo fmt --all --check')
 	$(CARGO) fmt --all --check
 	$(call step,'cargo clippy --all-targets --locked -- -D warnings')
@@ -123,6 +166,10 @@ test: deps check-cargo target-dir
 	$(CARGO) test --locked --all-targets 2>&1 | tee '$(TEST_LOG)'; exit $${PIPESTATUS[0]}
 	$(call step,'cargo test --locked --doc')
 	$(CARGO) test --locked --doc 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}
+	$(call step,'cargo clippy --locked -p leakwatch-app --all-targets -- -D warnings')
+	$(CARGO) clippy --locked -p leakwatch-app --all-targets -- -D warnings
+	$(call step,'cargo test --locked -p leakwatch-app (tray app; display tests under xvfb-run + dbus-run-session)')
+	$(CARGO) test --locked -p leakwatch-app 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}
 	$(call step,'ui/scripts/ci.sh test (web UI: Vitest, then the built UI in headless Chromium)')
 	@if node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null; then \
 	  UI_SHOTS_DIR='$(CARGO_TARGET_DIR)/ui-shots' ui/scripts/ci.sh test 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}; \

@@ -85,6 +85,8 @@ pub struct IgnoreEvent {
 #[derive(Debug)]
 pub enum Command {
     SetThresholds(Thresholds),
+    /// Changes the re-alert cool-down (µs of packet time) from now on.
+    SetRealertAfter(i64),
     /// Switches paranoid / adequate / chill at once.
     SetMode(Mode),
     /// Supplies the organisation / ASN / country database once it has loaded (it loads in the
@@ -510,6 +512,7 @@ impl State {
                 Msg::Tick(t) => self.advance(t),
                 Msg::Command(c) => match c {
                     Command::SetThresholds(t) => self.detector.set_thresholds(t),
+                    Command::SetRealertAfter(us) => self.detector.set_realert_after(us),
                     Command::SetMode(m) => {
                         self.config.rules.set_mode(m);
                         self.detector.rejudge(&self.config.rules, &self.names);

@@ -365,3 +365,33 @@ ui-about-data-nro = Statistics data and country data by the Number Resource Orga
 ui-about-data-merge = Merged by sapics/ip-location-db (https://github.com/sapics/ip-location-db).
 ui-about-data-license = CC BY 4.0: https://creativecommons.org/licenses/by/4.0/
 ## ── End of the web UI block. ──
+
+## Tray app backend (src-tauri/): notifications and tray menu. Keys start with `app-`.
+
+app-action-ignore-now = Ignore for now
+app-action-always-ignore = Always ignore
+app-open-to-ignore = Open Leakwatch to ignore it.
+app-tray-open = Open Leakwatch
+app-tray-recent = Recent alerts
+app-tray-no-alerts = No alerts yet
+app-tray-mode = Mode
+app-mode-paranoid = Paranoid
+app-mode-adequate = Adequate
+app-mode-chill = Chill
+app-tray-pause = Pause
+app-pause-15m = For 15 minutes
+app-pause-1h = For 1 hour
+app-pause-until-resumed = Until resumed
+app-tray-resume = Resume watching
+app-tray-autostart = Start at login
+app-tray-quit = Quit
+app-tooltip-watching = Leakwatch: watching
+app-tooltip-alert = Leakwatch: new alert
+app-tooltip-paused = Leakwatch: paused
+app-tooltip-no-permission = Leakwatch: not allowed to capture
+app-no-permission = Leakwatch is not allowed to capture packets. Give the app the capture capability once (the window itself never needs root): sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip { $exe }
+app-legacy-title = Leakwatch: ignores changed by another program
+app-legacy-ignore-now = A local program ({ $peer }) told Leakwatch over the legacy socket to ignore this until it restarts: { $filter }
+app-legacy-ignore-always = A local program ({ $peer }) told Leakwatch over the legacy socket to ignore this for ever: { $filter }. If you did not ask for it, remove it under Ignores.
+app-legacy-ignore-removed = A local program ({ $peer }) removed ignore { $id } ({ $name }) over the legacy socket.
+app-legacy-ignore-refused = Leakwatch refused an ignore from a local program ({ $peer }) on the legacy socket: { $reason }

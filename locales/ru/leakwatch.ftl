@@ -368,3 +368,33 @@ ui-about-data-nro = Статистика и данные о странах: Numb
 ui-about-data-merge = Объединены проектом sapics/ip-location-db (https://github.com/sapics/ip-location-db).
 ui-about-data-license = CC BY 4.0: https://creativecommons.org/licenses/by/4.0/
 ## ── Конец блока веб-интерфейса. ──
+
+## Приложение в трее (src-tauri/): уведомления и меню. Ключи начинаются с `app-`.
+
+app-action-ignore-now = Пока игнорировать
+app-action-always-ignore = Игнорировать всегда
+app-open-to-ignore = Откройте Leakwatch, чтобы игнорировать.
+app-tray-open = Открыть Leakwatch
+app-tray-recent = Последние тревоги
+app-tray-no-alerts = Тревог пока нет
+app-tray-mode = Режим
+app-mode-paranoid = Параноидальный
+app-mode-adequate = Разумный
+app-mode-chill = Спокойный
+app-tray-pause = Пауза
+app-pause-15m = На 15 минут
+app-pause-1h = На 1 час
+app-pause-until-resumed = До возобновления
+app-tray-resume = Возобновить наблюдение
+app-tray-autostart = Запускать при входе
+app-tray-quit = Выход
+app-tooltip-watching = Leakwatch: наблюдение
+app-tooltip-alert = Leakwatch: новая тревога
+app-tooltip-paused = Leakwatch: пауза
+app-tooltip-no-permission = Leakwatch: нет права на захват
+app-no-permission = Leakwatch не может перехватывать пакеты. Один раз дайте приложению право на захват (окну права root не нужны никогда): sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip { $exe }
+app-legacy-title = Leakwatch: исключения изменила другая программа
+app-legacy-ignore-now = Локальная программа ({ $peer }) через старый сокет велела Leakwatch не замечать до перезапуска: { $filter }
+app-legacy-ignore-always = Локальная программа ({ $peer }) через старый сокет велела Leakwatch не замечать всегда: { $filter }. Если это не вы, удалите исключение на странице «Исключения».
+app-legacy-ignore-removed = Локальная программа ({ $peer }) через старый сокет удалила исключение { $id } ({ $name }).
+app-legacy-ignore-refused = Leakwatch отклонил исключение от локальной программы ({ $peer }) через старый сокет: { $reason }

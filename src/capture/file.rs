@@ -62,7 +62,22 @@ pub fn spawn_reader(
 pub fn read_file(
     path: &Path,
     handle: &EngineHandle,
+    progress: Option<Box<dyn FnMut(u64) + Send>>,
+) -> Result<FileStats, FileError> {
+    read_file_paced(path, handle, progress, None)
+}
+
+/// Paces a replay: called with each packet's time before it is handed over, it returns how long
+/// to wait first (the batch read so far is sent before waiting). The tray app's `--replay`
+/// uses it to play a capture in real time, or `--speed` times faster.
+pub type Pace<'a> = &'a mut dyn FnMut(Ts) -> std::time::Duration;
+
+/// [`read_file`], optionally paced (see [`Pace`]).
+pub fn read_file_paced(
+    path: &Path,
+    handle: &EngineHandle,
     mut progress: Option<Box<dyn FnMut(u64) + Send>>,
+    mut pace: Option<Pace<'_>>,
 ) -> Result<FileStats, FileError> {
     let p = || path.to_path_buf();
     let meta = std::fs::metadata(path).map_err(|e| FileError::Open { path: p(), reason: e.to_string() })?;
@@ -100,6 +115,20 @@ pub fn read_file(
                 stats.bytes_read += 16 + u64::from(h.caplen);
                 stats.first.get_or_insert(ts);
                 stats.last = Some(ts);
+                if let Some(wait) = pace.as_mut().map(|f| f(ts))
+                    && !wait.is_zero()
+                {
+                    if !batch.packets.is_empty() || !batch.names.is_empty() {
+                        let full = std::mem::replace(
+                            &mut batch,
+                            Batch { packets: handle.packet_buffer(), ..Batch::default() },
+                        );
+                        if !handle.send_batch(full) {
+                            break Ok(());
+                        }
+                    }
+                    std::thread::sleep(wait);
+                }
                 match parser.parse_with_payload(ts, h.len, pkt.data) {
                     (Parsed::Packet(p), payload) => {
                         names.extract(&p, payload, &mut batch.names);

@@ -11,6 +11,8 @@ mod recording;
 mod replay;
 mod run;
 
+pub use run::socket_table;
+
 use crate::i18n::Locale;
 use crate::ignores::IgnoreStore;
 use crate::judge::{Mode, Rules};

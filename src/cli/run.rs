@@ -321,7 +321,7 @@ fn flow_text(f: &FlowRecord) -> String {
 
 /// The live socket table, with kernel tracing of new connections when it can start (it catches
 /// programs that exit at once); says on stderr which one is in use.
-fn socket_table() -> SystemSocketTable {
+pub fn socket_table() -> SystemSocketTable {
     let mut table = SystemSocketTable::new();
     match table.start_connect_tracer() {
         Ok(()) => eprintln!("leakwatch: programs are told by the kernel as they connect (short-lived ones too)"),

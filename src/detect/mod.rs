@@ -175,6 +175,12 @@ impl Detector {
         self.thresholds = t;
     }
 
+    /// Changes the re-alert cool-down (µs of packet time); threats already notified keep the
+    /// time they were notified at and are judged against the new value.
+    pub fn set_realert_after(&mut self, us: i64) {
+        self.realert_after = us.max(0);
+    }
+
     pub fn thresholds(&self) -> Thresholds {
         self.thresholds
     }

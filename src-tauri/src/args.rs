@@ -1,0 +1,56 @@
+//! Command-line flags of `leakwatch-app`.
+
+use clap::Parser;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "leakwatch-app", version, about = "Leakwatch tray app: tells you when a program sends data out")]
+pub struct Args {
+    /// Developer mode: feed the app from this capture file instead of live capture (no capture
+    /// rights needed).
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// With --replay: play packet time this many times faster than real time (1 = real time).
+    #[arg(long, value_name = "X", default_value_t = 1.0, requires = "replay", value_parser = parse_speed)]
+    pub speed: f64,
+    /// Start in the tray without opening the window (used when started at login).
+    #[arg(long)]
+    pub minimized: bool,
+    /// Never ask DNS servers for the names of addresses.
+    #[arg(long)]
+    pub no_reverse_dns: bool,
+    /// Do not show desktop notifications.
+    #[arg(long)]
+    pub no_notifications: bool,
+    /// Ports tried, in order, for the legacy TCP protocol of old GUIs (turned on and off in
+    /// Settings).
+    #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = leakwatch::cli::parse_port_range)]
+    pub legacy_ports: RangeInclusive<u16>,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e6 => Ok(v),
+        _ => Err(format!("{s:?} is not a speed: give a number above 0, e.g. 1, 10 or 0.5")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_and_speed_parse() {
+        let a = Args::try_parse_from(["leakwatch-app", "--replay", "x.pcap", "--speed", "10"]).unwrap();
+        assert_eq!(a.replay.unwrap(), PathBuf::from("x.pcap"));
+        assert_eq!(a.speed, 10.0);
+        assert!(Args::try_parse_from(["leakwatch-app", "--speed", "2"]).is_err(), "--speed needs --replay");
+        assert!(Args::try_parse_from(["leakwatch-app", "--replay", "x", "--speed", "0"]).is_err());
+        assert!(Args::try_parse_from(["leakwatch-app", "--replay", "x", "--speed", "nan"]).is_err());
+        assert_eq!(a.legacy_ports, 5000..=5010);
+        let b = Args::try_parse_from(["leakwatch-app", "--legacy-ports", "6000-6002"]).unwrap();
+        assert_eq!(b.legacy_ports, 6000..=6002);
+        assert!(Args::try_parse_from(["leakwatch-app", "--legacy-ports", "6000-"]).is_err());
+    }
+}

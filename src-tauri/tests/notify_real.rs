@@ -1,0 +1,136 @@
+//! A real notification server (Debian's `notification-daemon`) under Xvfb on a private session
+//! bus: the ookla replay raises a notification with both actions; clicking "Always ignore" on
+//! it (with xdotool) creates the permanent ignore in a temporary config dir's
+//! `ignores.user.json`.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DAEMON: &str = "/usr/lib/notification-daemon/notification-daemon";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn real_server_shows_both_actions_and_always_ignore_persists() {
+    use leakwatch_app::core::{Core, Options, Source};
+    if std::env::var_os(support::INSIDE).is_none() {
+        for p in ["xdotool", "xwininfo", "dbus-monitor"] {
+            if !support::have(p) {
+                eprintln!("SKIP real notifications: {p} is not installed (scripts/install-deps installs it)");
+                return;
+            }
+        }
+        if !std::path::Path::new(DAEMON).exists() {
+            eprintln!("SKIP real notifications: {DAEMON} is missing (apt-get install notification-daemon)");
+            return;
+        }
+    }
+    if support::rerun_inside(
+        "real_server_shows_both_actions_and_always_ignore_persists",
+        &["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "dbus-run-session", "--"],
+    ) {
+        return;
+    }
+    let mut daemon = Command::new(DAEMON).env("NO_AT_BRIDGE", "1").stderr(Stdio::null()).spawn().unwrap();
+    let owner = || {
+        Command::new("gdbus")
+            .args(["call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus"])
+            .args(["--method", "org.freedesktop.DBus.GetNameOwner", "org.freedesktop.Notifications"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let t = Instant::now();
+    while !owner() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(owner(), "notification-daemon did not start");
+    let monitor_log = tempfile::NamedTempFile::new().unwrap();
+    let mut monitor = Command::new("dbus-monitor")
+        .args(["--session", "interface='org.freedesktop.Notifications',member='Notify'"])
+        .stdout(monitor_log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let dir = tempfile::tempdir().unwrap();
+    let sink = support::sink();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let notifier = leakwatch_app::notify::system_notifier(tx).expect("the real server answers");
+    assert!(notifier.supports_actions());
+    let opts = Options {
+        source: Source::Replay { path: support::sample("ookla.pcap"), speed: 50.0 },
+        config_dir: dir.path().to_path_buf(),
+        reverse_dns: false,
+        asn: false,
+        legacy_ports: 45311..=45320,
+    };
+    let core = Core::start(opts, sink.clone(), Some(notifier), rx);
+    let alert = sink.wait_for("alert", Duration::from_secs(20), |_| true).expect("an alert");
+    let id = alert["id"].as_u64().unwrap();
+
+    // The Notify call carried both actions with their labels.
+    let t = Instant::now();
+    let mut seen = String::new();
+    while t.elapsed() < Duration::from_secs(5) {
+        seen = std::fs::read_to_string(monitor_log.path()).unwrap_or_default();
+        if seen.contains("always_ignore") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for want in ["\"ignore_now\"", "\"Ignore for now\"", "\"always_ignore\"", "\"Always ignore\""] {
+        assert!(seen.contains(want), "{want} not in the Notify call:\n{seen}");
+    }
+
+    // Click "Always ignore": the last button, at the bottom right of the popup.
+    let (x, y, w, h) = popup_geometry().expect("the notification popup is on screen");
+    shot("notification");
+    let status = Command::new("xdotool")
+        .args(["mousemove", &(x + w - 105).to_string(), &(y + h - 40).to_string(), "click", "1"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let updated = sink
+        .wait_for("alert-updated", Duration::from_secs(10), |v| v["id"] == id && v["ignored"] == true)
+        .expect("the click ignored the alert");
+    let file = std::fs::read_to_string(dir.path().join("ignores.user.json")).expect("ignores.user.json written");
+    let stored: serde_json::Value = serde_json::from_str(&file).unwrap();
+    let want: serde_json::Value = serde_json::from_str(updated["callback_filter"].as_str().unwrap()).unwrap();
+    assert!(stored["filters"].as_array().unwrap().contains(&want), "{file}");
+    assert!(core.list_ignores().iter().any(|i| i.permanent && i.source.as_deref() == Some("tray")));
+    core.shutdown();
+    let _ = monitor.kill();
+    let _ = daemon.kill();
+    let _ = monitor.wait();
+    let _ = daemon.wait();
+}
+
+/// Geometry of notification-daemon's popup window (titled "Notification").
+fn popup_geometry() -> Option<(i64, i64, i64, i64)> {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(5) {
+        let out = Command::new("xwininfo").args(["-root", "-tree"]).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        // e.g. `0x20000c "Notification": ("notification-daemon" "Notification-daemon")  400x145+874+6  +874+6`
+        if let Some(line) = text.lines().find(|l| l.contains("\"Notification\":")) {
+            let abs = line.split_whitespace().last()?; // +874+6
+            let size = line.split_whitespace().rev().nth(1)?; // 400x145+874+6
+            let (w, rest) = size.split_once('x')?;
+            let h = rest.split(['+', '-']).next()?;
+            let mut xy = abs.trim_start_matches('+').split('+');
+            let (x, y) = (xy.next()?.parse().ok()?, xy.next()?.parse().ok()?);
+            return Some((x, y, w.parse().ok()?, h.parse().ok()?));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// Saves a screenshot of the screen to `$CARGO_TARGET_DIR/ui-shots/<name>.png` (best effort).
+fn shot(name: &str) {
+    let dir = std::path::PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+        .join("ui-shots");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = Command::new("import").args(["-window", "root"]).arg(dir.join(format!("{name}.png"))).status();
+}

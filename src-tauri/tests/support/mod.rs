@@ -1,0 +1,92 @@
+//! Helpers shared by the app's integration tests: a recording sink, paths to the samples, and
+//! re-running one test inside a private D-Bus session (and Xvfb).
+#![allow(dead_code)]
+
+use leakwatch_app::core::Sink;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Records every event the core emits.
+#[derive(Default)]
+pub struct RecordingSink {
+    pub events: Mutex<Vec<(String, Value)>>,
+    pub shown: Mutex<Vec<u64>>,
+}
+
+impl Sink for RecordingSink {
+    fn emit(&self, event: &str, payload: Value) {
+        self.events.lock().unwrap().push((event.to_string(), payload));
+    }
+
+    fn show_alert(&self, id: u64) {
+        self.shown.lock().unwrap().push(id);
+    }
+}
+
+impl RecordingSink {
+    pub fn named(&self, name: &str) -> Vec<Value> {
+        self.events.lock().unwrap().iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Waits up to `timeout` for an event `name` matching `pred`.
+    pub fn wait_for(&self, name: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(v) = self.named(name).into_iter().find(|v| pred(v)) {
+                return Some(v);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+pub fn sink() -> Arc<RecordingSink> {
+    Arc::new(RecordingSink::default())
+}
+
+pub fn sample(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples").join(name)
+}
+
+/// Env var set in the child that runs inside the private session.
+pub const INSIDE: &str = "LEAKWATCH_TEST_INSIDE_SESSION";
+
+/// Whether a program is on PATH.
+pub fn have(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs test `name` of this test binary again inside `wrapper` (e.g. `dbus-run-session --`)
+/// and returns true if this call is the outer one (the caller returns after it). Skips (with
+/// a printed reason, returning true) when a wrapper program is missing.
+pub fn rerun_inside(name: &str, wrapper: &[&str]) -> bool {
+    if std::env::var_os(INSIDE).is_some() {
+        return false;
+    }
+    for w in wrapper.iter().filter(|w| !w.starts_with('-') && !w.contains('=')).take(1) {
+        if !have(w) {
+            eprintln!("SKIP {name}: {w} is not installed (scripts/install-deps installs it)");
+            return true;
+        }
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(wrapper[0])
+        .args(&wrapper[1..])
+        .arg(&exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(INSIDE, "1")
+        .output()
+        .expect("running the test inside its session");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("--- inner run of {name} ---\n{stdout}\n{stderr}");
+    assert!(out.status.success(), "{name} failed inside {wrapper:?}");
+    assert!(stdout.contains("1 passed"), "{name} did not run inside {wrapper:?}");
+    true
+}

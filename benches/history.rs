@@ -75,7 +75,7 @@ fn top_in_vec(all: &[UploadTotal], since: i64) -> Vec<(String, u64)> {
         *by.entry(&u.program).or_default() += u.bytes;
     }
     let mut v: Vec<(String, u64)> = by.into_iter().map(|(k, b)| (k.to_string(), b)).collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
     v.truncate(20);
     v
 }

@@ -90,7 +90,7 @@ help:
 	@echo '  deb      release .deb of the tray app (binary with capture capability, desktop entry)'
 	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests'
 	@echo '  build    release build of the leakwatch binary'
-	@echo '  bench    run the benchmarks (replay, patterns, asn_load; see bench/README.md)'
+	@echo '  bench    run the benchmarks (replay, patterns, asn_load, history; see bench/README.md)'
 	@echo '  deps     install missing system packages (scripts/install-deps)'
 	@echo '  install  install leakwatch to $$(PREFIX)/bin (data to $$(PREFIX)/share/leakwatch)'
 	@echo '           and let it capture without root'
@@ -186,8 +186,8 @@ test: deps check-cargo target-dir ui tauri-driver
 	@rm -f '$(TEST_LOG)'
 
 bench: deps check-cargo target-dir
-	$(call step,'cargo bench --locked (replay, patterns, asn_load)')
-	$(CARGO) bench --locked --bench replay --bench patterns --bench asn_load
+	$(call step,'cargo bench --locked (replay, patterns, asn_load, history)')
+	$(CARGO) bench --locked --bench replay --bench patterns --bench asn_load --bench history
 
 # Installs the release binary and gives it the capture capabilities:
 # cap_net_raw lets a non-root user open raw/packet sockets (libpcap capture),

@@ -2,8 +2,18 @@
 //! permissions of our own commands (the capability file allows exactly these).
 
 /// The commands the UI may invoke (docs/ui-contract.md). Each gets an `allow-<name>` permission.
-const COMMANDS: &[&str] =
-    &["list_alerts", "ignore_alert", "list_ignores", "remove_ignore", "get_settings", "set_settings", "engine_status"];
+const COMMANDS: &[&str] = &[
+    "list_alerts",
+    "ignore_alert",
+    "list_ignores",
+    "remove_ignore",
+    "get_settings",
+    "set_settings",
+    "engine_status",
+    "history_uploads",
+    "history_alerts",
+    "export_history",
+];
 
 fn main() {
     let manifest_dir = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));

@@ -70,6 +70,19 @@ pub struct IgnoreInfo {
     pub added: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// An ignore added by a front end (or a local program), as published to
+/// [`EngineHandle::subscribe_ignores`] subscribers (e.g. the history store records it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IgnoreEvent {
+    pub id: u64,
+    /// The filter, as compact JSON text (an alert's `callback_filter` when ignored from an alert).
+    pub filter: String,
+    pub how: IgnoreFor,
+    pub source: IgnoreSource,
+    /// Wall-clock time the ignore was added.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Commands from front ends.
 #[derive(Debug)]
 pub enum Command {
@@ -131,8 +144,9 @@ enum Msg {
     Tick(Ts),
     Command(Command),
     SubscribeAlerts(Sender<AlertEvent>, Delivery),
-    SubscribeStats(Sender<Stats>),
     SubscribeFlows(Sender<FlowRecord>),
+    SubscribeStatsWith(Sender<Stats>, Delivery),
+    SubscribeIgnores(Sender<IgnoreEvent>),
     Finish(Sender<Summary>),
 }
 
@@ -243,8 +257,21 @@ impl EngineHandle {
 
     /// Per-second upload rates per program and destination (lossy).
     pub fn subscribe_stats(&self) -> Receiver<Stats> {
+        self.subscribe_stats_with(Delivery::Lossy)
+    }
+
+    /// Per-second upload rates, lossless (replay into the history store) or lossy (live).
+    pub fn subscribe_stats_with(&self, delivery: Delivery) -> Receiver<Stats> {
+        let (tx, rx) =
+            if delivery == Delivery::Lossless { crossbeam_channel::unbounded() } else { bounded(SUBSCRIBER_QUEUE) };
+        let _ = self.tx.send(Msg::SubscribeStatsWith(tx, delivery));
+        rx
+    }
+
+    /// Ignores as they are added (lossy; rare events).
+    pub fn subscribe_ignores(&self) -> Receiver<IgnoreEvent> {
         let (tx, rx) = bounded(SUBSCRIBER_QUEUE);
-        let _ = self.tx.send(Msg::SubscribeStats(tx));
+        let _ = self.tx.send(Msg::SubscribeIgnores(tx));
         rx
     }
 
@@ -346,6 +373,7 @@ struct State {
     alerts: Subs<AlertEvent>,
     stats: Subs<Stats>,
     flow_subs: Subs<FlowRecord>,
+    ignore_subs: Subs<IgnoreEvent>,
     recycle: Sender<Vec<Packet>>,
     summary: Summary,
     paused: bool,
@@ -377,6 +405,7 @@ impl State {
             alerts: Subs(Vec::new()),
             stats: Subs(Vec::new()),
             flow_subs: Subs(Vec::new()),
+            ignore_subs: Subs(Vec::new()),
             recycle,
             summary: Summary::default(),
             paused: false,
@@ -431,6 +460,10 @@ impl State {
         }
         .map_err(|e| e.to_string())?;
         self.refresh_user_ignores();
+        if !self.ignore_subs.is_empty() {
+            let event = IgnoreEvent { id, filter: filter.to_string(), how, source, at: now };
+            self.ignore_subs.publish(event, &mut self.summary.dropped_events);
+        }
         Ok(id)
     }
 
@@ -510,7 +543,8 @@ impl State {
                     }
                 },
                 Msg::SubscribeAlerts(tx, delivery) => self.alerts.0.push(Sub { tx, delivery }),
-                Msg::SubscribeStats(tx) => self.stats.0.push(Sub { tx, delivery: Delivery::Lossy }),
+                Msg::SubscribeStatsWith(tx, delivery) => self.stats.0.push(Sub { tx, delivery }),
+                Msg::SubscribeIgnores(tx) => self.ignore_subs.0.push(Sub { tx, delivery: Delivery::Lossy }),
                 Msg::SubscribeFlows(tx) => self.flow_subs.0.push(Sub { tx, delivery: Delivery::Lossless }),
                 Msg::Finish(reply) => {
                     self.finish();
@@ -612,6 +646,7 @@ impl State {
         self.alerts.0.clear();
         self.stats.0.clear();
         self.flow_subs.0.clear();
+        self.ignore_subs.0.clear();
     }
 }
 

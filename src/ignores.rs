@@ -873,7 +873,7 @@ fn temp_prefix(path: &Path) -> String {
     format!(".{name}.tmp-")
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IgnoreError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IgnoreError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
@@ -897,7 +897,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IgnoreError> {
 }
 
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if dir.is_dir() {
         return Ok(());
@@ -906,7 +906,7 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
@@ -963,7 +963,7 @@ fn remove_stale_temp_files(path: &Path) {
 
 /// Moves `path` to `<path>.bad-<YYYYmmddTHHMMSSZ>`, adding `-1`, `-2`, … if that exists.
 /// Never overwrites an existing file.
-fn backup_file(path: &Path, now: DateTime<Utc>) -> io::Result<PathBuf> {
+pub(crate) fn backup_file(path: &Path, now: DateTime<Utc>) -> io::Result<PathBuf> {
     let base = format!("{}.bad-{}", path.as_os_str().to_string_lossy(), now.format("%Y%m%dT%H%M%SZ"));
     for counter in 0..10_000u32 {
         let candidate = if counter == 0 { PathBuf::from(&base) } else { PathBuf::from(format!("{base}-{counter}")) };

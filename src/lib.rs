@@ -12,6 +12,7 @@ pub mod detect;
 pub mod direction;
 pub mod engine;
 pub mod flows;
+pub mod history;
 pub mod i18n;
 pub mod ignores;
 pub mod judge;

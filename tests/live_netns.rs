@@ -145,6 +145,7 @@ fn no_capture_rights_exits_4_with_the_setcap_hint() {
             .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
             .arg("env")
             .arg(format!("LEAKWATCH_CONFIG_DIR={}", dir.path().display()))
+            .arg(format!("LEAKWATCH_HISTORY_DIR={}", dir.path().display()))
             .arg(&exe)
             .args(["run", "--interface", &pair.veth_a, "--no-user-ignores"])
             .stdin(Stdio::null())

@@ -216,6 +216,7 @@ cli-bad-locale = Unknown language “{ $value }”. Use one of: { $valid }.
 ui-app-title = Leakwatch
 ui-nav-label = Sections
 ui-nav-live = Live
+ui-nav-history = History
 ui-nav-ignores = Ignores
 ui-nav-settings = Settings
 ui-nav-about = About
@@ -251,6 +252,32 @@ ui-chart-other = other programs
 ui-chart-time = Time
 ui-ignore-button = Ignore
 ui-ignore-menu-label = Ignore alert { $id }
+
+# History page.
+ui-history-heading = History
+ui-history-range = Period
+ui-history-range-1h = last hour
+ui-history-range-24h = last 24 hours
+ui-history-range-7d = last 7 days
+ui-history-range-30d = last 30 days
+ui-history-program = Program
+ui-history-all-programs = all programs
+ui-history-chart-title = Data sent per program
+ui-history-empty = nothing recorded in this period
+ui-history-destinations = Top destinations
+ui-history-destinations-of = Top destinations of { $program }
+ui-history-col-organisation = Organisation
+ui-history-col-country = Country
+ui-history-col-sent = Sent
+ui-history-alerts = Alert log
+ui-history-search = Search alerts
+ui-history-no-alerts = No alerts in this period.
+ui-history-ignored = ignored: { $scope }
+ui-history-export-csv = Export CSV
+ui-history-export-json = Export JSON
+ui-history-exported = Saved to { $path }
+ui-history-export-cancelled = Export cancelled.
+ui-history-export-failed = Export failed: { $error }
 
 # Details of an alert.
 ui-back-to-live = Back to the list

@@ -218,6 +218,7 @@ cli-bad-locale = Неизвестный язык «{ $value }». Допусти�
 ui-app-title = Leakwatch
 ui-nav-label = Разделы
 ui-nav-live = Сейчас
+ui-nav-history = История
 ui-nav-ignores = Исключения
 ui-nav-settings = Настройки
 ui-nav-about = О программе
@@ -254,6 +255,32 @@ ui-chart-other = другие программы
 ui-chart-time = Время
 ui-ignore-button = Не показывать
 ui-ignore-menu-label = Не показывать предупреждение { $id }
+
+# Страница истории.
+ui-history-heading = История
+ui-history-range = Период
+ui-history-range-1h = последний час
+ui-history-range-24h = последние 24 часа
+ui-history-range-7d = последние 7 дней
+ui-history-range-30d = последние 30 дней
+ui-history-program = Программа
+ui-history-all-programs = все программы
+ui-history-chart-title = Отправлено данных по программам
+ui-history-empty = за этот период ничего не записано
+ui-history-destinations = Главные получатели
+ui-history-destinations-of = Главные получатели для { $program }
+ui-history-col-organisation = Организация
+ui-history-col-country = Страна
+ui-history-col-sent = Отправлено
+ui-history-alerts = Журнал предупреждений
+ui-history-search = Поиск по предупреждениям
+ui-history-no-alerts = За этот период предупреждений нет.
+ui-history-ignored = игнорируется: { $scope }
+ui-history-export-csv = Экспорт в CSV
+ui-history-export-json = Экспорт в JSON
+ui-history-exported = Сохранено в { $path }
+ui-history-export-cancelled = Экспорт отменён.
+ui-history-export-failed = Экспорт не удался: { $error }
 
 # Подробности предупреждения.
 ui-back-to-live = Назад к списку

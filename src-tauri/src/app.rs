@@ -146,6 +146,12 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
         reverse_dns: !args.no_reverse_dns,
         asn: true,
         legacy_ports: args.legacy_ports.clone(),
+        // A developer's --replay does not go into the user's history unless --history says where.
+        history: match (&args.history, &args.replay) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(_)) => None,
+            (None, None) => leakwatch::history::default_path(),
+        },
     };
     let minimized = args.minimized;
     let no_notifications = args.no_notifications;
@@ -161,6 +167,9 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
             crate::commands::get_settings,
             crate::commands::set_settings,
             crate::commands::engine_status,
+            crate::commands::history_uploads,
+            crate::commands::history_alerts,
+            crate::commands::export_history,
         ])
         .setup(move |app| {
             let pending = Arc::new(Mutex::new(None));

@@ -27,6 +27,10 @@ pub struct Args {
     /// Settings).
     #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = leakwatch::cli::parse_port_range)]
     pub legacy_ports: RangeInclusive<u16>,
+    /// Record history in this database (default: history.sqlite in the user's data directory;
+    /// a --replay records only when this is given).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

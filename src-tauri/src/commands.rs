@@ -44,3 +44,28 @@ pub fn set_settings(core: CoreState<'_>, settings: Settings) -> Result<Settings,
 pub fn engine_status(core: CoreState<'_>) -> EngineStatus {
     core.engine_status()
 }
+
+#[tauri::command]
+pub fn history_uploads(
+    core: CoreState<'_>,
+    range: String,
+    by: String,
+    program: Option<String>,
+) -> Result<leakwatch::history::UploadsView, String> {
+    core.history.uploads(&range, &by, program.as_deref())
+}
+
+#[tauri::command]
+pub fn history_alerts(
+    core: CoreState<'_>,
+    since: String,
+    program: Option<String>,
+    query: Option<String>,
+) -> Result<Vec<Value>, String> {
+    core.history.alerts(&since, program, query)
+}
+
+#[tauri::command]
+pub fn export_history(core: CoreState<'_>, format: String, path: Option<String>) -> Result<Option<String>, String> {
+    core.history.export(&format, path)
+}

@@ -66,6 +66,8 @@ pub struct Options {
     pub asn: bool,
     /// Ports tried, in order, for the legacy TCP protocol when the settings turn it on.
     pub legacy_ports: RangeInclusive<u16>,
+    /// The history database to record into (`None`: no history, e.g. a developer's replay).
+    pub history: Option<PathBuf>,
 }
 
 /// Mutable state behind one lock (never held while calling the engine or the sink).
@@ -111,6 +113,8 @@ pub struct Core {
     legacy: Mutex<Option<LegacyServer>>,
     legacy_ports: RangeInclusive<u16>,
     stop: Arc<AtomicBool>,
+    /// The History tab's store and recorder.
+    pub history: crate::history::History,
 }
 
 /// Least time between two replacements of one alert's notification.
@@ -164,6 +168,13 @@ impl Core {
             if live { Box::new(leakwatch::cli::socket_table()) } else { Box::new(NoSocketTable) };
         let engine = Engine::start_full(config, sockets, ignores);
         let handle = engine.handle();
+        // Subscribed before any packet flows, like the threads below.
+        let (history, history_problem) =
+            crate::history::History::start(&handle, opts.history.clone(), settings.locale());
+        if let Some(p) = history_problem {
+            eprintln!("leakwatch-app: warning: {p}");
+            notices.push(p);
+        }
         let msgs = Arc::new(Messages::new(settings.locale()));
         let pause = Pause::Running;
         let status = EngineStatus { message: notices.first().cloned(), ..EngineStatus::default() };
@@ -197,6 +208,7 @@ impl Core {
             legacy: Mutex::new(None),
             legacy_ports: opts.legacy_ports.clone(),
             stop: Arc::new(AtomicBool::new(false)),
+            history,
         });
         // Subscribe before any packet flows, so nothing is missed.
         let alerts = handle.subscribe_alerts(Delivery::Lossy);
@@ -813,6 +825,7 @@ impl Core {
         if let Some(e) = self.engine.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = e.finish();
         }
+        self.history.finish();
     }
 
     /// A JSON `{ ignore_id }` reply for `ignore_alert`.
@@ -897,6 +910,7 @@ mod tests {
             reverse_dns: false,
             asn: false,
             legacy_ports: leakwatch::legacy::DEFAULT_PORTS,
+            history: None,
         };
         let (_tx, rx) = crossbeam_channel::unbounded();
         let core = Core::start(opts, Arc::new(NullSink), None, rx);

@@ -6,6 +6,7 @@ pub mod app;
 pub mod args;
 pub mod commands;
 pub mod core;
+pub mod history;
 pub mod menu;
 pub mod notify;
 pub mod settings;

@@ -22,6 +22,15 @@ fn start(
     sink: Arc<support::RecordingSink>,
     fake: FakeNotifier,
 ) -> (Arc<Core>, crossbeam_channel::Sender<NoteEvent>) {
+    start_with_history(dir, sink, fake, None)
+}
+
+fn start_with_history(
+    dir: &std::path::Path,
+    sink: Arc<support::RecordingSink>,
+    fake: FakeNotifier,
+    history: Option<std::path::PathBuf>,
+) -> (Arc<Core>, crossbeam_channel::Sender<NoteEvent>) {
     let legacy_ports = LEGACY_PORTS;
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = Options {
@@ -30,6 +39,7 @@ fn start(
         reverse_dns: false,
         asn: true,
         legacy_ports,
+        history,
     };
     (Core::start(opts, sink, Some(Box::new(fake)), rx), tx)
 }
@@ -181,4 +191,32 @@ fn legacy_clients_get_alerts_and_their_ignores_are_announced() {
     core.set_settings(on).unwrap();
     assert!(core.engine_status().legacy_port.is_some());
     core.shutdown();
+}
+
+#[test]
+fn history_records_alerts_and_ignores_and_the_commands_read_and_export_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    let sink = support::sink();
+    let (core, _actions) = start_with_history(dir.path(), sink.clone(), FakeNotifier::default(), Some(db.clone()));
+    let alert = sink.wait_for("alert", Duration::from_secs(20), |_| true).expect("an alert event");
+    let id = alert["id"].as_u64().unwrap();
+    core.ignore_alert(id, "always", "user").expect("ignored");
+    core.shutdown();
+    let stored = core.history.alerts("all", None, None).expect("history_alerts");
+    assert_eq!(stored[0]["dstip"], "46.44.253.187");
+    assert_eq!(stored[0]["ignored_scope"], "always");
+    assert!(core.history.alerts("all", None, Some("no such text".into())).unwrap().is_empty());
+    assert!(core.history.alerts("3y", None, None).unwrap_err().starts_with("since:"));
+    // The capture is from 2017: nothing in the last 30 days of wall-clock time, but a valid view.
+    let view = core.history.uploads("30d", "program", None).expect("history_uploads");
+    assert_eq!(view.bucket_s, 6 * 3600);
+    assert!(core.history.uploads("2h", "program", None).unwrap_err().starts_with("range:"));
+    assert!(core.history.uploads("1h", "planet", None).unwrap_err().starts_with("by:"));
+    let out = dir.path().join("export.json");
+    let saved = core.history.export("json", Some(out.display().to_string())).expect("export_history");
+    assert_eq!(saved.as_deref(), Some(out.to_str().unwrap()));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["alerts"][0]["dstip"], "46.44.253.187");
+    assert!(core.history.export("xml", None).unwrap_err().starts_with("format:"));
 }

@@ -1,7 +1,8 @@
 //! The real app end to end under Xvfb, driven by tauri-driver + WebKitWebDriver:
 //! `leakwatch-app --replay samples/ookla.pcap` shows the alert row within 10 s; Ignore → always
 //! marks the row ignored and writes the filter to `ignores.user.json` (temporary config dir);
-//! the mode chosen in Settings persists across a restart. Screenshots go to
+//! the mode chosen in Settings persists across a restart; the History tab answers (recording into
+//! a temporary `--history` file). Screenshots go to
 //! `$CARGO_TARGET_DIR/ui-shots/` (or `target/ui-shots/`).
 //!
 //! Skipped, with the reason printed, when the web UI is not in this tree (`ui/package.json`),
@@ -90,11 +91,19 @@ fn real_app_replay_ignore_always_and_mode_persists() {
         .expect("tauri-driver starts");
     assert!(webdriver::wait_port(port, Duration::from_secs(20)), "tauri-driver does not listen");
     let app = env!("CARGO_BIN_EXE_leakwatch-app");
-    let args: Vec<String> =
-        ["--replay", support::sample("ookla.pcap").to_str().unwrap(), "--speed", "5", "--no-reverse-dns"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+    let history = config.path().join("history.sqlite");
+    let args: Vec<String> = [
+        "--replay",
+        support::sample("ookla.pcap").to_str().unwrap(),
+        "--speed",
+        "5",
+        "--no-reverse-dns",
+        "--history",
+        history.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
 
     let result = (|| -> Result<(), String> {
         let s = Session::new(port, app, &args)?;
@@ -156,6 +165,21 @@ fn real_app_replay_ignore_always_and_mode_persists() {
             std::thread::sleep(Duration::from_millis(100));
         }
         save_shot(&s, "app-settings");
+
+        // History: the tab's commands are allowed by the capability and answer (no error shown).
+        eprintln!("e2e: history");
+        s.click(&s.wait("[data-testid=nav-history]", Duration::from_secs(2))?).map_err(|e| format!("nav: {e}"))?;
+        s.wait("[data-testid=history-chart]", Duration::from_secs(3))?;
+        s.wait("[data-testid=history-destinations]", Duration::from_secs(3))?;
+        std::thread::sleep(Duration::from_millis(500));
+        if let Ok(err) = s.wait("[data-testid=history-error]", Duration::from_millis(200)) {
+            let text = s.property(&err, "textContent").unwrap_or_default();
+            return Err(format!("the History tab shows an error: {text}"));
+        }
+        save_shot(&s, "app-history");
+        if !history.exists() {
+            return Err(format!("{} was not created", history.display()));
+        }
         eprintln!("e2e: restart");
         s.close();
 

@@ -64,6 +64,7 @@ fn real_server_shows_both_actions_and_always_ignore_persists() {
         reverse_dns: false,
         asn: false,
         legacy_ports: 45311..=45320,
+        history: None,
     };
     let core = Core::start(opts, sink.clone(), Some(notifier), rx);
     let alert = sink.wait_for("alert", Duration::from_secs(20), |_| true).expect("an alert");

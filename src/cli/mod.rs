@@ -3,9 +3,11 @@
 //! Flags keep the legacy daemon's names (`-b/--max-traffic-during-10-sec`,
 //! `-s/--min-leak-size`), with unambiguous long-option prefixes accepted as before.
 
+mod history_cmd;
 mod ignores_cmd;
 mod output;
 mod patterns_cmd;
+mod recording;
 mod replay;
 mod run;
 
@@ -53,6 +55,77 @@ pub enum Command {
     /// List, add or remove the permanent ignores in ignores.user.json.
     #[command(subcommand)]
     Ignores(IgnoresCommand),
+    /// Look back: stored alerts and each program's uploads (recorded by `run`).
+    #[command(subcommand)]
+    History(HistoryCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Alerts recorded, newest first.
+    Alerts {
+        /// How far back: e.g. 90m, 24h, 7d, 2w, or all.
+        #[arg(long, value_name = "SPAN", default_value = "7d", value_parser = crate::history::parse_since)]
+        since: crate::history::Span,
+        /// Only this program (its name or executable path).
+        #[arg(long, value_name = "NAME")]
+        program: Option<String>,
+        /// Only alerts mentioning this text (host, organisation, country, message…).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: HistoryDbArg,
+    },
+    /// Bytes uploaded, largest first.
+    Uploads {
+        /// Group by program, destination (organisation and country) or country.
+        #[arg(long, value_name = "WHAT", default_value = "program", value_parser = crate::history::GroupBy::parse)]
+        by: crate::history::GroupBy,
+        /// How far back: e.g. 90m, 24h, 7d, or all.
+        #[arg(long, value_name = "SPAN", default_value = "24h", value_parser = crate::history::parse_since)]
+        since: crate::history::Span,
+        /// Only this program (as listed by --by program).
+        #[arg(long, value_name = "PROGRAM")]
+        program: Option<String>,
+        /// One JSON object per line.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV with a header line.
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        db: HistoryDbArg,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryDbArg {
+    /// The history database (default: history.sqlite in the user's data directory, or in
+    /// $LEAKWATCH_HISTORY_DIR).
+    #[arg(long = "db", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// Measure --since back from the newest record instead of from now (for replayed captures).
+    #[arg(long)]
+    pub from_newest: bool,
+}
+
+/// Recording history and forwarding alerts (`run` and `replay`).
+#[derive(Args, Debug, Clone)]
+pub struct RecordArgs {
+    /// Record alerts and uploads in this history database. `run` records in the user's data
+    /// directory by default; `replay` records only when given this flag.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// `run`: do not record history.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Send alerts to a log pipeline: syslog://HOST:PORT (RFC 5424 over UDP),
+    /// syslog+tcp://HOST:PORT (octet-counted TCP) or jsonl:PATH (appended). Repeatable.
+    #[arg(long, value_name = "TARGET", value_parser = crate::history::forward::Target::parse)]
+    pub forward: Vec<crate::history::forward::Target>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -190,6 +263,8 @@ pub struct ReplayArgs {
     /// Print one line per TCP/UDP flow instead of alerts.
     #[arg(long)]
     pub flows: bool,
+    #[command(flatten)]
+    pub record: RecordArgs,
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -222,6 +297,8 @@ pub struct RunArgs {
     /// before is still running. Run as-is, without a shell or arguments.
     #[arg(long, value_name = "PATH")]
     pub gui: Option<PathBuf>,
+    #[command(flatten)]
+    pub record: RecordArgs,
     /// Do not serve the legacy TCP protocol for old GUIs.
     #[arg(long)]
     pub no_legacy: bool,
@@ -323,6 +400,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(&args),
         Command::Patterns(PatternsCommand::Check { rules }) => patterns_cmd::check(&rules),
         Command::Ignores(cmd) => ignores_cmd::run(&cmd),
+        Command::History(cmd) => history_cmd::run(&cmd),
     }
 }
 

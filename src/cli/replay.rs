@@ -3,6 +3,7 @@
 //! do not share flows or alerts.
 
 use super::output::{Style, alert_json, alert_line, emit, flow_json, flow_line};
+use super::recording::Recording;
 use super::{EXIT_BAD_FILE, EXIT_OK, ReplayArgs, engine_config, load_asn, open_user_ignores, use_color};
 use crate::alert::AlertPhase;
 use crate::capture::file::{FileError, spawn_reader};
@@ -26,7 +27,8 @@ pub fn run(args: &ReplayArgs) -> i32 {
     };
     // Loaded before the first packet so replays name destinations the same way every run.
     config.asn = load_asn(d);
-    let msgs = Messages::new(d.locale.unwrap_or_else(Locale::from_system));
+    let locale = d.locale.unwrap_or_else(Locale::from_system);
+    let msgs = Messages::new(locale);
     let color = use_color(&args.color);
     let style = Style { color };
     let mut code = EXIT_OK;
@@ -39,7 +41,11 @@ pub fn run(args: &ReplayArgs) -> i32 {
             }
             emit(&mut out, &format!("== {} ==", path.display()));
         }
-        if let Err(e) = replay_one(path, args, &config, style, &msgs, &mut out) {
+        let result = match replay_one(path, args, &config, style, (&msgs, locale), &mut out) {
+            Ok(r) => r,
+            Err(setup_code) => return setup_code,
+        };
+        if let Err(e) = result {
             let _ = out.flush();
             let level = if matches!(e, FileError::Damaged { .. }) { "warning" } else { "error" };
             eprintln!("leakwatch: {level}: {e}");
@@ -54,14 +60,21 @@ fn replay_one(
     args: &ReplayArgs,
     config: &EngineConfig,
     style: Style,
-    msgs: &Messages,
+    (msgs, locale): (&Messages, Locale),
     out: &mut impl Write,
-) -> Result<(), FileError> {
+) -> Result<Result<(), FileError>, i32> {
     let name = path.display().to_string();
     let ignores = open_user_ignores(args.detection.no_user_ignores);
     let engine = Engine::start_full(config.clone(), Box::new(NoSocketTable), ignores);
     let handle = engine.handle();
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
+    let recording = match Recording::start(&args.record, &handle, false, locale) {
+        Ok(r) => r,
+        Err(code) => {
+            engine.finish();
+            return Err(code);
+        }
+    };
     let flows = args.flows.then(|| handle.subscribe_flows());
     let bar = progress_bar(path, args.no_progress);
     let progress = bar.clone().map(|b| Box::new(move |n: u64| b.set_position(n)) as Box<dyn FnMut(u64) + Send>);
@@ -92,6 +105,7 @@ fn replay_one(
         }
     }
     let (result, summary) = finisher.join().expect("the replay finisher thread");
+    recording.finish(false);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -116,7 +130,7 @@ fn replay_one(
             summary.alerts
         );
     }
-    result.map(|_| ())
+    Ok(result.map(|_| ()))
 }
 
 fn progress_bar(path: &Path, disabled: bool) -> Option<ProgressBar> {

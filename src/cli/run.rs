@@ -3,6 +3,7 @@
 //! (unless `--no-legacy`). Ctrl-C or SIGTERM stops cleanly (exit 0).
 
 use super::output::{Style, alert_line, emit, flow_line};
+use super::recording::Recording;
 use super::{EXIT_NO_PERMISSION, EXIT_OK, RunArgs, engine_config, load_asn, open_user_ignores, use_color};
 use crate::alert::{AlertEvent, AlertPhase};
 use crate::capture::interfaces;
@@ -91,6 +92,13 @@ pub fn run(args: &RunArgs) -> i32 {
         });
     }
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
+    let recording = match Recording::start(&args.record, &handle, true, locale) {
+        Ok(r) => r,
+        Err(code) => {
+            engine.finish();
+            return code;
+        }
+    };
     let legacy = start_legacy(args, &handle, locale);
     let legacy_events = legacy.as_ref().map_or_else(crossbeam_channel::never, LegacyServer::events);
     let flows = args.flows.then(|| handle.subscribe_flows());
@@ -193,6 +201,7 @@ pub fn run(args: &RunArgs) -> i32 {
         l.stop();
     }
     let summary = engine.finish();
+    recording.finish(false);
     for e in alerts.try_iter() {
         printer.alert(&mut out, &e, false);
     }

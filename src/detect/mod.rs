@@ -37,6 +37,9 @@ pub struct Rate {
     pub process: Option<Arc<ProcessInfo>>,
     pub remote: IpAddr,
     pub bytes: u64,
+    /// Owner of the destination address and its country (ISO 3166 alpha-2), when known.
+    pub orgname: Option<String>,
+    pub country: Option<String>,
 }
 
 /// Per-second upload statistics.
@@ -206,7 +209,14 @@ impl Detector {
             for key in self.touched.drain(..) {
                 if let Some(t) = self.tracks.get_mut(&key) {
                     if stats.is_some() && t.sec_bytes > 0 {
-                        rates.push(Rate { process: t.process.clone(), remote: key.remote, bytes: t.sec_bytes });
+                        let dest = names.describe(key.remote);
+                        rates.push(Rate {
+                            process: t.process.clone(),
+                            remote: key.remote,
+                            bytes: t.sec_bytes,
+                            orgname: dest.orgname,
+                            country: dest.country,
+                        });
                     }
                     t.sec_bytes = 0;
                 }

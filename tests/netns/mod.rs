@@ -249,6 +249,7 @@ impl Run {
         let mut cmd = pair.in_a("env");
         cmd.arg("LC_ALL=C.UTF-8")
             .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.path().display()))
+            .arg(format!("LEAKWATCH_HISTORY_DIR={}", config.path().display()))
             .arg(env!("CARGO_BIN_EXE_leakwatch"))
             .args(["run", "--json", "--interface", &pair.veth_a, "--mode", "paranoid"])
             .args(extra)

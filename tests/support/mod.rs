@@ -115,6 +115,8 @@ pub fn leakwatch_env<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: Option<&Path>, 
     // config directory (an empty private one instead).
     cmd.env("LC_ALL", "C.UTF-8").env_remove("LC_MESSAGES").env_remove("LANG");
     cmd.env("LEAKWATCH_CONFIG_DIR", empty_config_dir());
+    // Nor the user's history (`run` records by default).
+    cmd.env("LEAKWATCH_HISTORY_DIR", empty_config_dir());
     cmd.envs(env.iter().copied());
     if let Some(dir) = cwd {
         cmd.current_dir(dir);

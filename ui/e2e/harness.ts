@@ -19,6 +19,27 @@ const state = {
   nextIgnore: 100,
 };
 const calls: Call[] = [];
+
+/** Stored history for the History tab: two programs over the last hours, two alerts. */
+function historyFixture() {
+  const now = Math.floor(Date.now() / 1000);
+  const series = [];
+  for (let m = 1; m <= 50; m++) {
+    const start = now - m * 60 - (now % 60);
+    series.push({ start, program: '/usr/bin/curl', bytes: 1000 * m });
+    if (m % 2 === 0) series.push({ start, program: '/usr/lib/firefox/firefox', bytes: 5000 });
+  }
+  const alert = (id: number, program: string, host: string, ignored: string | null) => ({
+    id, phase: 'end', kind: 'sudden', exciter: 'Upload', message: `${program} sent 1.0 MiB to ${host}`,
+    process: { pid: 4000 + id, name: program, exe: `/usr/bin/${program}` }, dstip: '198.51.100.7', dstport: 443,
+    srcport: 40000, hostname: host, orgname: 'Example Org', asn: 64500, country: 'NL', bytes: 1048576,
+    started: new Date((now - 600 * id) * 1000).toISOString(), at: new Date((now - 590 * id) * 1000).toISOString(),
+    duration_s: 10, pattern: null, callback_filter: '{}', ignored: ignored != null, ignored_scope: ignored,
+    ignored_at: ignored ? new Date().toISOString() : null, updates: 2,
+  });
+  return { series, alerts: [alert(1, 'curl', 'upload.example.org', null), alert(2, 'firefox', 'tracker.example.net', 'always')] };
+}
+const history = historyFixture();
 /** cmd → rejection message for the next call of cmd. */
 const failNext = new Map<string, string>();
 
@@ -56,6 +77,25 @@ function handle(cmd: string, args: any): unknown {
       return state.settings;
     case 'engine_status':
       return state.status;
+    case 'history_uploads': {
+      const series = history.series;
+      const mine = args.program ? series.filter((p) => p.program === args.program) : series;
+      const total = mine.reduce((a, p) => a + p.bytes, 0);
+      const top =
+        args.by === 'destination'
+          ? [{ key: 'Example Org', country: 'NL', bytes: Math.round(total * 0.8) }, { key: 'Other Net', country: 'DE', bytes: Math.round(total * 0.2) }]
+          : [{ key: '/usr/bin/curl', country: null, bytes: total }];
+      return { bucket_s: args.range === '1h' ? 60 : 900, since: Math.floor(Date.now() / 1000) - 3600, series, top };
+    }
+    case 'history_alerts': {
+      const q = (args.query ?? '').toLowerCase();
+      return history.alerts.filter(
+        (a) => (!args.program || a.process.exe === args.program) && (!q || JSON.stringify(a).toLowerCase().includes(q)),
+      );
+    }
+    case 'export_history':
+      if (args.format !== 'csv' && args.format !== 'json') throw `format: ${args.format} is not csv or json`;
+      return `/home/user/leakwatch-history.${args.format}`;
     default:
       throw `unknown command ${cmd}`;
   }

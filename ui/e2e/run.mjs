@@ -339,6 +339,39 @@ test('About: version, capture status with the exact fix text, data attribution',
   await t.close();
 });
 
+test('History: chart, top destinations per program, alert search, export', async () => {
+  const t = await openApp();
+  const { page } = t;
+  await page.getByTestId('nav-history').click();
+  await page.getByTestId('history-chart').locator('canvas').waitFor();
+  assert.deepEqual((await t.calls('history_uploads')).map((a) => a.range), ['24h', '24h']);
+  await page.getByTestId('history-range').selectOption('1h');
+  await page.waitForFunction(() => window.__lw.calls.filter((c) => c.cmd === 'history_uploads' && c.args.range === '1h').length === 2);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=history-alert-row]').length === 2);
+  await page.getByTestId('history-program').selectOption('/usr/bin/curl');
+  await page.waitForFunction(() => window.__lw.calls.some((c) => c.cmd === 'history_uploads' && c.args.by === 'destination' && c.args.program === '/usr/bin/curl'));
+  await page.getByTestId('history-destination-row').first().waitFor();
+  assert.match(await page.getByTestId('history-destinations').textContent(), /Example Org.*NL/);
+  await page.locator('[data-testid=history-alert-row]').nth(0).waitFor();
+  await page.getByTestId('history-program').selectOption('');
+  await page.getByTestId('history-search').fill('tracker');
+  await page.waitForFunction(() => window.__lw.calls.some((c) => c.cmd === 'history_alerts' && c.args.query === 'tracker' && c.args.program === null));
+  await page.waitForFunction(() => {
+    const rows = document.querySelectorAll('[data-testid=history-alert-row]');
+    return rows.length === 1 && /tracker/.test(rows[0].textContent);
+  });
+  assert.match(await page.getByTestId('history-alert-row').textContent(), /tracker\.example\.net.*ignored: always/);
+  await t.shot('history-en');
+  await page.getByTestId('history-export-csv').click();
+  await page.getByTestId('history-export-result').waitFor();
+  assert.match(await page.getByTestId('history-export-result').textContent(), /leakwatch-history\.csv/);
+  await t.fail('export_history', 'path: the folder is not writable');
+  await page.getByTestId('history-export-json').click();
+  await page.waitForFunction(() => /not writable/.test(document.querySelector('[data-testid=history-export-result]').textContent));
+  assert.deepEqual((await t.calls('export_history')).map((a) => a.format), ['csv', 'json']);
+  await t.close();
+});
+
 test('Upload chart draws series from stats events', async () => {
   const t = await openApp();
   const { page } = t;

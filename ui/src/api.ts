@@ -1,7 +1,18 @@
 // The only place that talks to the backend: the commands and events of docs/ui-contract.md.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
-import type { AlertView, EngineStatus, IgnoreView, Scope, Settings, StatsEvent } from './types';
+import type {
+  AlertView,
+  EngineStatus,
+  GroupBy,
+  HistoryAlert,
+  HistoryRange,
+  IgnoreView,
+  Scope,
+  Settings,
+  StatsEvent,
+  UploadsView,
+} from './types';
 
 export const api = {
   listAlerts: () => invoke<AlertView[]>('list_alerts'),
@@ -11,6 +22,12 @@ export const api = {
   getSettings: () => invoke<Settings>('get_settings'),
   setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
   engineStatus: () => invoke<EngineStatus>('engine_status'),
+  historyUploads: (range: HistoryRange, by: GroupBy, program: string | null) =>
+    invoke<UploadsView>('history_uploads', { range, by, program }),
+  historyAlerts: (since: HistoryRange | 'all', program: string | null, query: string | null) =>
+    invoke<HistoryAlert[]>('history_alerts', { since, program, query }),
+  /** Resolves to the saved file's path, or null when the user cancelled the save dialog. */
+  exportHistory: (format: 'csv' | 'json') => invoke<string | null>('export_history', { format, path: null }),
 };
 
 export interface EventHandlers {

@@ -84,3 +84,36 @@ export interface Settings {
   legacy_enabled: boolean;
   start_at_login: boolean;
 }
+
+// History tab (history_uploads, history_alerts, export_history).
+export type HistoryRange = '1h' | '24h' | '7d' | '30d';
+export type GroupBy = 'program' | 'destination' | 'country';
+
+export interface SeriesPoint {
+  /** Start of the bucket, Unix seconds. */
+  start: number;
+  program: string;
+  bytes: number;
+}
+
+export interface UploadTotal {
+  key: string;
+  country: string | null;
+  bytes: number;
+}
+
+export interface UploadsView {
+  bucket_s: number;
+  since: number;
+  series: SeriesPoint[];
+  top: UploadTotal[];
+}
+
+/** A stored alert: the alert JSON plus what happened to it. */
+export interface HistoryAlert extends Omit<AlertView, 'ignored' | 'phase'> {
+  phase: Phase;
+  ignored: boolean;
+  ignored_scope: string | null;
+  ignored_at: string | null;
+  updates: number;
+}

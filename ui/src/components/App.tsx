@@ -8,13 +8,15 @@ import type { AlertView, EngineStatus, LocaleId, Scope, Settings } from '../type
 import { AboutPage, StatusMessage, StatusText } from './AboutPage';
 import { AlertList } from './AlertRow';
 import { DetailsPage } from './DetailsPage';
+import { HistoryPage } from './HistoryPage';
 import { IgnoresPage } from './IgnoresPage';
 import { SettingsPage } from './SettingsPage';
 import { UploadChart } from './UploadChart';
 
-export type Page = 'live' | 'details' | 'ignores' | 'settings' | 'about';
+export type Page = 'live' | 'details' | 'history' | 'ignores' | 'settings' | 'about';
 const NAV: { page: Page; id: string; testid: string }[] = [
   { page: 'live', id: 'ui-nav-live', testid: 'nav-live' },
+  { page: 'history', id: 'ui-nav-history', testid: 'nav-history' },
   { page: 'ignores', id: 'ui-nav-ignores', testid: 'nav-ignores' },
   { page: 'settings', id: 'ui-nav-settings', testid: 'nav-settings' },
   { page: 'about', id: 'ui-nav-about', testid: 'nav-about' },
@@ -176,6 +178,7 @@ export function App({ initialLocale }: { initialLocale: LocaleId }) {
           </section>
         )}
         {page === 'details' && <DetailsPage alert={current} id={detailsId} onBack={() => setPage('live')} onIgnore={ignore} />}
+        {page === 'history' && <HistoryPage />}
         {page === 'ignores' && <IgnoresPage refreshKey={ignoresKey} />}
         {page === 'settings' && <SettingsPage saved={settings} status={status} onSaved={setSettings} onLocale={changeLocale} />}
         {page === 'about' && <AboutPage status={status} uiVersion={__UI_VERSION__} />}

@@ -5,12 +5,12 @@ import { OTHER_KEY } from '../chart';
 import { useUi } from '../context';
 
 /** Line colours readable on light and dark backgrounds (the last is "other"). */
-const PALETTE = ['#2f7ed8', '#e8590c', '#2b9348', '#c2255c', '#7048e8', '#0c8599', '#a61e4d', '#5c940d'];
-const OTHER_COLOR = '#868e96';
+export const PALETTE = ['#2f7ed8', '#e8590c', '#2b9348', '#c2255c', '#7048e8', '#0c8599', '#a61e4d', '#5c940d'];
+export const OTHER_COLOR = '#868e96';
 
 let canvasOk: boolean | undefined;
 /** Whether this webview can draw on a canvas (not so in DOM-only test environments). */
-function canDraw(): boolean {
+export function canDraw(): boolean {
   if (canvasOk === undefined) {
     try {
       canvasOk = !!document.createElement('canvas').getContext('2d');
@@ -21,7 +21,7 @@ function canDraw(): boolean {
   return canvasOk;
 }
 
-function cssVar(el: Element, name: string, fallback: string): string {
+export function cssVar(el: Element, name: string, fallback: string): string {
   return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
 }
 

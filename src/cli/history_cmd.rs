@@ -1,0 +1,148 @@
+//! `leakwatch history alerts|uploads`: reads the history database and prints text, JSON lines
+//! or CSV.
+
+use super::{EXIT_BAD_FILE, EXIT_OK, EXIT_USAGE, HistoryCommand, HistoryDbArg};
+use crate::history::{AlertQuery, GroupBy, HistoryStore, UploadRow};
+use std::io::Write;
+
+pub fn run(cmd: &HistoryCommand) -> i32 {
+    let db = match cmd {
+        HistoryCommand::Alerts { db, .. } | HistoryCommand::Uploads { db, .. } => db,
+    };
+    let Some(path) = db.path.clone().or_else(crate::history::default_path) else {
+        eprintln!("leakwatch: error: no data directory is known for this user: give the database with --db FILE");
+        return EXIT_USAGE;
+    };
+    let store = match HistoryStore::open_existing(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            return EXIT_BAD_FILE;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match cmd {
+        HistoryCommand::Alerts { since, program, search, json, db } => {
+            alerts(&store, db, since.0, program.clone(), search.clone(), *json, &mut out)
+        }
+        HistoryCommand::Uploads { by, since, program, json, csv, db } => {
+            uploads(&store, db, *by, since.0, program.as_deref(), *json, *csv, &mut out)
+        }
+    };
+    let _ = out.flush();
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            EXIT_BAD_FILE
+        }
+    }
+}
+
+/// The start of the look-back, in seconds: from now, or from the newest record.
+fn since_s(store: &HistoryStore, db: &HistoryDbArg, span: Option<i64>) -> Result<Option<i64>, String> {
+    let Some(span) = span else { return Ok(None) };
+    let end = if db.from_newest {
+        store.newest_s().map_err(|e| e.to_string())?.unwrap_or(0)
+    } else {
+        chrono::Utc::now().timestamp()
+    };
+    Ok(Some(end.saturating_sub(span)))
+}
+
+fn alerts(
+    store: &HistoryStore,
+    db: &HistoryDbArg,
+    since: Option<i64>,
+    program: Option<String>,
+    text: Option<String>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let since_us = since_s(store, db, since)?.map(|s| s.saturating_mul(1_000_000));
+    let q = AlertQuery { since_us, program, text, limit: 0 };
+    for a in store.alerts(&q).map_err(|e| e.to_string())? {
+        let j = &a.json;
+        let line = if json {
+            j.to_string()
+        } else {
+            let ignored = match j["ignored_scope"].as_str() {
+                Some(scope) => format!("  [ignored: {scope}]"),
+                None => String::new(),
+            };
+            format!(
+                "{}  {:<7}  {}{}",
+                j["at"].as_str().unwrap_or("-"),
+                j["kind"].as_str().unwrap_or("-"),
+                j["message"].as_str().unwrap_or(""),
+                ignored
+            )
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn uploads(
+    store: &HistoryStore,
+    db: &HistoryDbArg,
+    by: GroupBy,
+    since: Option<i64>,
+    program: Option<&str>,
+    json: bool,
+    csv: bool,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let since = since_s(store, db, since)?;
+    let rows = store.uploads(since, by, program, 0).map_err(|e| e.to_string())?;
+    let name = match by {
+        GroupBy::Program => "program",
+        GroupBy::Destination => "organisation",
+        GroupBy::Country => "country",
+    };
+    if csv {
+        let header = if by == GroupBy::Destination { format!("{name},country,bytes") } else { format!("{name},bytes") };
+        let _ = writeln!(out, "{header}");
+    }
+    for r in &rows {
+        let _ = writeln!(out, "{}", upload_line(r, by, name, json, csv));
+    }
+    Ok(())
+}
+
+fn upload_line(r: &UploadRow, by: GroupBy, name: &str, json: bool, csv: bool) -> String {
+    use crate::history::csv_field as field;
+    let key = if r.key.is_empty() { "unknown" } else { &r.key };
+    let country = r.country.as_deref().filter(|c| !c.is_empty()).unwrap_or("");
+    if json {
+        let mut v = serde_json::json!({ name: key, "bytes": r.bytes });
+        if by == GroupBy::Destination {
+            v["country"] = if country.is_empty() { serde_json::Value::Null } else { country.into() };
+        }
+        v.to_string()
+    } else if csv {
+        if by == GroupBy::Destination {
+            format!("{},{},{}", field(key), field(country), r.bytes)
+        } else {
+            format!("{},{}", field(key), r.bytes)
+        }
+    } else if by == GroupBy::Destination {
+        format!("{:>12}  {key} ({})", human_bytes(r.bytes), if country.is_empty() { "?" } else { country })
+    } else {
+        format!("{:>12}  {key}", human_bytes(r.bytes))
+    }
+}
+
+/// `1.5 MiB`-style sizes.
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[i]) }
+}

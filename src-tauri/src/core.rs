@@ -361,33 +361,30 @@ impl Core {
     /// must see it, since any local program can connect.
     fn on_legacy_event(&self, e: &LegacyEvent) {
         eprintln!("leakwatch-app: {e}");
-        let (title, body) = {
-            let st = self.lock();
-            let msgs = &st.msgs;
-            let mut args = fluent_bundle::FluentArgs::new();
-            match e {
-                LegacyEvent::IgnoreAdded { filter, permanent, peer, .. } => {
-                    args.set("peer", peer.to_string());
-                    args.set("filter", filter.clone());
-                    let key = if *permanent { "app-legacy-ignore-always" } else { "app-legacy-ignore-now" };
-                    (msgs.text("app-legacy-title", None), msgs.text(key, Some(&args)))
-                }
-                LegacyEvent::IgnoreRemoved { id, name, peer } => {
-                    args.set("peer", peer.to_string());
-                    args.set("id", *id);
-                    args.set("name", name.clone().unwrap_or_else(|| "-".into()));
-                    (msgs.text("app-legacy-title", None), msgs.text("app-legacy-ignore-removed", Some(&args)))
-                }
-                LegacyEvent::IgnoreRefused { filter, reason, peer } => {
-                    args.set("peer", peer.to_string());
-                    args.set("filter", filter.clone());
-                    args.set("reason", reason.clone());
-                    (msgs.text("app-legacy-title", None), msgs.text("app-legacy-ignore-refused", Some(&args)))
-                }
-                // Logged only: a flood of connections must not become a flood of notifications.
-                LegacyEvent::ConnectionRefused { .. } => return,
+        let mut args = fluent_bundle::FluentArgs::new();
+        let key = match e {
+            LegacyEvent::IgnoreAdded { filter, permanent, peer, .. } => {
+                args.set("peer", peer.to_string());
+                args.set("filter", filter.clone());
+                if *permanent { "app-legacy-ignore-always" } else { "app-legacy-ignore-now" }
             }
+            LegacyEvent::IgnoreRemoved { id, name, peer } => {
+                args.set("peer", peer.to_string());
+                args.set("id", *id);
+                args.set("name", name.clone().unwrap_or_else(|| "-".into()));
+                "app-legacy-ignore-removed"
+            }
+            LegacyEvent::IgnoreRefused { filter, reason, peer } => {
+                args.set("peer", peer.to_string());
+                args.set("filter", filter.clone());
+                args.set("reason", reason.clone());
+                "app-legacy-ignore-refused"
+            }
+            // Logged only: a flood of connections must not become a flood of notifications.
+            LegacyEvent::ConnectionRefused { .. } => return,
         };
+        let msgs = self.messages();
+        let (title, body) = (msgs.text("app-legacy-title", None), msgs.text(key, Some(&args)));
         if let Some(n) = self.notifier.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
             && let Err(e) = n.inform(&title, &body)
         {

@@ -131,20 +131,6 @@ fn a_bad_settings_file_is_kept_aside_and_reported() {
     core.shutdown();
 }
 
-/// Waits up to `limit` for `f` to give something.
-fn wait<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = std::time::Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if std::time::Instant::now() >= end {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn legacy_clients_get_alerts_and_their_ignores_are_announced() {
     let dir = tempfile::tempdir().unwrap();
@@ -152,7 +138,8 @@ fn legacy_clients_get_alerts_and_their_ignores_are_announced() {
     let fake = FakeNotifier { actions: true, ..FakeNotifier::default() };
     let (core, _actions) = start(dir.path(), sink.clone(), fake.clone());
     sink.wait_for("alert", Duration::from_secs(20), |_| true).expect("an alert event");
-    let port = wait(Duration::from_secs(5), || core.engine_status().legacy_port).expect("the status names the port");
+    let port =
+        support::poll(Duration::from_secs(5), || core.engine_status().legacy_port).expect("the status names the port");
     assert!(LEGACY_PORTS.contains(&port));
 
     // An old GUI: get_alert gives the alert with its ready-made filter; it ignores it for ever.
@@ -170,14 +157,14 @@ fn legacy_clients_get_alerts_and_their_ignores_are_announced() {
     let filter = alert["callback_filter"].as_str().expect("callback_filter").to_string();
     w.write_all(format!("ignore_permanent\n{filter}\n").as_bytes()).unwrap();
 
-    let ignore = wait(Duration::from_secs(5), || core.list_ignores().into_iter().find(|i| i.permanent))
+    let ignore = support::poll(Duration::from_secs(5), || core.list_ignores().into_iter().find(|i| i.permanent))
         .expect("the ignore from the socket is listed");
     assert_eq!(ignore.source.as_deref(), Some("legacy-socket"));
     let file = std::fs::read_to_string(dir.path().join("ignores.user.json")).unwrap();
     let stored: serde_json::Value = serde_json::from_str(&file).unwrap();
     let want: serde_json::Value = serde_json::from_str(&filter).unwrap();
     assert!(stored["filters"].as_array().unwrap().contains(&want), "{file}");
-    let told = wait(Duration::from_secs(5), || fake.shown.lock().unwrap().iter().find(|s| s.0 == 0).cloned())
+    let told = support::poll(Duration::from_secs(5), || fake.shown.lock().unwrap().iter().find(|s| s.0 == 0).cloned())
         .expect("the user is told that another program added an ignore");
     assert!(told.1.contains("another program"), "{told:?}");
     assert!(told.2.contains("127.0.0.1") && told.2.contains("for ever"), "{told:?}");

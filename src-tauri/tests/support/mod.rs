@@ -32,14 +32,21 @@ impl RecordingSink {
 
     /// Waits up to `timeout` for an event `name` matching `pred`.
     pub fn wait_for(&self, name: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Some(v) = self.named(name).into_iter().find(|v| pred(v)) {
-                return Some(v);
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        poll(timeout, || self.named(name).into_iter().find(|v| pred(v)))
+    }
+}
+
+/// Asks `f` every 50 ms until it gives something, for at most `limit`.
+pub fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
         }
-        None
+        if start.elapsed() >= limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -76,7 +76,7 @@ TEST_LOG := $(or $(TMPDIR),/tmp)/leakwatch-test.$(shell echo $$PPID).log
 # Prints a header line before each step.
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps build run test bench install clean check-cargo target-dir app ui tauri-driver deb
+.PHONY: help deps build run test test-all fuzz-short bench install clean check-cargo target-dir app ui tauri-driver deb
 
 help:
 	@echo 'Leakwatch: watches outgoing traffic and says when a program sends data out.'
@@ -89,6 +89,9 @@ help:
 	@echo '  app      debug build of the tray app (builds ui/ first when it is there)'
 	@echo '  deb      release .deb of the tray app (binary with capture capability, desktop entry)'
 	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests'
+	@echo '  test-all test, then fuzz-short'
+	@echo '  fuzz-short  each cargo-fuzz target of fuzz/ for FUZZ_TIME s (default 30) from its committed'
+	@echo '           corpus; fails on any crash, timeout or OOM (nightly + cargo-fuzz; docs/reliability.md)'
 	@echo '  build    release build of the leakwatch binary'
 	@echo '  bench    run the benchmarks (replay, patterns, asn_load, history; see bench/README.md)'
 	@echo '  deps     install missing system packages (scripts/install-deps)'
@@ -184,6 +187,34 @@ test: deps check-cargo target-dir ui tauri-driver
 	     /^ui: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p += $$2; f += $$4; s += $$6 } \
 	     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' '$(TEST_LOG)'
 	@rm -f '$(TEST_LOG)'
+
+# The cargo-fuzz targets of fuzz/ (its own workspace; nightly + cargo-fuzz), each run for
+# FUZZ_TIME seconds from its committed corpus fuzz/corpus/TARGET. New inputs go to a scratch
+# directory, not the checkout; a finding is saved under fuzz/artifacts/TARGET/ and fails the run.
+FUZZ_TARGETS := $(sort $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs))))
+FUZZ_TIME ?= 30
+FUZZ_TARGET_DIR ?= $(CARGO_TARGET_DIR)/fuzz
+FUZZ_SCRATCH ?= $(or $(TMPDIR),/tmp)/leakwatch-fuzz-short
+
+fuzz-short: check-cargo target-dir
+	@$(CARGO) +nightly fuzz --version >/dev/null 2>&1 || { \
+	  echo 'make: fuzz-short needs the nightly toolchain and cargo-fuzz:' >&2; \
+	  echo '      rustup toolchain install nightly && cargo install cargo-fuzz --locked' >&2; exit 1; }
+	@mkdir -p '$(FUZZ_SCRATCH)'
+	@for t in $(FUZZ_TARGETS); do \
+	  printf '\n==> %s\n' "cargo +nightly fuzz run $$t ($(FUZZ_TIME) s)"; \
+	  rm -rf '$(FUZZ_SCRATCH)'/$$t && mkdir -p '$(FUZZ_SCRATCH)'/$$t || exit 1; \
+	  (cd fuzz && nice -n 19 $(CARGO) +nightly fuzz run --target-dir '$(FUZZ_TARGET_DIR)' $$t \
+	    '$(FUZZ_SCRATCH)'/$$t corpus/$$t -- -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1) >'$(FUZZ_SCRATCH)'/$$t.log 2>&1; rc=$$?; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|^Done |^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' '$(FUZZ_SCRATCH)'/$$t.log; \
+	  if [ $$rc -ne 0 ]; then tail -n 60 '$(FUZZ_SCRATCH)'/$$t.log; \
+	    echo "fuzz-short: $$t failed (exit $$rc; the input is in fuzz/artifacts/$$t/)" >&2; exit 1; fi; \
+	  rm -rf '$(FUZZ_SCRATCH)'/$$t '$(FUZZ_SCRATCH)'/$$t.log; \
+	done; echo; echo 'fuzz-short: no findings in $(words $(FUZZ_TARGETS)) targets ($(FUZZ_TARGETS))'
+
+test-all: test
+	@$(MAKE) --no-print-directory fuzz-short
 
 bench: deps check-cargo target-dir
 	$(call step,'cargo bench --locked (replay, patterns, asn_load, history)')

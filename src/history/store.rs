@@ -152,14 +152,17 @@ impl HistoryStore {
         }
         match try_open(path, migrate::LATEST) {
             Ok(conn) => Ok((HistoryStore::new(conn, path, limits), None)),
-            Err(message) => {
+            // Busy, locked, read-only, disk full, no permission: the file may be fine; keep it
+            // where it is and say why it cannot be used now.
+            Err(OpenFailure { message, damaged: false }) => Err(HistoryError::Open { path: path.to_owned(), message }),
+            Err(OpenFailure { message, damaged: true }) => {
                 let moved = move_aside(path).map_err(|source| HistoryError::MoveAside {
                     path: path.to_owned(),
                     message: message.clone(),
                     source,
                 })?;
                 let conn = try_open(path, migrate::LATEST)
-                    .map_err(|message| HistoryError::Open { path: path.to_owned(), message })?;
+                    .map_err(|f| HistoryError::Open { path: path.to_owned(), message: f.message })?;
                 let note = format!(
                     "the history database {} could not be opened ({message}); it was kept as {} and a new one was started",
                     path.display(),
@@ -178,8 +181,8 @@ impl HistoryStore {
                 message: "no such file: nothing was recorded yet (leakwatch run records history)".into(),
             });
         }
-        let conn =
-            try_open(path, migrate::LATEST).map_err(|message| HistoryError::Open { path: path.to_owned(), message })?;
+        let conn = try_open(path, migrate::LATEST)
+            .map_err(|f| HistoryError::Open { path: path.to_owned(), message: f.message })?;
         Ok(HistoryStore::new(conn, path, Limits::default()))
     }
 
@@ -515,9 +518,26 @@ pub(super) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Why a database could not be opened, and whether the file itself is at fault (not a
+/// database, damaged, from a newer version: moved aside) or only this moment (busy, read-only,
+/// disk full, no permission: left alone).
+#[derive(Debug)]
+struct OpenFailure {
+    message: String,
+    damaged: bool,
+}
+
+impl From<rusqlite::Error> for OpenFailure {
+    fn from(e: rusqlite::Error) -> OpenFailure {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        let damaged = matches!(e.sqlite_error_code(), Some(NotADatabase | DatabaseCorrupt));
+        OpenFailure { message: e.to_string(), damaged }
+    }
+}
+
 /// Opens, sets WAL mode, checks and migrates; any failure is a message for the user.
-fn try_open(path: &Path, target: i64) -> Result<Connection, String> {
-    let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
+fn try_open(path: &Path, target: i64) -> Result<Connection, OpenFailure> {
+    let mut conn = Connection::open(path)?;
     let setup = || -> rusqlite::Result<()> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Only takes effect on a new, empty file: lets the size cap give pages back.
@@ -529,19 +549,20 @@ fn try_open(path: &Path, target: i64) -> Result<Connection, String> {
         // WAL + NORMAL: a committed transaction survives the process being killed.
         conn.pragma_update(None, "synchronous", "NORMAL")
     };
-    setup().map_err(|e| e.to_string())?;
-    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+    setup()?;
+    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
     if check != "ok" {
-        return Err(format!("integrity check failed: {check}"));
+        return Err(OpenFailure { message: format!("integrity check failed: {check}"), damaged: true });
     }
-    migrate::migrate_to(&mut conn, target)?;
+    // A newer schema, or an old one that does not migrate: this file cannot be used by us.
+    migrate::migrate_to(&mut conn, target).map_err(|message| OpenFailure { message, damaged: true })?;
     Ok(conn)
 }
 
 /// Opens a database migrated only up to `version` (tests of migrations build old files).
 #[doc(hidden)]
 pub fn create_at_version(path: &Path, version: i64) -> Result<Connection, String> {
-    try_open(path, version)
+    try_open(path, version).map_err(|f| f.message)
 }
 
 /// Moves the database and its WAL aside as `<path>.bad-<time>` (never deleting anything).

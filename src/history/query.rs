@@ -329,7 +329,7 @@ impl HistoryStore {
             "csv" => alerts_csv(&alerts),
             _ => return Err(format!("`{format}`: export as csv or json")),
         };
-        crate::ignores::write_atomically(path, text.as_bytes()).map_err(|e| e.to_string())?;
+        crate::files::write_atomically(path, text.as_bytes()).map_err(|e| e.to_string())?;
         Ok(alerts.len())
     }
 }

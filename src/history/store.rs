@@ -147,7 +147,7 @@ impl HistoryStore {
     /// created; the message saying so is returned with the store.
     pub fn open(path: &Path, limits: Limits) -> Result<(HistoryStore, Option<String>), HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::ignores::create_private_dir(dir)
+            crate::files::create_private_dir(dir)
                 .map_err(|source| HistoryError::CreateDir { path: dir.to_owned(), source })?;
         }
         match try_open(path, migrate::LATEST) {
@@ -567,7 +567,7 @@ pub fn create_at_version(path: &Path, version: i64) -> Result<Connection, String
 
 /// Moves the database and its WAL aside as `<path>.bad-<time>` (never deleting anything).
 fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
-    let moved = if path.exists() { crate::ignores::backup_file(path, chrono::Utc::now())? } else { path.to_owned() };
+    let moved = if path.exists() { crate::files::backup_file(path, chrono::Utc::now())? } else { path.to_owned() };
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {

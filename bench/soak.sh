@@ -4,7 +4,21 @@
 # Run by hand as root (not in CI):   sudo bench/soak.sh            (one hour, the default)
 #                                    sudo DURATION=600 bench/soak.sh   (ten minutes)
 #
-# LAST RESULT (DURATION=600, 2026-11-28, 2 shared cores, nice 10): see the end of this comment.
+# LAST RESULT: DURATION=600 (10 minutes), 2026-11-28 11:32-11:43 UTC, release build of commit
+# 6a082ef (main; src unchanged on this branch), Debian 12, 2 cores shared with three other busy
+# sessions (load average 6-10), leakwatch and helpers at nice 10:
+#   RSS after warm-up (121 s) 102.5 MiB, at the end (606 s) 103.0 MiB: growth +0.45 MiB
+#   (+0.21 MiB over the second half); peak sampled 103.0 MiB, VmHWM 116.1 MiB (start-up);
+#   RSS by minute 87.5 101.9 102.5 102.6 102.7 102.8 102.8 102.9 102.9 103.0 103.0 MiB.
+#   CPU 15.2 s user+system in 606 s = 2.5 % of one core (2.3 % after warm-up).
+#   Alerts: 24 expected (1 active + 23 sudden); run --json 24 seen, 0 missed, 0 duplicated,
+#   0 unexpected, 18 of 18 host names as expected; legacy get_alert 24 seen, 0 missed,
+#   0 duplicated, 0 unexpected. Legacy polls 1,212 (1,236 get_alert; slowest reply 55 ms;
+#   no reconnect). Traffic: 28 bursts (5 repeats) 8.4 MB, steady 3.0 MB, 200 trickle sends,
+#   2,400 short connections, 967 DNS queries; leakwatch saw 22,241 packets, 3,267 flows,
+#   0 dropped batches, 0 kernel drops. (The first verdict printed "6 missed" for the legacy
+#   channel: the checker could not read the address of an unnamed destination out of
+#   message_full; fixed, and the report re-run on the same recorded files.)
 # The one-hour run (DURATION=3600) has not been made yet: it is for a person to run by hand.
 #
 # What it does. Two network namespaces created here (lwsoak<pid>a: 10.200.N.1/24,
@@ -46,8 +60,7 @@
 #   KEEP=DIR      copy the work files (outputs, samples, report) to DIR
 #   NICE          niceness for leakwatch and the helpers (default 0)
 #
-# Results so far:
-#   (filled in below by the person who ran it; see also docs/reliability.md)
+# Results: put new figures at the top of this comment and in docs/reliability.md.
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "soak: must run as root (network namespaces, capture)" >&2; exit 2; }

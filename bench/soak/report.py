@@ -47,7 +47,8 @@ def one_json(path):
 failures = []
 
 # ---- alerts --------------------------------------------------------------------------------
-IP = re.compile(r"\(?([0-9a-fA-F:.]+), port \d+\)")
+# "… to host (ADDR, port N)." or, unnamed, "… to ADDR, port N."
+IP = re.compile(r"([0-9a-fA-F:.]+), port \d+")
 
 
 def legacy_dst(a):

@@ -485,3 +485,53 @@ fn a_window_ending_in_the_past_counts_only_what_is_inside_it() {
     assert_eq!((view.since, view.until), (T0 + DAY, T0 + 2 * DAY));
     assert_eq!(view.top.iter().map(|r| r.bytes).sum::<u64>(), inside(T0 + DAY, T0 + 2 * DAY));
 }
+
+/// Any program can name itself with terminal escapes (`prctl(PR_SET_NAME)`): `history alerts`
+/// and `history uploads` write them escaped (`\u{1b}`), never raw, so they cannot clear the
+/// screen or rewrite earlier lines; `--json` keeps the exact name.
+#[test]
+fn history_output_escapes_control_characters_of_program_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let evil = "\u{1b}[2J\u{1b}[31mOK\r";
+    {
+        let mut s = open(&db, Limits::default());
+        let mut a = alert_row(1, "new", T0 * 1_000_000, "f");
+        let mut j: serde_json::Value = serde_json::from_str(&a.json).unwrap();
+        j["message"] = format!("{evil} sent 1 KiB").into();
+        a.json = j.to_string();
+        let up = UploadTotal { minute: T0, program: evil.into(), org: "Org".into(), country: "NL".into(), bytes: 5 };
+        s.write(&WriteBatch { alerts: vec![a], uploads: vec![up], ..Default::default() }).unwrap();
+    }
+    let run = |args: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_leakwatch"))
+            .args(["history"])
+            .args(args)
+            .args(["--db", db.to_str().unwrap(), "--since", "all"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for args in [&["alerts"][..], &["uploads"], &["uploads", "--csv"]] {
+        let text = run(args);
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{args:?} wrote raw control characters: {text:?}");
+        assert!(text.contains("\\u{1b}[2J"), "{args:?}: {text:?}");
+    }
+    assert!(run(&["alerts", "--json"]).contains("\\u001b[2J"), "JSON escapes it its own way");
+}
+
+/// The database and its WAL are private to the user (0600), whatever the umask.
+#[cfg(unix)]
+#[test]
+fn the_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let mut s = open(&db, Limits::default());
+    s.write(&WriteBatch { uploads: vec![upload(T0, "/usr/bin/a", 1)], ..Default::default() }).unwrap();
+    for f in [db.clone(), dir.path().join("h.sqlite-wal")] {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", f.display());
+    }
+}

@@ -79,6 +79,7 @@ fn alerts(
                 ignored
             )
         };
+        let line = if json { line } else { super::output::terminal_safe(&line).into_owned() };
         let _ = writeln!(out, "{line}");
     }
     Ok(())
@@ -107,7 +108,8 @@ fn uploads(
         let _ = writeln!(out, "{header}");
     }
     for r in &rows {
-        let _ = writeln!(out, "{}", upload_line(r, by, name, json, csv));
+        let line = upload_line(r, by, name, json, csv);
+        let _ = writeln!(out, "{}", if json { line } else { super::output::terminal_safe(&line).into_owned() });
     }
     Ok(())
 }

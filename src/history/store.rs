@@ -150,6 +150,8 @@ impl HistoryStore {
             crate::files::create_private_dir(dir)
                 .map_err(|source| HistoryError::CreateDir { path: dir.to_owned(), source })?;
         }
+        // Private like every file of ours: SQLite gives its -wal and -shm the database's mode.
+        create_private_file(path).map_err(|e| HistoryError::Open { path: path.to_owned(), message: e.to_string() })?;
         match try_open(path, migrate::LATEST) {
             Ok(conn) => Ok((HistoryStore::new(conn, path, limits), None)),
             // Busy, locked, read-only, disk full, no permission: the file may be fine; keep it
@@ -161,6 +163,8 @@ impl HistoryStore {
                     message: message.clone(),
                     source,
                 })?;
+                create_private_file(path)
+                    .map_err(|e| HistoryError::Open { path: path.to_owned(), message: e.to_string() })?;
                 let conn = try_open(path, migrate::LATEST)
                     .map_err(|f| HistoryError::Open { path: path.to_owned(), message: f.message })?;
                 let note = format!(
@@ -516,6 +520,18 @@ pub(super) fn floor(t: i64, bucket: i64) -> i64 {
 
 pub(super) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Creates `path` empty with mode 0600 when it does not exist (SQLite would use the umask).
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Why a database could not be opened, and whether the file itself is at fault (not a

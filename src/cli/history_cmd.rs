@@ -61,7 +61,7 @@ fn alerts(
     out: &mut impl Write,
 ) -> Result<(), String> {
     let since_us = since_s(store, db, since)?.map(|s| s.saturating_mul(1_000_000));
-    let q = AlertQuery { since_us, program, text, limit: 0 };
+    let q = AlertQuery { since_us, program, text, limit: 0, until_us: None };
     for a in store.alerts(&q).map_err(|e| e.to_string())? {
         let j = &a.json;
         let line = if json {
@@ -79,6 +79,7 @@ fn alerts(
                 ignored
             )
         };
+        let line = if json { line } else { super::output::terminal_safe(&line).into_owned() };
         let _ = writeln!(out, "{line}");
     }
     Ok(())
@@ -107,7 +108,8 @@ fn uploads(
         let _ = writeln!(out, "{header}");
     }
     for r in &rows {
-        let _ = writeln!(out, "{}", upload_line(r, by, name, json, csv));
+        let line = upload_line(r, by, name, json, csv);
+        let _ = writeln!(out, "{}", if json { line } else { super::output::terminal_safe(&line).into_owned() });
     }
     Ok(())
 }

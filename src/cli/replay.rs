@@ -129,6 +129,19 @@ fn replay_one(
             summary.flows,
             summary.alerts
         );
+        let t = &summary.tables;
+        if t.evicted_any() {
+            eprintln!(
+                "leakwatch: {name}: tables full: evicted {} flows (capacity {}), {} tracks (capacity {}), \
+                 {} names (capacity {})",
+                t.flows.evicted,
+                t.flows.capacity,
+                t.tracks.evicted,
+                t.tracks.capacity,
+                t.names.evicted,
+                t.names.capacity
+            );
+        }
     }
     Ok(result.map(|_| ()))
 }

@@ -13,7 +13,10 @@
 //!
 //! Memory is reserved up front (virtual: pages are touched only as entries arrive), so the map
 //! never grows by reallocation: a table that fills costs `capacity` slots plus an index of the
-//! next power of two ≥ 8/7 × `capacity` buckets, and not a byte more.
+//! next power of two ≥ 16/7 × `capacity` buckets, and not a byte more. The index is kept at most
+//! half full: at a higher load, the tombstones that removals leave make the hash table double
+//! itself sooner or later anyway (measured: a full 7/8 index resized under a flood), with the
+//! old and the new table both alive while it does.
 
 use ahash::RandomState;
 use std::cell::Cell;
@@ -48,7 +51,7 @@ impl<K: Copy + Eq + Hash, V> BoundedMap<K, V> {
     pub fn new(capacity: usize) -> BoundedMap<K, V> {
         let capacity = capacity.clamp(1, u32::MAX as usize);
         BoundedMap {
-            index: HashMap::with_capacity_and_hasher(capacity, RandomState::new()),
+            index: HashMap::with_capacity_and_hasher(capacity * 2, RandomState::new()),
             slots: Vec::with_capacity(capacity),
             free: Vec::new(),
             hand: 0,
@@ -83,7 +86,7 @@ impl<K: Copy + Eq + Hash, V> BoundedMap<K, V> {
     /// Bytes reserved for a full map: slots, index buckets and control bytes (the values' own
     /// heap buffers not included).
     pub fn bytes_when_full(capacity: usize) -> usize {
-        let buckets = (capacity.max(1) * 8).div_ceil(7).next_power_of_two();
+        let buckets = (capacity.max(1) * 16).div_ceil(7).next_power_of_two();
         capacity * size_of::<Slot<K, V>>() + buckets * (size_of::<(K, u32)>() + 1)
     }
 
@@ -232,6 +235,17 @@ impl<K: Copy + Eq + Hash, V> BoundedMap<K, V> {
                 self.free.push(i as u32);
             }
         }
+    }
+
+    /// The slots of every live entry, in slot order.
+    pub fn slots(&self) -> impl Iterator<Item = SlotId> + '_ {
+        self.slots.iter().enumerate().filter(|(_, s)| s.live).map(|(i, _)| i as SlotId)
+    }
+
+    /// The live entry in slot `i` (not marked as used).
+    pub fn peek_at(&self, i: SlotId) -> Option<(&K, &V)> {
+        let s = self.slots.get(i as usize).filter(|s| s.live)?;
+        s.value.as_ref().map(|v| (&s.key, v))
     }
 
     /// Every live entry, in slot order (not marked as used).

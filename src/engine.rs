@@ -234,7 +234,7 @@ impl<T: Clone> Subs<T> {
     }
 }
 
-/// Size of the input queue, in batches. Live capture flushes small batches whenever the kernel
+/// Size of the input queue, in batches (the default of [`EngineConfig::input_queue`]). Live capture flushes small batches whenever the kernel
 /// buffer is empty, so the queue must absorb bursts of many small batches (bounded: batch
 /// vectors are recycled, at most this many are in flight).
 pub const INPUT_QUEUE: usize = 512;
@@ -279,8 +279,9 @@ impl Engine {
     /// Starts an engine with a socket table and the user's ignores (already opened, so the
     /// caller reports any load problem).
     pub fn start_full(config: EngineConfig, sockets: Box<dyn SocketTable>, ignores: Option<IgnoreStore>) -> Engine {
-        let (tx, rx) = bounded(INPUT_QUEUE);
-        let (recycle_tx, recycle_rx) = bounded(INPUT_QUEUE + 8);
+        let queue = config.input_queue.max(1);
+        let (tx, rx) = bounded(queue);
+        let (recycle_tx, recycle_rx) = bounded(queue + 8);
         let dropped = Arc::new(AtomicU64::new(0));
         let tables = Arc::new(TableCounters::default());
         let shared = Shared { dropped: dropped.clone(), tables: tables.clone() };

@@ -62,6 +62,9 @@ pub struct EngineConfig {
     /// Upper bound on host names learned from the wire (by address); beyond it a name not
     /// used recently is forgotten.
     pub max_names: usize,
+    /// Batches of packets queued for the engine at most (see `engine::INPUT_QUEUE`; a replay,
+    /// whose reader only waits, needs far fewer than live capture's bursts).
+    pub input_queue: usize,
     /// Flows idle this long are closed and reported (µs of packet time).
     pub flow_idle_timeout: i64,
     /// Threat patterns and filters (with the current mode).
@@ -76,10 +79,13 @@ impl Default for EngineConfig {
             thresholds: Thresholds::default(),
             realert_after: 600 * SECOND,
             local_nets: LocalNets::default(),
-            // 7/8 of a power of two: a full table fills its hash index exactly (no doubling).
-            max_flows: 229_376,
-            max_tracks: 28_672,
+            // 7/8 of a power of two: a full table's hash index is exactly half full (see
+            // `crate::bounded`). About 72 MiB when all three tables are full
+            // (docs/reliability.md, "Flow flood").
+            max_flows: 114_688,
+            max_tracks: 14_336,
             max_names: crate::naming::table::NAME_TABLE_CAPACITY,
+            input_queue: crate::engine::INPUT_QUEUE,
             flow_idle_timeout: 600 * SECOND,
             rules: Rules::shipped(Mode::Paranoid),
             asn: None,

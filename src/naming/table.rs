@@ -5,7 +5,7 @@ use crate::bounded::BoundedMap;
 use crate::time::{SECOND, Ts};
 use std::net::IpAddr;
 
-/// Default number of addresses remembered (7/8 of a power of two: the index fills its buckets).
+/// Default number of addresses remembered (7/8 of a power of two: see `crate::bounded`).
 pub const NAME_TABLE_CAPACITY: usize = 57_344;
 /// After this much packet time a name may be replaced by a less trustworthy one.
 pub const NAME_STALE_AFTER: i64 = 3600 * SECOND;

@@ -37,7 +37,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -67,7 +67,6 @@ const KNOWN_KEYS: [&str; 4] = ["pattern", "name", "related-patterns", "relation-
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
-static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 
 fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
@@ -300,8 +299,8 @@ impl IgnoreStore {
             blocked: None,
             in_memory: false,
         };
-        remove_stale_temp_files(&store.path);
-        remove_stale_temp_files(&sources_path(&store.path));
+        crate::files::remove_stale_temp_files(&store.path);
+        crate::files::remove_stale_temp_files(&sources_path(&store.path));
         let bytes = match read_limited(&store.path)? {
             ReadOutcome::Missing => return Ok((store, None)),
             ReadOutcome::TooLarge(size) => {
@@ -547,7 +546,7 @@ impl IgnoreStore {
     }
 
     fn move_aside(&mut self, kind: LoadProblemKind) -> LoadProblem {
-        let backup = match backup_file(&self.path, Utc::now()) {
+        let backup = match crate::files::backup_file(&self.path, Utc::now()) {
             Ok(backup) => BackupOutcome::MovedTo(backup),
             Err(err) => {
                 let reason = err.to_string();
@@ -868,127 +867,14 @@ fn write_string(out: &mut String, s: &str) {
     out.push_str(&serde_json::to_string(s).unwrap_or_default());
 }
 
-fn temp_prefix(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| FILE_NAME.to_owned());
-    format!(".{name}.tmp-")
-}
-
+/// Writes `bytes` to `path` atomically and privately (see [`crate::files::write_atomically`]).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IgnoreError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
     };
-    create_private_dir(&dir).map_err(|source| IgnoreError::CreateDir { path: dir.clone(), source })?;
-    let tmp =
-        dir.join(format!("{}{}-{}", temp_prefix(path), std::process::id(), NEXT_TMP.fetch_add(1, Ordering::Relaxed)));
-    let write_err = |source| IgnoreError::Write { path: path.to_owned(), source };
-    let result = (|| {
-        let mut file = new_private_file(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(err) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(write_err(err));
-    }
-    sync_dir(&dir).map_err(write_err)
-}
-
-#[cfg(unix)]
-pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)
-}
-
-#[cfg(unix)]
-fn new_private_file(path: &Path) -> io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
-}
-
-#[cfg(not(unix))]
-fn new_private_file(path: &Path) -> io::Result<fs::File> {
-    fs::OpenOptions::new().write(true).create_new(true).open(path)
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    // Directories cannot be opened for syncing on Windows; the rename is durable enough.
-    Ok(())
-}
-
-/// Removes temp files left by writers that were killed mid-write (only those whose process is
-/// gone; checked on Linux through /proc, skipped elsewhere).
-fn remove_stale_temp_files(path: &Path) {
-    if !cfg!(target_os = "linux") {
-        return;
-    }
-    let Some(dir) = path.parent() else { return };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let prefix = temp_prefix(path);
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Backups
-
-/// Moves `path` to `<path>.bad-<YYYYmmddTHHMMSSZ>`, adding `-1`, `-2`, … if that exists.
-/// Never overwrites an existing file.
-pub(crate) fn backup_file(path: &Path, now: DateTime<Utc>) -> io::Result<PathBuf> {
-    let base = format!("{}.bad-{}", path.as_os_str().to_string_lossy(), now.format("%Y%m%dT%H%M%SZ"));
-    for counter in 0..10_000u32 {
-        let candidate = if counter == 0 { PathBuf::from(&base) } else { PathBuf::from(format!("{base}-{counter}")) };
-        match move_no_replace(path, &candidate) {
-            Ok(()) => return Ok(candidate),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(err) => return Err(err),
-        }
-    }
-    Err(io::Error::other(format!("too many backups named {base}-N; delete old ones")))
-}
-
-/// Renames without replacing: hard link then unlink (atomic "no replace" on Unix), falling back
-/// to check-then-rename where hard links are not supported.
-fn move_no_replace(from: &Path, to: &Path) -> io::Result<()> {
-    match fs::hard_link(from, to) {
-        Ok(()) => fs::remove_file(from),
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(err),
-        Err(_) => {
-            if fs::symlink_metadata(to).is_ok() {
-                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
-            }
-            fs::rename(from, to)
-        }
-    }
+    crate::files::create_private_dir(&dir).map_err(|source| IgnoreError::CreateDir { path: dir.clone(), source })?;
+    crate::files::write_atomically(path, bytes).map_err(|source| IgnoreError::Write { path: path.to_owned(), source })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod detect;
 pub mod direction;
 pub mod engine;
+pub mod files;
 pub mod flows;
 pub mod history;
 pub mod i18n;

@@ -166,9 +166,9 @@ fn roll_ups_keep_the_sums() {
         let c = rusqlite::Connection::open(dir.path().join("h.sqlite")).unwrap();
         c.query_row(sql, [], |r| r.get(0)).unwrap()
     };
-    assert_eq!(count(&format!("SELECT COUNT(*) FROM uploads WHERE tier = 0 AND start < {}", now - 7 * DAY)), 0);
+    assert_eq!(count(&format!("SELECT COUNT(*) FROM minutes WHERE start < {}", now - 7 * DAY)), 0);
     assert_eq!(count(&format!("SELECT COUNT(*) FROM uploads WHERE tier = 1 AND start < {}", now - 90 * DAY)), 0);
-    assert!(count("SELECT COUNT(*) FROM uploads WHERE tier = 0") > 0);
+    assert!(count("SELECT COUNT(*) FROM minutes") > 0);
     assert!(count("SELECT COUNT(*) FROM uploads WHERE tier = 1") > 0);
     assert!(count("SELECT COUNT(*) FROM uploads WHERE tier = 2") > 0);
 }
@@ -238,6 +238,14 @@ fn fill_old(conn: &rusqlite::Connection, version: i64) {
                 T0 + 60
             ))
             .unwrap(),
+        3 => {
+            fill_old(conn, 2);
+            conn.execute_batch(&format!(
+                "INSERT INTO program_days(day, program, bytes) VALUES({}, '/usr/bin/curl', 90);",
+                T0 - T0 % DAY
+            ))
+            .unwrap()
+        }
         v => panic!("add sample data for schema version {v} to fill_old"),
     }
 }
@@ -427,4 +435,53 @@ fn the_ui_view_buckets_each_range() {
     assert_eq!(v.series.iter().map(|p| p.bytes).sum::<u64>(), 1200);
     assert!(v.series.iter().all(|p| p.start % 900 == 0));
     assert!(s.uploads_view("2h", GroupBy::Program, None, now).is_err());
+}
+
+/// A window ending in the past (the History tab showing an old capture): totals and series
+/// count exactly what was written inside `[since, until)`, across whole and partial days, before
+/// and after the old minutes are rolled up into hours.
+#[test]
+fn a_window_ending_in_the_past_counts_only_what_is_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open(&dir.path().join("h.sqlite"), Limits::default());
+    let mut written = Vec::new();
+    for m in (0..4 * 1440).step_by(7) {
+        for (i, p) in ["/usr/bin/a", "/usr/bin/b"].iter().enumerate() {
+            written.push(upload(T0 + m * 60, p, bytes_for(m, i)));
+        }
+    }
+    s.write(&WriteBatch { uploads: written.clone(), ..Default::default() }).unwrap();
+    let inside = |since: i64, until: i64| -> u64 {
+        written.iter().filter(|u| u.minute >= since && u.minute < until).map(|u| u.bytes).sum()
+    };
+    let windows = [
+        (T0 + 3600, T0 + 7200),              // inside one day
+        (T0 + 13 * 3600, T0 + 2 * DAY),      // partial first day, one whole day
+        (T0 + 5 * 3600, T0 + 3 * DAY + 600), // partial, two whole days, partial
+        (T0, T0 + 4 * DAY),                  // whole days only
+        (T0 + DAY, T0 + DAY),                // empty
+    ];
+    let check = |s: &HistoryStore, roll: bool| {
+        for (since, until) in windows {
+            // After the roll-up, windows are only exact to the hour.
+            let (since, until) = if roll { (since - since % 3600, until - until % 3600) } else { (since, until) };
+            let total: u64 = s
+                .uploads_between(Some(since), Some(until), GroupBy::Program, None, 0)
+                .unwrap()
+                .iter()
+                .map(|r| r.bytes)
+                .sum();
+            assert_eq!(total, inside(since, until), "totals of [{since}, {until}), rolled: {roll}");
+            let series: u64 = s.series_between(since, until, 3600).unwrap().iter().map(|p| p.bytes).sum();
+            assert_eq!(series, inside(since, until), "series of [{since}, {until}), rolled: {roll}");
+        }
+    };
+    check(&s, false);
+    assert_eq!(s.newest_s().unwrap(), written.iter().map(|u| u.minute).max());
+    // Ten days later every minute is older than 7 days: all of it becomes hours.
+    s.maintain(T0 + 11 * DAY).unwrap();
+    check(&s, true);
+    let view = s.uploads_view("24h", GroupBy::Program, None, T0 + 2 * DAY).unwrap();
+    assert_eq!((view.since, view.until), (T0 + DAY, T0 + 2 * DAY));
+    assert_eq!(view.top.iter().map(|r| r.bytes).sum::<u64>(), inside(T0 + DAY, T0 + 2 * DAY));
 }

@@ -1,4 +1,4 @@
-//! The Tauri app: plugins (single instance, autostart), the window (created on open, destroyed
+//! The Tauri app: plugins (single instance, autostart, the save dialog), the window (created on open, destroyed
 //! on close so the resident app stays small), the tray, and the [`Sink`] that turns core events
 //! into Tauri events.
 
@@ -159,6 +159,7 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
         // Single instance first: a second launch only opens the first one's window.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| open_window(app)))
         .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, Some(vec!["--minimized"])))
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(tauri::generate_handler![
             crate::commands::list_alerts,
             crate::commands::ignore_alert,

@@ -51,8 +51,9 @@ pub fn history_uploads(
     range: String,
     by: String,
     program: Option<String>,
+    until: Option<i64>,
 ) -> Result<leakwatch::history::UploadsView, String> {
-    core.history.uploads(&range, &by, program.as_deref())
+    core.history.uploads(&range, &by, program.as_deref(), until)
 }
 
 #[tauri::command]
@@ -61,11 +62,46 @@ pub fn history_alerts(
     since: String,
     program: Option<String>,
     query: Option<String>,
+    until: Option<i64>,
 ) -> Result<Vec<Value>, String> {
-    core.history.alerts(&since, program, query)
+    core.history.alerts(&since, program, query, until)
 }
 
+/// Without a `path`, asks where to save with the system's save dialog (Rust side only: the
+/// window's capability grants no dialog or file system command); `null` when the user cancels.
 #[tauri::command]
-pub fn export_history(core: CoreState<'_>, format: String, path: Option<String>) -> Result<Option<String>, String> {
-    core.history.export(&format, path)
+pub async fn export_history(
+    app: tauri::AppHandle,
+    window: tauri::WebviewWindow,
+    core: CoreState<'_>,
+    format: String,
+    path: Option<String>,
+) -> Result<Option<String>, String> {
+    use tauri_plugin_dialog::DialogExt;
+    let path = match path.filter(|p| !p.is_empty()) {
+        Some(p) => p,
+        None => {
+            crate::history::check_format(&format)?;
+            let name = crate::history::default_file_name(&format);
+            let mut dialog = app
+                .dialog()
+                .file()
+                .set_title(core.messages().text("ui-history-export-title", None))
+                .set_file_name(name);
+            dialog = dialog.add_filter(format.to_uppercase(), &[format.as_str()]).set_parent(&window);
+            if let Some(dir) = crate::history::default_export_dir() {
+                dialog = dialog.set_directory(dir);
+            }
+            // The dialog runs on the main thread; wait for it off the async runtime.
+            let chosen = tauri::async_runtime::spawn_blocking(move || dialog.blocking_save_file())
+                .await
+                .map_err(|e| format!("path: the save dialog failed: {e}"))?;
+            match chosen.map(|p| p.into_path()) {
+                None => return Ok(None),
+                Some(Ok(p)) => p.display().to_string(),
+                Some(Err(e)) => return Err(format!("path: the save dialog gave no usable path: {e}")),
+            }
+        }
+    };
+    core.history.export(&format, Some(path))
 }

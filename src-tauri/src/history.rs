@@ -55,19 +55,33 @@ impl History {
         }
     }
 
-    /// `history_uploads`.
-    pub fn uploads(&self, range: &str, by: &str, program: Option<&str>) -> Result<UploadsView, String> {
+    /// `history_uploads`: the range ends now, or at `until` (Unix seconds, excluded).
+    pub fn uploads(
+        &self,
+        range: &str,
+        by: &str,
+        program: Option<&str>,
+        until: Option<i64>,
+    ) -> Result<UploadsView, String> {
         let by = GroupBy::parse(by).map_err(|e| format!("by: {e}"))?;
-        let now = chrono::Utc::now().timestamp();
-        self.with(|s| s.uploads_view(range, by, program.filter(|p| !p.is_empty()), now))
+        let end = until.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        self.with(|s| s.uploads_view(range, by, program.filter(|p| !p.is_empty()), end))
     }
 
-    /// `history_alerts`.
-    pub fn alerts(&self, since: &str, program: Option<String>, query: Option<String>) -> Result<Vec<Value>, String> {
+    /// `history_alerts`: alerts of the look-back `since` ending now, or at `until`.
+    pub fn alerts(
+        &self,
+        since: &str,
+        program: Option<String>,
+        query: Option<String>,
+        until: Option<i64>,
+    ) -> Result<Vec<Value>, String> {
         let span = parse_since(since).map_err(|e| format!("since: {e}"))?;
-        let since_us = span.0.map(|s| (chrono::Utc::now().timestamp() - s).saturating_mul(1_000_000));
+        let end = until.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        let since_us = span.0.map(|s| (end - s).saturating_mul(1_000_000));
         let q = AlertQuery {
             since_us,
+            until_us: until.map(|u| u.saturating_mul(1_000_000)),
             program: program.filter(|p| !p.is_empty()),
             text: query.filter(|t| !t.trim().is_empty()),
             limit: MAX_ALERTS,
@@ -75,23 +89,16 @@ impl History {
         self.with(|s| s.alerts(&q).map(|l| l.into_iter().map(|a| a.json).collect()).map_err(|e| e.to_string()))
     }
 
-    /// `export_history`: writes to `path`, or (no save dialog in this build) to the user's
-    /// download directory as `leakwatch-history-<time>.<format>`; returns the path written.
+    /// `export_history` once a path is known (the command asks with the save dialog): writes to
+    /// `path`, or without one to [`default_export_dir`] as [`default_file_name`]; returns the
+    /// path written.
     pub fn export(&self, format: &str, path: Option<String>) -> Result<Option<String>, String> {
-        if format != "csv" && format != "json" {
-            return Err(format!("format: `{format}` is not csv or json"));
-        }
+        check_format(format)?;
         let target = match path.filter(|p| !p.is_empty()) {
             Some(p) => PathBuf::from(p),
-            None => {
-                let dirs = directories::UserDirs::new();
-                let dir = dirs
-                    .as_ref()
-                    .and_then(|d| d.download_dir().or(Some(d.home_dir())))
-                    .map(PathBuf::from)
-                    .ok_or_else(|| "path: no download or home directory is known for this user".to_string())?;
-                dir.join(format!("leakwatch-history-{}.{format}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")))
-            }
+            None => default_export_dir()
+                .ok_or_else(|| "path: no download or home directory is known for this user".to_string())?
+                .join(default_file_name(format)),
         };
         self.with(|s| s.export(format, &target).map_err(|e| format!("path: {}: {e}", target.display())))?;
         Ok(Some(target.display().to_string()))
@@ -108,4 +115,23 @@ impl History {
             r.finish();
         }
     }
+}
+
+/// `csv` or `json`, else an error naming the field.
+pub fn check_format(format: &str) -> Result<(), String> {
+    match format {
+        "csv" | "json" => Ok(()),
+        _ => Err(format!("format: `{format}` is not csv or json")),
+    }
+}
+
+/// `leakwatch-history-<UTC time>.<format>`: what the save dialog proposes.
+pub fn default_file_name(format: &str) -> String {
+    format!("leakwatch-history-{}.{format}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))
+}
+
+/// The user's download directory, else their home directory.
+pub fn default_export_dir() -> Option<PathBuf> {
+    let dirs = directories::UserDirs::new()?;
+    Some(dirs.download_dir().unwrap_or(dirs.home_dir()).to_path_buf())
 }

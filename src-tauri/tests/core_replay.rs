@@ -190,16 +190,27 @@ fn history_records_alerts_and_ignores_and_the_commands_read_and_export_them() {
     let id = alert["id"].as_u64().unwrap();
     core.ignore_alert(id, "always", "user").expect("ignored");
     core.shutdown();
-    let stored = core.history.alerts("all", None, None).expect("history_alerts");
+    let stored = core.history.alerts("all", None, None, None).expect("history_alerts");
     assert_eq!(stored[0]["dstip"], "46.44.253.187");
     assert_eq!(stored[0]["ignored_scope"], "always");
-    assert!(core.history.alerts("all", None, Some("no such text".into())).unwrap().is_empty());
-    assert!(core.history.alerts("3y", None, None).unwrap_err().starts_with("since:"));
-    // The capture is from 2017: nothing in the last 30 days of wall-clock time, but a valid view.
-    let view = core.history.uploads("30d", "program", None).expect("history_uploads");
+    assert!(core.history.alerts("all", None, Some("no such text".into()), None).unwrap().is_empty());
+    assert!(core.history.alerts("3y", None, None, None).unwrap_err().starts_with("since:"));
+    // The capture is from 2017: nothing in the last 30 days of wall-clock time, but a valid view
+    // that says when the newest record is, and the period ending then has the upload and alert.
+    let view = core.history.uploads("30d", "program", None, None).expect("history_uploads");
     assert_eq!(view.bucket_s, 6 * 3600);
-    assert!(core.history.uploads("2h", "program", None).unwrap_err().starts_with("range:"));
-    assert!(core.history.uploads("1h", "planet", None).unwrap_err().starts_with("by:"));
+    assert!(view.series.is_empty() && view.top.is_empty(), "{view:?}");
+    assert!(core.history.alerts("30d", None, None, None).unwrap().is_empty());
+    let newest = view.newest.expect("the view says when the newest record is");
+    assert!(newest < view.since, "{view:?}");
+    let then = core.history.uploads("24h", "program", None, Some(newest + 60)).expect("history_uploads until");
+    assert_eq!(then.until, newest + 60);
+    assert!(!then.series.is_empty() && then.top[0].bytes > 100_000, "{then:?}");
+    let alerts_then = core.history.alerts("24h", None, None, Some(newest + 60)).unwrap();
+    assert_eq!(alerts_then[0]["dstip"], "46.44.253.187");
+    assert!(core.history.alerts("24h", None, None, Some(newest - 2 * 86_400)).unwrap().is_empty());
+    assert!(core.history.uploads("2h", "program", None, None).unwrap_err().starts_with("range:"));
+    assert!(core.history.uploads("1h", "planet", None, None).unwrap_err().starts_with("by:"));
     let out = dir.path().join("export.json");
     let saved = core.history.export("json", Some(out.display().to_string())).expect("export_history");
     assert_eq!(saved.as_deref(), Some(out.to_str().unwrap()));

@@ -81,10 +81,13 @@ fn real_app_replay_ignore_always_and_mode_persists() {
         return;
     }
     let config = tempfile::tempdir().unwrap();
+    // The app's home: where the save dialog proposes to export (no Downloads folder in it).
+    let home = tempfile::tempdir().unwrap();
     let (port, native) = (free_port(), free_port());
     let mut driver = Command::new(tauri_driver().unwrap())
         .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
         .env("LEAKWATCH_CONFIG_DIR", config.path())
+        .env("HOME", home.path())
         .env("NO_AT_BRIDGE", "1")
         .stdout(Stdio::null())
         .spawn()
@@ -180,8 +183,50 @@ fn real_app_replay_ignore_always_and_mode_persists() {
         if !history.exists() {
             return Err(format!("{} was not created", history.display()));
         }
+        // The capture is from 2017: the tab offers the period of the newest record, with the alert.
+        let show =
+            s.wait("[data-testid=history-show-newest]", Duration::from_secs(5)).map_err(|e| format!("old: {e}"))?;
+        s.click(&show)?;
+        s.wait("[data-testid=history-anchored]", Duration::from_secs(3))?;
+        s.wait("[data-testid=history-alert-row]", Duration::from_secs(5)).map_err(|e| format!("old alerts: {e}"))?;
+        save_shot(&s, "app-history-old-capture");
+
+        // Export through the system's save dialog: accept what GTK's file chooser proposes.
+        eprintln!("e2e: export through the save dialog");
+        s.click(&s.wait("[data-testid=history-export-csv]", Duration::from_secs(2))?)?;
+        accept_dialog("Export the history")?;
+        let result = s.wait("[data-testid=history-export-result]", Duration::from_secs(10))?;
+        let t = Instant::now();
+        let out = loop {
+            let text = s.property(&result, "textContent")?.as_str().unwrap_or_default().to_string();
+            // "Saved to <home>/leakwatch-history-<time>.csv"
+            if let Some(at) = text.find(home.path().to_str().unwrap_or("?")) {
+                break PathBuf::from(text[at..].trim());
+            }
+            if t.elapsed() > Duration::from_secs(5) {
+                return Err(format!("after the dialog the page says: {text}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let name = out.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if !(name.starts_with("leakwatch-history-") && name.ends_with(".csv")) {
+            return Err(format!("the dialog proposed {}", out.display()));
+        }
+        let csv = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        if !csv.starts_with("id,at,") || !csv.contains("46.44.253.187") {
+            return Err(format!("the exported CSV is not the alert log: {csv}"));
+        }
         eprintln!("e2e: restart");
         s.close();
+        // The first app must be gone, or the single-instance plugin hands the new one's
+        // arguments to it (which, while quitting, no longer answers).
+        let gone = support::poll(Duration::from_secs(15), || {
+            let alive = Command::new("pgrep").args(["-f", app]).stdout(Stdio::null()).status().ok()?.success();
+            (!alive).then_some(())
+        });
+        if gone.is_none() {
+            return Err("the first app did not quit within 15 s of closing its session".into());
+        }
 
         // A new app: the mode is still chill.
         let s = Session::new(port, app, &args)?;
@@ -204,4 +249,26 @@ fn real_app_replay_ignore_always_and_mode_persists() {
     let _ = driver.kill();
     let _ = driver.wait();
     result.unwrap();
+}
+
+/// Accepts the GTK save dialog titled `title` as proposed: points at it (Xvfb has no window
+/// manager, the keyboard follows the pointer) and presses Enter in its name field.
+fn accept_dialog(title: &str) -> Result<(), String> {
+    let (x, y, w, h) = support::window_geometry(title, Duration::from_secs(10))
+        .ok_or_else(|| format!("no window titled {title:?} appeared"))?;
+    // Let GTK finish mapping and focusing the name field.
+    std::thread::sleep(Duration::from_millis(700));
+    save_shot_screen("app-save-dialog");
+    let xdo = |args: &[&str]| -> Result<(), String> {
+        let ok = Command::new("xdotool").args(args).status().map_err(|e| format!("xdotool: {e}"))?.success();
+        if ok { Ok(()) } else { Err(format!("xdotool {args:?} failed")) }
+    };
+    xdo(&["mousemove", &(x + w / 2).to_string(), &(y + h / 2).to_string()])?;
+    xdo(&["key", "Return"])
+}
+
+/// The whole X screen (dialogs are not part of the webview's screenshot).
+fn save_shot_screen(name: &str) {
+    let _ = std::fs::create_dir_all(shots_dir());
+    let _ = Command::new("import").args(["-window", "root"]).arg(shots_dir().join(format!("{name}.png"))).status();
 }

@@ -1,7 +1,8 @@
 //! Freedesktop notifications against a fake server on a private `dbus-run-session` bus: both
 //! actions are offered with their labels, updates replace the notification, and an
 //! `ActionInvoked` is accepted only from the server and only for an id we sent (a signal
-//! emitted by another bus connection is ignored).
+//! emitted by another bus connection is ignored); the server going away and another one coming
+//! (a desktop shell restarting) neither crashes nor confuses the ids of one with the other.
 
 mod support;
 
@@ -85,4 +86,54 @@ fn without_action_support_the_body_says_to_open_leakwatch() {
     let got = log.lock().unwrap()[0].clone();
     assert!(got.actions.is_empty());
     assert_eq!(got.body, "b\nOpen Leakwatch to ignore it.");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_notification_server_going_away_and_a_new_one_coming() {
+    use leakwatch_app::notify::freedesktop::FreedesktopNotifier;
+    use leakwatch_app::notify::{NoteAction, NoteEvent, Notifier, NotifyError};
+    use std::time::Duration;
+
+    if support::rerun_inside("the_notification_server_going_away_and_a_new_one_coming", &["dbus-run-session", "--"]) {
+        return;
+    }
+    let (first, first_log) = fake_server::start(true);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut n = FreedesktopNotifier::connect(tx).expect("connects to the fake server");
+    n.show(&note(1, "first", "…")).unwrap();
+    let old_id = first_log.lock().unwrap()[0].id;
+
+    // The server goes away: a clear error at once, no panic, no hang.
+    drop(first);
+    let t = std::time::Instant::now();
+    let err = support::poll(Duration::from_secs(5), || n.show(&note(2, "second", "…")).err()).expect("an error");
+    assert!(matches!(err, NotifyError::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("org.freedesktop.Notifications"), "{err}");
+    assert!(n.inform("legacy", "…").is_err());
+    assert!(t.elapsed() < Duration::from_secs(5), "waited {:?}", t.elapsed());
+
+    // A new server (without buttons, this time): its ids are its own.
+    let (second, second_log) = fake_server::start(false);
+    // Someone clicks another program's notification there, with the number our old one had.
+    fake_server::invoke(&second, old_id, "always_ignore");
+    assert!(rx.recv_timeout(Duration::from_millis(700)).is_err(), "an old id was taken for one of ours");
+    n.show(&note(2, "second", "body")).unwrap();
+    n.show(&note(1, "first again", "body")).unwrap();
+    let log = second_log.lock().unwrap().clone();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].replaces_id, 0, "the old server's id is not replaced on the new one");
+    assert!(!n.supports_actions(), "capabilities asked again");
+    assert!(log[0].actions.is_empty());
+    // And its own ids work.
+    drop(second);
+    let (third, third_log) = fake_server::start(true);
+    n.show(&note(3, "third", "…")).unwrap();
+    assert!(n.supports_actions());
+    let id = third_log.lock().unwrap()[0].id;
+    fake_server::invoke(&third, id, "ignore_now");
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(3)).unwrap(),
+        NoteEvent { alert_id: 3, action: NoteAction::IgnoreForNow }
+    );
 }

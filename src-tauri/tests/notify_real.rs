@@ -85,7 +85,8 @@ fn real_server_shows_both_actions_and_always_ignore_persists() {
     }
 
     // Click "Always ignore": the last button, at the bottom right of the popup.
-    let (x, y, w, h) = popup_geometry().expect("the notification popup is on screen");
+    let (x, y, w, h) =
+        support::window_geometry("Notification", Duration::from_secs(5)).expect("the notification popup is on screen");
     shot("notification");
     let status = Command::new("xdotool")
         .args(["mousemove", &(x + w - 105).to_string(), &(y + h - 40).to_string(), "click", "1"])
@@ -105,27 +106,6 @@ fn real_server_shows_both_actions_and_always_ignore_persists() {
     let _ = daemon.kill();
     let _ = monitor.wait();
     let _ = daemon.wait();
-}
-
-/// Geometry of notification-daemon's popup window (titled "Notification").
-fn popup_geometry() -> Option<(i64, i64, i64, i64)> {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(5) {
-        let out = Command::new("xwininfo").args(["-root", "-tree"]).output().ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        // e.g. `0x20000c "Notification": ("notification-daemon" "Notification-daemon")  400x145+874+6  +874+6`
-        if let Some(line) = text.lines().find(|l| l.contains("\"Notification\":")) {
-            let abs = line.split_whitespace().last()?; // +874+6
-            let size = line.split_whitespace().rev().nth(1)?; // 400x145+874+6
-            let (w, rest) = size.split_once('x')?;
-            let h = rest.split(['+', '-']).next()?;
-            let mut xy = abs.trim_start_matches('+').split('+');
-            let (x, y) = (xy.next()?.parse().ok()?, xy.next()?.parse().ok()?);
-            return Some((x, y, w.parse().ok()?, h.parse().ok()?));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
 }
 
 /// Saves a screenshot of the screen to `$CARGO_TARGET_DIR/ui-shots/<name>.png` (best effort).

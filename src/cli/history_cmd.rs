@@ -61,7 +61,7 @@ fn alerts(
     out: &mut impl Write,
 ) -> Result<(), String> {
     let since_us = since_s(store, db, since)?.map(|s| s.saturating_mul(1_000_000));
-    let q = AlertQuery { since_us, program, text, limit: 0 };
+    let q = AlertQuery { since_us, program, text, limit: 0, until_us: None };
     for a in store.alerts(&q).map_err(|e| e.to_string())? {
         let j = &a.json;
         let line = if json {

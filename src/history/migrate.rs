@@ -5,15 +5,20 @@
 //! added alert updates, user actions (ignores), the host name and phase of each alert, and one
 //! `uploads` table with a tier (minute / hour / day) so old detail can be rolled up. Version 3
 //! added `program_days`, each program's total per day, kept with every write, so "top programs
-//! of the last 30 days" reads a few thousand rows instead of every minute.
+//! of the last 30 days" reads a few thousand rows instead of every minute. Version 4 packs the
+//! per-minute totals: one row per minute (`minutes`) and one per day (`day_totals`, replacing
+//! `program_days`, per program, organisation and country), each a blob of (key, bytes) pairs
+//! over `upload_keys` (see `packed.rs`); hours and days stay in `uploads`.
 
+use super::packed::{self, Totals};
 use rusqlite::{Connection, Transaction};
+use std::collections::BTreeMap;
 
 /// The schema this build writes.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 /// SQL of each version, index 0 = version 1.
-pub(super) const STEPS: [&str; 3] = [
+pub(super) const STEPS: [&str; 4] = [
     r"
 CREATE TABLE alerts(
     row INTEGER PRIMARY KEY,
@@ -77,6 +82,17 @@ CREATE TABLE program_days(
 INSERT INTO program_days(day, program, bytes)
     SELECT start - (start % 86400), program, SUM(bytes) FROM uploads GROUP BY 1, 2;
 ",
+    r"
+CREATE TABLE upload_keys(
+    id INTEGER PRIMARY KEY,
+    program TEXT NOT NULL,
+    org TEXT NOT NULL,
+    country TEXT NOT NULL,
+    UNIQUE(program, org, country));
+CREATE TABLE minutes(start INTEGER PRIMARY KEY, totals BLOB NOT NULL);
+CREATE TABLE day_totals(day INTEGER PRIMARY KEY, totals BLOB NOT NULL);
+INSERT INTO upload_keys(program, org, country) SELECT DISTINCT program, org, country FROM uploads;
+",
 ];
 
 /// The schema version of an open database.
@@ -103,5 +119,33 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), String> {
 fn step(tx: &Transaction<'_>, v: i64) -> rusqlite::Result<()> {
     let sql = usize::try_from(v - 1).ok().and_then(|i| STEPS.get(i)).copied().unwrap_or("");
     tx.execute_batch(sql)?;
+    if v == 4 {
+        pack_totals(tx)?;
+    }
     tx.pragma_update(None, "user_version", v)
+}
+
+/// Version 4: per-minute rows become one packed row per minute, `program_days` becomes
+/// `day_totals` (computed from every tier, so it is per organisation and country too).
+fn pack_totals(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let grouped = |sql: &str| -> rusqlite::Result<BTreeMap<i64, Totals>> {
+        let mut out: BTreeMap<i64, Totals> = BTreeMap::new();
+        let mut stmt = tx.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let bytes = u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0);
+            *out.entry(r.get(0)?).or_default().entry(r.get(1)?).or_default() += bytes;
+        }
+        Ok(out)
+    };
+    let join = "FROM uploads u JOIN upload_keys k ON k.program = u.program AND k.org = u.org AND k.country = u.country";
+    let minutes = grouped(&format!("SELECT u.start, k.id, u.bytes {join} WHERE u.tier = 0"))?;
+    let days = grouped(&format!("SELECT u.start - (u.start % 86400), k.id, SUM(u.bytes) {join} GROUP BY 1, 2"))?;
+    for (table, rows) in [("minutes(start", minutes), ("day_totals(day", days)] {
+        let mut ins = tx.prepare(&format!("INSERT INTO {table}, totals) VALUES(?1, ?2)"))?;
+        for (t, totals) in rows {
+            ins.execute(rusqlite::params![t, packed::encode(&totals)])?;
+        }
+    }
+    tx.execute_batch("DELETE FROM uploads WHERE tier = 0; DROP TABLE program_days;")
 }

@@ -8,6 +8,7 @@
 //! write a synthetic year in seconds.
 
 mod migrate;
+mod packed;
 mod query;
 mod recorder;
 mod store;

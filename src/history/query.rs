@@ -1,10 +1,12 @@
 //! Reading the history: alerts with what the user did, upload totals grouped by program,
 //! destination or country, time series for charts, and CSV/JSON export.
 
+use super::packed::{self, Totals};
 use super::store::{HistoryError, HistoryStore, floor};
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Which alerts to list.
@@ -12,6 +14,8 @@ use std::path::Path;
 pub struct AlertQuery {
     /// Only alerts whose last event is at or after this (µs since the epoch).
     pub since_us: Option<i64>,
+    /// Only alerts whose last event is before this (µs since the epoch).
+    pub until_us: Option<i64>,
     /// Only this program: its name, its executable path, or the file name of that path.
     pub program: Option<String>,
     /// Only alerts whose JSON contains this text (case-insensitive for ASCII).
@@ -67,10 +71,10 @@ pub struct SeriesPoint {
     pub bytes: u64,
 }
 
-/// Every tier, spelled out so SQLite ranges over the primary key `(tier, start, …)` instead of
-/// scanning the table.
-pub(super) const TIERS: &str = "tier IN (0, 1, 2)";
 const DAY: i64 = 86_400;
+
+/// Program, organisation and country of an `upload_keys` id.
+type KeyNames = HashMap<i64, (String, String, String)>;
 
 impl HistoryStore {
     /// Stored alerts, newest first.
@@ -84,23 +88,26 @@ impl HistoryStore {
                  (SELECT scope FROM actions x WHERE x.filter = json_extract(a.json, '$.callback_filter') \
                   ORDER BY x.at_us DESC LIMIT 1), \
                  (SELECT MAX(at_us) FROM actions x WHERE x.filter = json_extract(a.json, '$.callback_filter')) \
-                 FROM alerts a WHERE a.at_us >= ?1 \
+                 FROM alerts a WHERE a.at_us >= ?1 AND a.at_us < ?5 \
                  AND (?2 IS NULL OR a.program = ?2 OR a.exe = ?2 OR a.exe LIKE '%/' || ?2) \
                  AND (?3 IS NULL OR instr(lower(a.json), lower(?3)) > 0) \
                  ORDER BY a.at_us DESC, a.row DESC LIMIT ?4",
             )
             .map_err(|e| self.sql_err(e))?;
         let rows = stmt
-            .query_map(params![q.since_us.unwrap_or(i64::MIN), q.program, q.text, limit], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                ))
-            })
+            .query_map(
+                params![q.since_us.unwrap_or(i64::MIN), q.program, q.text, limit, q.until_us.unwrap_or(i64::MAX)],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                    ))
+                },
+            )
             .map_err(|e| self.sql_err(e))?;
         let mut out = Vec::new();
         for row in rows {
@@ -128,80 +135,178 @@ impl HistoryStore {
         program: Option<&str>,
         limit: usize,
     ) -> Result<Vec<UploadRow>, HistoryError> {
-        let limit = if limit == 0 { i64::MAX } else { i64::try_from(limit).unwrap_or(i64::MAX) };
-        if by == GroupBy::Program {
-            return self.program_totals(since_s, program, limit);
-        }
-        let (key, extra) = if by == GroupBy::Destination { ("org", "country") } else { ("country", "NULL") };
-        let group = if by == GroupBy::Destination { "1, 2" } else { "1" };
-        let sql = format!(
-            "SELECT {key}, {extra}, SUM(bytes) AS b FROM uploads WHERE {TIERS} AND start >= ?1 AND (?2 IS NULL OR program = ?2) \
-             GROUP BY {group} ORDER BY b DESC, 1 LIMIT ?3"
-        );
-        self.upload_rows(&sql, params![since_s.unwrap_or(i64::MIN), program, limit])
+        self.uploads_between(since_s, None, by, program, limit)
     }
 
-    /// Totals per program: whole days from `program_days`, the part of the first day after
-    /// `since_s` from `uploads`.
-    fn program_totals(
+    /// Upload totals from `since_s` up to `until_s` (excluded; `None`: no end), largest first.
+    ///
+    /// Whole days come from `day_totals`; the parts of the first and last day from the
+    /// per-minute rows and the hourly and daily rows of `uploads`.
+    pub fn uploads_between(
         &self,
         since_s: Option<i64>,
+        until_s: Option<i64>,
+        by: GroupBy,
         program: Option<&str>,
-        limit: i64,
+        limit: usize,
     ) -> Result<Vec<UploadRow>, HistoryError> {
         let since = since_s.unwrap_or(i64::MIN);
+        let until = until_s.unwrap_or(i64::MAX);
         let first_day =
             if since == i64::MIN { i64::MIN } else { floor(since, DAY) + if since % DAY == 0 { 0 } else { DAY } };
-        let sql = format!(
-            "SELECT program, NULL, SUM(b) AS total FROM ( \
-               SELECT program, bytes AS b FROM program_days WHERE day >= ?2 AND (?3 IS NULL OR program = ?3) \
-               UNION ALL SELECT program, bytes FROM uploads WHERE {TIERS} AND start >= ?1 AND start < ?2 \
-               AND (?3 IS NULL OR program = ?3)) \
-             GROUP BY 1 ORDER BY total DESC, 1 LIMIT ?4"
-        );
-        self.upload_rows(&sql, params![since, first_day, program, limit])
+        let last_day = if until == i64::MAX { i64::MAX } else { floor(until, DAY) };
+        // Partial days: [since, first_day) and [last_day, until); or all of it within one day.
+        let parts =
+            if first_day < last_day { [(since, first_day), (last_day, until)] } else { [(since, until), (0, 0)] };
+        let mut per_key = Totals::new();
+        if first_day < last_day {
+            self.packed_rows(
+                "SELECT day, totals FROM day_totals WHERE day >= ?1 AND day < ?2",
+                first_day,
+                last_day,
+                |_, b| packed::add_into(b, &mut per_key),
+            )?;
+        }
+        for &(lo, hi) in parts.iter().filter(|(lo, hi)| lo < hi) {
+            self.packed_rows("SELECT start, totals FROM minutes WHERE start >= ?1 AND start < ?2", lo, hi, |_, b| {
+                packed::add_into(b, &mut per_key)
+            })?;
+        }
+        let mut groups: HashMap<(String, Option<String>), u64> = HashMap::new();
+        let mut add = |p: &str, org: &str, country: &str, bytes: u64| {
+            if program.is_some_and(|want| want != p) {
+                return;
+            }
+            let key = match by {
+                GroupBy::Program => (p.to_string(), None),
+                GroupBy::Destination => (org.to_string(), Some(country.to_string())),
+                GroupBy::Country => (country.to_string(), None),
+            };
+            let slot = groups.entry(key).or_default();
+            *slot = slot.saturating_add(bytes);
+        };
+        let names = self.key_names()?;
+        for (key, bytes) in per_key {
+            if let Some((p, org, country)) = names.get(&key) {
+                add(p, org, country, bytes);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT program, org, country, SUM(bytes) FROM uploads WHERE tier IN (1, 2) AND start >= ?1 \
+                 AND start < ?2 AND (?3 IS NULL OR program = ?3) GROUP BY 1, 2, 3",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        for &(lo, hi) in parts.iter().filter(|(lo, hi)| lo < hi) {
+            let mut rows = stmt.query(params![lo, hi, program]).map_err(|e| self.sql_err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+                let text = |i| r.get::<_, String>(i);
+                let (p, org, country) = (text(0), text(1), text(2));
+                let bytes = u64::try_from(r.get::<_, i64>(3).map_err(|e| self.sql_err(e))?).unwrap_or(0);
+                match (p, org, country) {
+                    (Ok(p), Ok(org), Ok(country)) => add(&p, &org, &country, bytes),
+                    (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return Err(self.sql_err(e)),
+                }
+            }
+        }
+        let mut out: Vec<UploadRow> =
+            groups.into_iter().map(|((key, country), bytes)| UploadRow { key, country, bytes }).collect();
+        out.sort_by(|a, b| {
+            b.bytes.cmp(&a.bytes).then_with(|| a.key.cmp(&b.key)).then_with(|| a.country.cmp(&b.country))
+        });
+        if limit > 0 {
+            out.truncate(limit);
+        }
+        Ok(out)
     }
 
-    fn upload_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<UploadRow>, HistoryError> {
+    /// Calls `each(time, blob)` for the packed rows `sql` selects with the bounds `lo`, `hi`.
+    fn packed_rows(&self, sql: &str, lo: i64, hi: i64, mut each: impl FnMut(i64, &[u8])) -> Result<(), HistoryError> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.sql_err(e))?;
-        let rows = stmt
-            .query_map(params, |r| {
-                Ok(UploadRow {
-                    key: r.get(0)?,
-                    country: r.get(1)?,
-                    bytes: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-                })
-            })
+        let mut rows = stmt.query(params![lo, hi]).map_err(|e| self.sql_err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+            let t: i64 = r.get(0).map_err(|e| self.sql_err(e))?;
+            // A value that is not a blob (edited by hand) counts as empty.
+            each(t, r.get_ref(1).map_err(|e| self.sql_err(e))?.as_blob().unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// Every `upload_keys` row.
+    fn key_names(&self) -> Result<KeyNames, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, program, org, country FROM upload_keys")
             .map_err(|e| self.sql_err(e))?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))).map_err(|e| self.sql_err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
     }
 
     /// Uploads per program in buckets of `bucket_s` seconds since `since_s`, oldest first.
     pub fn series(&self, since_s: i64, bucket_s: i64) -> Result<Vec<SeriesPoint>, HistoryError> {
+        self.series_between(since_s, i64::MAX, bucket_s)
+    }
+
+    /// [`HistoryStore::series`] up to `until_s` (excluded).
+    pub fn series_between(&self, since_s: i64, until_s: i64, bucket_s: i64) -> Result<Vec<SeriesPoint>, HistoryError> {
+        let bucket_s = bucket_s.max(1);
+        let mut out: BTreeMap<(i64, String), u64> = BTreeMap::new();
+        let mut add = |t: i64, program: &str, bytes: u64| {
+            let slot = out.entry((t, program.to_string())).or_default();
+            *slot = slot.saturating_add(bytes);
+        };
+        // Minutes: summed per bucket by key first (rows come in time order), then named.
+        let names = self.key_names()?;
+        let mut bucket: Option<(i64, Totals)> = None;
+        let mut per_bucket: Vec<(i64, Totals)> = Vec::new();
+        self.packed_rows(
+            "SELECT start, totals FROM minutes WHERE start >= ?1 AND start < ?2 ORDER BY start",
+            since_s,
+            until_s,
+            |start, blob| {
+                let t = floor(start, bucket_s);
+                match &mut bucket {
+                    Some((bt, m)) if *bt == t => packed::add_into(blob, m),
+                    _ => {
+                        per_bucket.extend(bucket.take());
+                        let mut m = Totals::new();
+                        packed::add_into(blob, &mut m);
+                        bucket = Some((t, m));
+                    }
+                }
+            },
+        )?;
+        per_bucket.extend(bucket);
+        for (t, m) in per_bucket {
+            for (key, bytes) in m {
+                if let Some((p, ..)) = names.get(&key) {
+                    add(t, p, bytes);
+                }
+            }
+        }
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT start - (start % ?2) AS t, program, SUM(bytes) FROM uploads WHERE tier IN (0, 1, 2) AND start >= ?1 \
-                 GROUP BY t, program ORDER BY t, program",
+                "SELECT start - (start % ?2) AS t, program, SUM(bytes) FROM uploads WHERE tier IN (1, 2) AND start >= ?1 \
+                 AND start < ?3 GROUP BY t, program",
             )
             .map_err(|e| self.sql_err(e))?;
-        let rows = stmt
-            .query_map(params![since_s, bucket_s.max(1)], |r| {
-                Ok(SeriesPoint {
-                    start: r.get(0)?,
-                    program: r.get(1)?,
-                    bytes: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-                })
-            })
-            .map_err(|e| self.sql_err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.sql_err(e))
+        let mut rows = stmt.query(params![since_s, bucket_s, until_s]).map_err(|e| self.sql_err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
+            let t: i64 = r.get(0).map_err(|e| self.sql_err(e))?;
+            let p: String = r.get(1).map_err(|e| self.sql_err(e))?;
+            add(t, &p, u64::try_from(r.get::<_, i64>(2).map_err(|e| self.sql_err(e))?).unwrap_or(0));
+        }
+        Ok(out.into_iter().map(|((start, program), bytes)| SeriesPoint { start, program, bytes }).collect())
     }
 
     /// The newest time anything was recorded (seconds), to measure look-backs in packet time.
     pub fn newest_s(&self) -> Result<Option<i64>, HistoryError> {
         self.conn
             .query_row(
-                "SELECT MAX(t) FROM (SELECT MAX(start) AS t FROM uploads WHERE tier = 0 UNION ALL \
+                "SELECT MAX(t) FROM (SELECT MAX(start) AS t FROM minutes UNION ALL \
                  SELECT MAX(start) FROM uploads WHERE tier = 1 UNION ALL SELECT MAX(start) FROM uploads WHERE tier = 2 \
                  UNION ALL SELECT MAX(at_us) / 1000000 FROM alerts)",
                 [],
@@ -224,7 +329,7 @@ impl HistoryStore {
             "csv" => alerts_csv(&alerts),
             _ => return Err(format!("`{format}`: export as csv or json")),
         };
-        crate::ignores::write_atomically(path, text.as_bytes()).map_err(|e| e.to_string())?;
+        crate::files::write_atomically(path, text.as_bytes()).map_err(|e| e.to_string())?;
         Ok(alerts.len())
     }
 }
@@ -272,6 +377,11 @@ pub struct UploadsView {
     pub bucket_s: i64,
     /// Start of the range, seconds since the epoch.
     pub since: i64,
+    /// End of the range (excluded): now, or the end the caller asked for.
+    pub until: i64,
+    /// The newest time anything was recorded, so a view of an empty range can offer to show
+    /// the period that has data (a replayed capture from last year).
+    pub newest: Option<i64>,
     pub series: Vec<SeriesPoint>,
     /// Totals over the range grouped as asked, largest first (at most 50).
     pub top: Vec<UploadRow>,
@@ -289,18 +399,20 @@ pub fn range_spec(range: &str) -> Result<(i64, i64), String> {
 }
 
 impl HistoryStore {
-    /// The `history_uploads` view: per-program series and grouped totals for `range` up to `now_s`.
+    /// The `history_uploads` view: per-program series and grouped totals for `range` up to
+    /// `until_s` (the caller's now, or an end the user picked).
     pub fn uploads_view(
         &self,
         range: &str,
         by: GroupBy,
         program: Option<&str>,
-        now_s: i64,
+        until_s: i64,
     ) -> Result<UploadsView, String> {
         let (span, bucket_s) = range_spec(range)?;
-        let since = now_s - span;
-        let series = self.series(since, bucket_s).map_err(|e| e.to_string())?;
-        let top = self.uploads(Some(since), by, program, 50).map_err(|e| e.to_string())?;
-        Ok(UploadsView { bucket_s, since, series, top })
+        let since = until_s - span;
+        let series = self.series_between(since, until_s, bucket_s).map_err(|e| e.to_string())?;
+        let top = self.uploads_between(Some(since), Some(until_s), by, program, 50).map_err(|e| e.to_string())?;
+        let newest = self.newest_s().map_err(|e| e.to_string())?;
+        Ok(UploadsView { bucket_s, since, until: until_s, series, top, newest })
     }
 }

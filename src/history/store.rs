@@ -1,16 +1,20 @@
 //! The SQLite file: opening (WAL, moved aside when it cannot be opened), batched writes,
 //! and maintenance (roll-ups, retention, size cap).
+//!
+//! Per-minute and per-day totals are packed (`packed.rs`): writing a minute of any number of
+//! programs changes two rows. Hourly and daily roll-ups are plain rows of `uploads`.
 
 use super::migrate;
-use rusqlite::{Connection, OptionalExtension, params};
+use super::packed::{self, Totals};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Seconds in the roll-up buckets.
 const MINUTE: i64 = 60;
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
-/// Upload tiers: per-minute, hourly and daily totals.
-pub(super) const TIER_MINUTE: i64 = 0;
+/// Upload tiers of the `uploads` table: hourly and daily totals (minutes are in `minutes`).
 pub(super) const TIER_HOUR: i64 = 1;
 pub(super) const TIER_DAY: i64 = 2;
 
@@ -129,33 +133,42 @@ pub struct HistoryStore {
     pub(super) conn: Connection,
     path: PathBuf,
     limits: Limits,
+    /// `upload_keys` ids already looked up, by (program, organisation, country).
+    keys: KeyCache,
 }
 
 impl HistoryStore {
+    fn new(conn: Connection, path: &Path, limits: Limits) -> HistoryStore {
+        HistoryStore { conn, path: path.to_owned(), limits, keys: KeyCache::default() }
+    }
+
     /// Opens (or creates) the database at `path`. A file that cannot be opened (not a database,
     /// damaged, from a newer version) is moved aside as `<path>.bad-<time>` and a fresh one is
     /// created; the message saying so is returned with the store.
     pub fn open(path: &Path, limits: Limits) -> Result<(HistoryStore, Option<String>), HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::ignores::create_private_dir(dir)
+            crate::files::create_private_dir(dir)
                 .map_err(|source| HistoryError::CreateDir { path: dir.to_owned(), source })?;
         }
         match try_open(path, migrate::LATEST) {
-            Ok(conn) => Ok((HistoryStore { conn, path: path.to_owned(), limits }, None)),
-            Err(message) => {
+            Ok(conn) => Ok((HistoryStore::new(conn, path, limits), None)),
+            // Busy, locked, read-only, disk full, no permission: the file may be fine; keep it
+            // where it is and say why it cannot be used now.
+            Err(OpenFailure { message, damaged: false }) => Err(HistoryError::Open { path: path.to_owned(), message }),
+            Err(OpenFailure { message, damaged: true }) => {
                 let moved = move_aside(path).map_err(|source| HistoryError::MoveAside {
                     path: path.to_owned(),
                     message: message.clone(),
                     source,
                 })?;
                 let conn = try_open(path, migrate::LATEST)
-                    .map_err(|message| HistoryError::Open { path: path.to_owned(), message })?;
+                    .map_err(|f| HistoryError::Open { path: path.to_owned(), message: f.message })?;
                 let note = format!(
                     "the history database {} could not be opened ({message}); it was kept as {} and a new one was started",
                     path.display(),
                     moved.display()
                 );
-                Ok((HistoryStore { conn, path: path.to_owned(), limits }, Some(note)))
+                Ok((HistoryStore::new(conn, path, limits), Some(note)))
             }
         }
     }
@@ -168,9 +181,9 @@ impl HistoryStore {
                 message: "no such file: nothing was recorded yet (leakwatch run records history)".into(),
             });
         }
-        let conn =
-            try_open(path, migrate::LATEST).map_err(|message| HistoryError::Open { path: path.to_owned(), message })?;
-        Ok(HistoryStore { conn, path: path.to_owned(), limits: Limits::default() })
+        let conn = try_open(path, migrate::LATEST)
+            .map_err(|f| HistoryError::Open { path: path.to_owned(), message: f.message })?;
+        Ok(HistoryStore::new(conn, path, Limits::default()))
     }
 
     pub fn path(&self) -> &Path {
@@ -183,6 +196,15 @@ impl HistoryStore {
 
     /// Writes a batch in one transaction: all of it is committed or none.
     pub fn write(&mut self, batch: &WriteBatch) -> Result<(), HistoryError> {
+        let done = self.write_tx(batch);
+        if done.is_err() {
+            // Ids looked up in a transaction that did not commit may not exist.
+            self.keys.clear();
+        }
+        done
+    }
+
+    fn write_tx(&mut self, batch: &WriteBatch) -> Result<(), HistoryError> {
         let path = self.path.clone();
         let err = |source| HistoryError::Sql { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(err)?;
@@ -225,23 +247,40 @@ impl HistoryStore {
                     update.execute(params![row, a.phase, a.at_us, to_i64(a.bytes)]).map_err(err)?;
                 }
             }
-            let mut up = tx
-                .prepare_cached(
-                    "INSERT INTO uploads(tier, start, program, org, country, bytes) VALUES(0, ?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT DO UPDATE SET bytes = bytes + excluded.bytes",
-                )
-                .map_err(err)?;
-            let mut day = tx
-                .prepare_cached(
-                    "INSERT INTO program_days(day, program, bytes) VALUES(?1, ?2, ?3) \
-                     ON CONFLICT DO UPDATE SET bytes = bytes + excluded.bytes",
-                )
-                .map_err(err)?;
+            // Per minute and per day: the batch's totals by key, then one row each. Totals come
+            // grouped by minute (the recorder flushes minute by minute): a run of one minute is
+            // collected in a Vec and summed by key when the minute changes.
+            let mut minutes: BTreeMap<i64, Totals> = BTreeMap::new();
+            let mut days: BTreeMap<i64, Totals> = BTreeMap::new();
+            let mut run: (i64, Vec<(i64, u64)>) = (i64::MIN, Vec::new());
+            let mut per_day: (i64, hashbrown::HashMap<i64, u64>) = (i64::MIN, hashbrown::HashMap::new());
             for u in &batch.uploads {
-                let start = u.minute - u.minute.rem_euclid(MINUTE);
-                up.execute(params![start, u.program, u.org, u.country, to_i64(u.bytes)]).map_err(err)?;
-                day.execute(params![floor(start, DAY), u.program, to_i64(u.bytes)]).map_err(err)?;
+                let key = match self.keys.get(&KeyRef(&u.program, &u.org, &u.country)) {
+                    Some(&id) => id,
+                    None => {
+                        let id = key_id(&tx, u).map_err(err)?;
+                        self.keys.insert((u.program.clone(), u.org.clone(), u.country.clone()), id);
+                        id
+                    }
+                };
+                let start = floor(u.minute, MINUTE);
+                if start != run.0 {
+                    sum_into(&mut minutes, run.0, std::mem::take(&mut run.1));
+                    run.0 = start;
+                }
+                run.1.push((key, u.bytes));
+                let day = floor(start, DAY);
+                if day != per_day.0 {
+                    sum_into(&mut days, per_day.0, per_day.1.drain().collect());
+                    per_day.0 = day;
+                }
+                let slot = per_day.1.entry(key).or_default();
+                *slot = slot.saturating_add(u.bytes);
             }
+            sum_into(&mut minutes, run.0, run.1);
+            sum_into(&mut days, per_day.0, per_day.1.drain().collect());
+            merge_packed(&tx, "minutes", "start", minutes).map_err(err)?;
+            merge_packed(&tx, "day_totals", "day", days).map_err(err)?;
             let mut act = tx
                 .prepare_cached(
                     "INSERT INTO actions(at_us, ignore_id, scope, source, filter) VALUES(?1, ?2, ?3, ?4, ?5)",
@@ -268,7 +307,7 @@ impl HistoryStore {
     pub fn maintain(&mut self, now_s: i64) -> Result<MaintainReport, HistoryError> {
         let mut report = MaintainReport::default();
         let l = self.limits;
-        report.rolled += self.roll(TIER_MINUTE, TIER_HOUR, HOUR, floor(now_s - l.minutes_for_s, HOUR))?;
+        report.rolled += self.roll_minutes(floor(now_s - l.minutes_for_s, HOUR))?;
         report.rolled += self.roll(TIER_HOUR, TIER_DAY, DAY, floor(now_s - l.hours_for_s, DAY))?;
         report.dropped += self.drop_before(floor(now_s.saturating_sub(l.retention_s), DAY))?;
         // The size cap: roll up the oldest day of minutes, then the oldest month of hours, then
@@ -277,14 +316,12 @@ impl HistoryStore {
             if self.used_bytes()? <= l.max_bytes {
                 break;
             }
-            let oldest = |tier| -> Result<Option<i64>, HistoryError> {
-                self.conn
-                    .query_row("SELECT MIN(start) FROM uploads WHERE tier = ?1", [tier], |r| r.get(0))
-                    .map_err(|e| self.sql_err(e))
+            let oldest = |sql: &str| -> Result<Option<i64>, HistoryError> {
+                self.conn.query_row(sql, [], |r| r.get(0)).map_err(|e| self.sql_err(e))
             };
-            if let Some(t) = oldest(TIER_MINUTE)? {
-                report.rolled += self.roll(TIER_MINUTE, TIER_HOUR, HOUR, floor(t, DAY) + DAY)?;
-            } else if let Some(t) = oldest(TIER_HOUR)? {
+            if let Some(t) = oldest("SELECT MIN(start) FROM minutes")? {
+                report.rolled += self.roll_minutes(floor(t, DAY) + DAY)?;
+            } else if let Some(t) = oldest("SELECT MIN(start) FROM uploads WHERE tier = 1")? {
                 report.rolled += self.roll(TIER_HOUR, TIER_DAY, DAY, floor(t, DAY) + 30 * DAY)?;
             } else if let Some(t) = self.oldest_any()? {
                 let n = self.drop_before(floor(t, DAY) + DAY)?;
@@ -315,6 +352,42 @@ impl HistoryStore {
         self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| self.sql_err(e))
     }
 
+    /// Moves the per-minute totals older than `cutoff` into hourly rows; returns how many
+    /// (minute, key) totals were moved.
+    fn roll_minutes(&mut self, cutoff: i64) -> Result<u64, HistoryError> {
+        let path = self.path.clone();
+        let err = |source| HistoryError::Sql { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut hours: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+        let mut n = 0u64;
+        {
+            let mut stmt = tx.prepare("SELECT start, totals FROM minutes WHERE start < ?1").map_err(err)?;
+            let mut rows = stmt.query([cutoff]).map_err(err)?;
+            while let Some(r) = rows.next().map_err(err)? {
+                let start: i64 = r.get(0).map_err(err)?;
+                let blob = r.get_ref(1).map_err(err)?.as_blob().unwrap_or_default();
+                for (key, bytes) in packed::pairs(blob) {
+                    let slot = hours.entry((floor(start, HOUR), key)).or_default();
+                    *slot = slot.saturating_add(bytes);
+                    n += 1;
+                }
+            }
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO uploads(tier, start, program, org, country, bytes) \
+                     SELECT 1, ?1, program, org, country, ?3 FROM upload_keys WHERE id = ?2 \
+                     ON CONFLICT DO UPDATE SET bytes = bytes + excluded.bytes",
+                )
+                .map_err(err)?;
+            for ((hour, key), bytes) in hours {
+                ins.execute(params![hour, key, to_i64(bytes)]).map_err(err)?;
+            }
+        }
+        tx.execute("DELETE FROM minutes WHERE start < ?1", [cutoff]).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(n)
+    }
+
     /// Moves rows of `from` older than `cutoff` into `to` buckets of `bucket` seconds.
     fn roll(&mut self, from: i64, to: i64, bucket: i64, cutoff: i64) -> Result<u64, HistoryError> {
         let path = self.path.clone();
@@ -333,19 +406,19 @@ impl HistoryStore {
         Ok(n as u64)
     }
 
-    /// Deletes everything older than `cutoff_s` (a day boundary: `program_days` keeps whole days).
+    /// Deletes everything older than `cutoff_s` (a day boundary: `day_totals` keeps whole days).
     fn drop_before(&mut self, cutoff_s: i64) -> Result<u64, HistoryError> {
         let path = self.path.clone();
         let err = |source| HistoryError::Sql { path: path.clone(), source };
         let cutoff_us = cutoff_s.saturating_mul(1_000_000);
         let tx = self.conn.transaction().map_err(err)?;
-        let mut n =
-            tx.execute("DELETE FROM uploads WHERE tier IN (0, 1, 2) AND start < ?1", [cutoff_s]).map_err(err)?;
+        let mut n = tx.execute("DELETE FROM uploads WHERE tier IN (1, 2) AND start < ?1", [cutoff_s]).map_err(err)?;
+        n += tx.execute("DELETE FROM minutes WHERE start < ?1", [cutoff_s]).map_err(err)?;
         n += tx.execute("DELETE FROM alerts WHERE at_us < ?1", [cutoff_us]).map_err(err)?;
         n +=
             tx.execute("DELETE FROM alert_updates WHERE alert_row NOT IN (SELECT row FROM alerts)", []).map_err(err)?;
         n += tx.execute("DELETE FROM actions WHERE at_us < ?1", [cutoff_us]).map_err(err)?;
-        n += tx.execute("DELETE FROM program_days WHERE day < ?1", [cutoff_s]).map_err(err)?;
+        n += tx.execute("DELETE FROM day_totals WHERE day < ?1", [cutoff_s]).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(n as u64)
     }
@@ -354,7 +427,7 @@ impl HistoryStore {
     fn oldest_any(&self) -> Result<Option<i64>, HistoryError> {
         self.conn
             .query_row(
-                "SELECT MIN(t) FROM (SELECT MIN(start) AS t FROM uploads WHERE tier = 0 UNION ALL \
+                "SELECT MIN(t) FROM (SELECT MIN(start) AS t FROM minutes UNION ALL SELECT MIN(day) FROM day_totals UNION ALL \
                  SELECT MIN(start) FROM uploads WHERE tier = 1 UNION ALL SELECT MIN(start) FROM uploads WHERE tier = 2 UNION ALL \
                  SELECT MIN(at_us) / 1000000 FROM alerts UNION ALL SELECT MIN(at_us) / 1000000 FROM actions)",
                 [],
@@ -366,6 +439,77 @@ impl HistoryStore {
     }
 }
 
+/// `upload_keys` ids by (program, organisation, country), looked up with borrowed strings.
+type KeyCache = hashbrown::HashMap<(String, String, String), i64>;
+
+/// A borrowed (program, organisation, country): hashes like the owned tuple (fields in order).
+#[derive(Hash)]
+struct KeyRef<'a>(&'a str, &'a str, &'a str);
+
+impl hashbrown::Equivalent<(String, String, String)> for KeyRef<'_> {
+    fn equivalent(&self, k: &(String, String, String)) -> bool {
+        self.0 == k.0 && self.1 == k.1 && self.2 == k.2
+    }
+}
+
+/// Adds the (key, bytes) pairs to `into[t]` (nothing for the `i64::MIN` of no run yet).
+fn sum_into(into: &mut BTreeMap<i64, Totals>, t: i64, mut pairs: Vec<(i64, u64)>) {
+    if t == i64::MIN || pairs.is_empty() {
+        return;
+    }
+    pairs.sort_unstable_by_key(|p| p.0);
+    pairs.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.saturating_add(later.1);
+        }
+        same
+    });
+    match into.entry(t) {
+        // Sorted and unique: built in one pass.
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(pairs.into_iter().collect());
+        }
+        std::collections::btree_map::Entry::Occupied(mut o) => {
+            for (key, bytes) in pairs {
+                let slot = o.get_mut().entry(key).or_default();
+                *slot = slot.saturating_add(bytes);
+            }
+        }
+    }
+}
+
+/// The `upload_keys` id of a total's program, organisation and country (created when new).
+fn key_id(tx: &Transaction<'_>, u: &UploadTotal) -> rusqlite::Result<i64> {
+    let found = tx
+        .prepare_cached("SELECT id FROM upload_keys WHERE program = ?1 AND org = ?2 AND country = ?3")?
+        .query_row(params![u.program, u.org, u.country], |r| r.get(0))
+        .optional()?;
+    match found {
+        Some(id) => Ok(id),
+        None => tx
+            .prepare_cached("INSERT INTO upload_keys(program, org, country) VALUES(?1, ?2, ?3) RETURNING id")?
+            .query_row(params![u.program, u.org, u.country], |r| r.get(0)),
+    }
+}
+
+/// Adds `rows` (time → totals) to the packed rows of `table` (`column` is its time key).
+fn merge_packed(tx: &Transaction<'_>, table: &str, column: &str, rows: BTreeMap<i64, Totals>) -> rusqlite::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut get = tx.prepare_cached(&format!("SELECT totals FROM {table} WHERE {column} = ?1"))?;
+    let mut put = tx.prepare_cached(&format!("INSERT OR REPLACE INTO {table}({column}, totals) VALUES(?1, ?2)"))?;
+    for (t, mut totals) in rows {
+        let old: Option<Vec<u8>> = get.query_row([t], |r| r.get(0)).optional()?;
+        if let Some(old) = old {
+            packed::add_into(&old, &mut totals);
+        }
+        put.execute(params![t, packed::encode(&totals)])?;
+    }
+    Ok(())
+}
+
 pub(super) fn floor(t: i64, bucket: i64) -> i64 {
     t - t.rem_euclid(bucket)
 }
@@ -374,9 +518,26 @@ pub(super) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Why a database could not be opened, and whether the file itself is at fault (not a
+/// database, damaged, from a newer version: moved aside) or only this moment (busy, read-only,
+/// disk full, no permission: left alone).
+#[derive(Debug)]
+struct OpenFailure {
+    message: String,
+    damaged: bool,
+}
+
+impl From<rusqlite::Error> for OpenFailure {
+    fn from(e: rusqlite::Error) -> OpenFailure {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        let damaged = matches!(e.sqlite_error_code(), Some(NotADatabase | DatabaseCorrupt));
+        OpenFailure { message: e.to_string(), damaged }
+    }
+}
+
 /// Opens, sets WAL mode, checks and migrates; any failure is a message for the user.
-fn try_open(path: &Path, target: i64) -> Result<Connection, String> {
-    let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
+fn try_open(path: &Path, target: i64) -> Result<Connection, OpenFailure> {
+    let mut conn = Connection::open(path)?;
     let setup = || -> rusqlite::Result<()> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Only takes effect on a new, empty file: lets the size cap give pages back.
@@ -388,24 +549,25 @@ fn try_open(path: &Path, target: i64) -> Result<Connection, String> {
         // WAL + NORMAL: a committed transaction survives the process being killed.
         conn.pragma_update(None, "synchronous", "NORMAL")
     };
-    setup().map_err(|e| e.to_string())?;
-    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+    setup()?;
+    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
     if check != "ok" {
-        return Err(format!("integrity check failed: {check}"));
+        return Err(OpenFailure { message: format!("integrity check failed: {check}"), damaged: true });
     }
-    migrate::migrate_to(&mut conn, target)?;
+    // A newer schema, or an old one that does not migrate: this file cannot be used by us.
+    migrate::migrate_to(&mut conn, target).map_err(|message| OpenFailure { message, damaged: true })?;
     Ok(conn)
 }
 
 /// Opens a database migrated only up to `version` (tests of migrations build old files).
 #[doc(hidden)]
 pub fn create_at_version(path: &Path, version: i64) -> Result<Connection, String> {
-    try_open(path, version)
+    try_open(path, version).map_err(|f| f.message)
 }
 
 /// Moves the database and its WAL aside as `<path>.bad-<time>` (never deleting anything).
 fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
-    let moved = if path.exists() { crate::ignores::backup_file(path, chrono::Utc::now())? } else { path.to_owned() };
+    let moved = if path.exists() { crate::files::backup_file(path, chrono::Utc::now())? } else { path.to_owned() };
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {

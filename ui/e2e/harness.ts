@@ -17,6 +17,8 @@ const state = {
   settings: { ...SAMPLE_SETTINGS } as Settings,
   status: { ...SAMPLE_STATUS } as EngineStatus,
   nextIgnore: 100,
+  /** Seconds the stored history lies in the past (an old capture replayed with --history). */
+  historyAge: 0,
 };
 const calls: Call[] = [];
 
@@ -40,6 +42,7 @@ function historyFixture() {
   return { series, alerts: [alert(1, 'curl', 'upload.example.org', null), alert(2, 'firefox', 'tracker.example.net', 'always')] };
 }
 const history = historyFixture();
+const SPANS: Record<string, number> = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400 };
 /** cmd → rejection message for the next call of cmd. */
 const failNext = new Map<string, string>();
 
@@ -78,20 +81,31 @@ function handle(cmd: string, args: any): unknown {
     case 'engine_status':
       return state.status;
     case 'history_uploads': {
-      const series = history.series;
+      const until = args.until ?? Math.floor(Date.now() / 1000);
+      const since = until - SPANS[args.range];
+      const stored = history.series.map((p) => ({ ...p, start: p.start - state.historyAge }));
+      const series = stored.filter((p) => p.start >= since && p.start < until);
       const mine = args.program ? series.filter((p) => p.program === args.program) : series;
       const total = mine.reduce((a, p) => a + p.bytes, 0);
       const top =
-        args.by === 'destination'
-          ? [{ key: 'Example Org', country: 'NL', bytes: Math.round(total * 0.8) }, { key: 'Other Net', country: 'DE', bytes: Math.round(total * 0.2) }]
-          : [{ key: '/usr/bin/curl', country: null, bytes: total }];
-      return { bucket_s: args.range === '1h' ? 60 : 900, since: Math.floor(Date.now() / 1000) - 3600, series, top };
+        total === 0
+          ? []
+          : args.by === 'destination'
+            ? [{ key: 'Example Org', country: 'NL', bytes: Math.round(total * 0.8) }, { key: 'Other Net', country: 'DE', bytes: Math.round(total * 0.2) }]
+            : [{ key: '/usr/bin/curl', country: null, bytes: total }];
+      const newest = Math.max(...stored.map((p) => p.start));
+      return { bucket_s: args.range === '1h' ? 60 : 900, since, until, series, top, newest };
     }
     case 'history_alerts': {
       const q = (args.query ?? '').toLowerCase();
-      return history.alerts.filter(
-        (a) => (!args.program || a.process.exe === args.program) && (!q || JSON.stringify(a).toLowerCase().includes(q)),
-      );
+      const until = (args.until ?? Math.floor(Date.now() / 1000)) * 1000;
+      const since = args.since === 'all' ? -Infinity : until - SPANS[args.since] * 1000;
+      return history.alerts.filter((a) => {
+        const at = Date.parse(a.at) - state.historyAge * 1000;
+        return (
+          at >= since && at < until && (!args.program || a.process.exe === args.program) && (!q || JSON.stringify(a).toLowerCase().includes(q))
+        );
+      });
     }
     case 'export_history':
       if (args.format !== 'csv' && args.format !== 'json') throw `format: ${args.format} is not csv or json`;

@@ -369,6 +369,25 @@ test('History: chart, top destinations per program, alert search, export', async
   await page.getByTestId('history-export-json').click();
   await page.waitForFunction(() => /not writable/.test(document.querySelector('[data-testid=history-export-result]').textContent));
   assert.deepEqual((await t.calls('export_history')).map((a) => a.format), ['csv', 'json']);
+  // History from an old capture: the tab says when the newest record is and shows that period.
+  await page.getByTestId('history-search').fill('');
+  await page.evaluate(() => {
+    window.__lw.state.historyAge = 400 * 86400;
+  });
+  await page.getByTestId('history-range').selectOption('24h');
+  await page.getByTestId('history-older').waitFor();
+  assert.match(await page.getByTestId('history-older').textContent(), /newest record is from/);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=history-alert-row]').length === 0);
+  await page.getByTestId('history-show-newest').click();
+  await page.getByTestId('history-anchored').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=history-alert-row]').length === 2);
+  const anchored = (await t.calls('history_uploads')).at(-1);
+  assert.ok(anchored.until < Date.now() / 1000 - 399 * 86400, `until ${anchored.until}`);
+  assert.equal((await t.calls('history_alerts')).at(-1).until, anchored.until);
+  await page.getByTestId('history-destination-row').first().waitFor();
+  await t.shot('history-old-capture');
+  await page.getByTestId('history-back-to-now').click();
+  await page.getByTestId('history-older').waitFor();
   await t.close();
 });
 

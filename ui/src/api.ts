@@ -22,10 +22,11 @@ export const api = {
   getSettings: () => invoke<Settings>('get_settings'),
   setSettings: (settings: Settings) => invoke<Settings>('set_settings', { settings }),
   engineStatus: () => invoke<EngineStatus>('engine_status'),
-  historyUploads: (range: HistoryRange, by: GroupBy, program: string | null) =>
-    invoke<UploadsView>('history_uploads', { range, by, program }),
-  historyAlerts: (since: HistoryRange | 'all', program: string | null, query: string | null) =>
-    invoke<HistoryAlert[]>('history_alerts', { since, program, query }),
+  /** `until`: end of the range (Unix seconds, excluded); null: now. */
+  historyUploads: (range: HistoryRange, by: GroupBy, program: string | null, until: number | null = null) =>
+    invoke<UploadsView>('history_uploads', { range, by, program, until }),
+  historyAlerts: (since: HistoryRange | 'all', program: string | null, query: string | null, until: number | null = null) =>
+    invoke<HistoryAlert[]>('history_alerts', { since, program, query, until }),
   /** Resolves to the saved file's path, or null when the user cancelled the save dialog. */
   exportHistory: (format: 'csv' | 'json') => invoke<string | null>('export_history', { format, path: null }),
 };

@@ -105,6 +105,10 @@ export interface UploadTotal {
 export interface UploadsView {
   bucket_s: number;
   since: number;
+  /** End of the range (excluded), Unix seconds: now, or the `until` asked for. */
+  until: number;
+  /** When the newest record is (Unix seconds), null when nothing was recorded. */
+  newest: number | null;
   series: SeriesPoint[];
   top: UploadTotal[];
 }

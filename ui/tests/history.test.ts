@@ -7,6 +7,8 @@ import type { UploadsView } from '../src/types';
 const view = (series: [number, string, number][], since = 1000, bucket_s = 60): UploadsView => ({
   bucket_s,
   since,
+  until: since + 3600,
+  newest: null,
   series: series.map(([start, program, bytes]) => ({ start, program, bytes })),
   top: [],
 });

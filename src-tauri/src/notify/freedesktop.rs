@@ -7,7 +7,14 @@
 //!
 //! Every signal is checked: its sender must be the current owner of
 //! `org.freedesktop.Notifications` (asked from the bus at that moment), and its id one we got
-//! back from `Notify`. Anything else is dropped.
+//! back from `Notify` *from that same owner*. Anything else is dropped.
+//!
+//! The server can go away and come back (a desktop shell restarting, a notification daemon
+//! killed): ids are per server, so ids of a server that left are forgotten — a new server's id 1
+//! is not our old notification 1, and a click on some other program's notification there must not
+//! ignore one of our alerts. Each notification first asks who owns the name: with no owner it
+//! fails at once with a clear error (the app goes on without notifications); with a new owner
+//! the old ids are dropped and the capabilities are asked again.
 
 use super::{
     ACTION_ALWAYS_IGNORE, ACTION_DEFAULT, ACTION_IGNORE_NOW, Note, NoteAction, NoteEvent, Notifier, NotifyError,
@@ -22,9 +29,12 @@ pub const BUS_NAME: &str = "org.freedesktop.Notifications";
 pub const OBJECT_PATH: &str = "/org/freedesktop/Notifications";
 pub const INTERFACE: &str = "org.freedesktop.Notifications";
 
-/// Notification ids we received from the server, and the alert each one is about.
+/// Notification ids we received from the server (its unique bus name), and the alert each one
+/// is about.
 #[derive(Debug, Default)]
 struct Sent {
+    /// The unique name of the server the ids below are from.
+    owner: Option<String>,
     by_server_id: HashMap<u32, u64>,
     by_alert: HashMap<u64, u32>,
 }
@@ -34,6 +44,15 @@ pub struct FreedesktopNotifier {
     conn: Connection,
     sent: Arc<Mutex<Sent>>,
     actions: bool,
+}
+
+/// Whether the server at the other end of `conn` offers action buttons.
+fn supports_actions(conn: &Connection) -> Result<bool, NotifyError> {
+    let caps: Vec<String> = conn
+        .call_method(Some(BUS_NAME), OBJECT_PATH, Some(INTERFACE), "GetCapabilities", &())
+        .and_then(|m| m.body().deserialize())
+        .map_err(unavailable)?;
+    Ok(caps.iter().any(|c| c == "actions"))
 }
 
 fn unavailable(e: impl std::fmt::Display) -> NotifyError {
@@ -50,12 +69,8 @@ impl FreedesktopNotifier {
 
     /// The same on a given connection (tests use a private bus).
     pub fn on(conn: Connection, events: Sender<NoteEvent>) -> Result<FreedesktopNotifier, NotifyError> {
-        let caps: Vec<String> = conn
-            .call_method(Some(BUS_NAME), OBJECT_PATH, Some(INTERFACE), "GetCapabilities", &())
-            .and_then(|m| m.body().deserialize())
-            .map_err(unavailable)?;
-        let actions = caps.iter().any(|c| c == "actions");
-        let sent = Arc::new(Mutex::new(Sent::default()));
+        let actions = supports_actions(&conn)?;
+        let sent = Arc::new(Mutex::new(Sent { owner: current_owner(&conn), ..Sent::default() }));
         let rule = zbus::MatchRule::builder()
             .msg_type(zbus::message::Type::Signal)
             .interface(INTERFACE)
@@ -73,6 +88,21 @@ impl FreedesktopNotifier {
 }
 
 impl FreedesktopNotifier {
+    /// Checks who serves notifications now: none is an error; a new server (restarted) makes
+    /// the ids of the old one meaningless, so they are forgotten and its capabilities asked.
+    fn check_server(&mut self) -> Result<(), NotifyError> {
+        let owner = current_owner(&self.conn)
+            .ok_or_else(|| NotifyError::Unavailable(format!("nothing owns {BUS_NAME} on the session bus now")))?;
+        let changed = self.sent.lock().map(|s| s.owner.as_deref() != Some(owner.as_str())).unwrap_or(true);
+        if changed {
+            self.actions = supports_actions(&self.conn)?;
+            if let Ok(mut s) = self.sent.lock() {
+                *s = Sent { owner: Some(owner), ..Sent::default() };
+            }
+        }
+        Ok(())
+    }
+
     /// Calls `Notify` (replacing notification `replaces` unless 0) and returns the server's id.
     fn notify(&self, replaces: u32, title: &str, body: &str, actions: &[&str]) -> Result<u32, NotifyError> {
         let mut hints: HashMap<&str, Value> = HashMap::new();
@@ -87,7 +117,18 @@ impl FreedesktopNotifier {
                 "Notify",
                 &("Leakwatch", replaces, "", title, body, actions, hints, -1i32),
             )
-            .map_err(|e| NotifyError::Refused(e.to_string()))?;
+            .map_err(|e| match &e {
+                // The server left between asking for its name and calling it.
+                zbus::Error::MethodError(name, ..)
+                    if matches!(
+                        name.as_str(),
+                        "org.freedesktop.DBus.Error.ServiceUnknown" | "org.freedesktop.DBus.Error.NameHasNoOwner"
+                    ) =>
+                {
+                    unavailable(e)
+                }
+                _ => NotifyError::Refused(e.to_string()),
+            })?;
         reply.body().deserialize().map_err(|e| NotifyError::Refused(e.to_string()))
     }
 }
@@ -131,6 +172,7 @@ fn listen(iter: MessageIterator, conn: &Connection, sent: &Mutex<Sent>, events: 
                 if sender.is_some()
                     && sender == current_owner(conn)
                     && let Ok(mut s) = sent.lock()
+                    && s.owner == sender
                     && let Some(alert) = s.by_server_id.remove(&id)
                 {
                     s.by_alert.remove(&alert);
@@ -145,7 +187,7 @@ fn listen(iter: MessageIterator, conn: &Connection, sent: &Mutex<Sent>, events: 
 /// the sender is not the service's current owner, the id is not one we sent, or the key is unknown.
 fn accept(sender: Option<&str>, owner: Option<&str>, id: u32, key: &str, sent: &Mutex<Sent>) -> Option<NoteEvent> {
     let (sender, owner) = (sender?, owner?);
-    if sender != owner {
+    if sender != owner || sent.lock().ok()?.owner.as_deref() != Some(owner) {
         return None;
     }
     let alert_id = *sent.lock().ok()?.by_server_id.get(&id)?;
@@ -154,6 +196,7 @@ fn accept(sender: Option<&str>, owner: Option<&str>, id: u32, key: &str, sent: &
 
 impl Notifier for FreedesktopNotifier {
     fn show(&mut self, note: &Note) -> Result<(), NotifyError> {
+        self.check_server()?;
         let replaces = self.sent.lock().ok().and_then(|s| s.by_alert.get(&note.alert_id).copied()).unwrap_or(0);
         let actions: Vec<&str> = if self.actions {
             vec![
@@ -184,6 +227,7 @@ impl Notifier for FreedesktopNotifier {
     }
 
     fn inform(&mut self, title: &str, body: &str) -> Result<(), NotifyError> {
+        self.check_server()?;
         self.notify(0, title, body, &[]).map(|_| ())
     }
 }
@@ -194,7 +238,7 @@ mod tests {
 
     #[test]
     fn accept_checks_sender_and_id() {
-        let sent = Mutex::new(Sent::default());
+        let sent = Mutex::new(Sent { owner: Some(":1.7".into()), ..Sent::default() });
         sent.lock().unwrap().by_server_id.insert(5, 42);
         let ok = accept(Some(":1.7"), Some(":1.7"), 5, "always_ignore", &sent);
         assert_eq!(ok, Some(NoteEvent { alert_id: 42, action: NoteAction::AlwaysIgnore }));
@@ -203,5 +247,7 @@ mod tests {
         assert_eq!(accept(Some(":1.7"), None, 5, "always_ignore", &sent), None, "no server");
         assert_eq!(accept(Some(":1.7"), Some(":1.7"), 6, "always_ignore", &sent), None, "not our id");
         assert_eq!(accept(Some(":1.7"), Some(":1.7"), 5, "other", &sent), None, "unknown key");
+        // The server was replaced: its ids mean other notifications now.
+        assert_eq!(accept(Some(":1.9"), Some(":1.9"), 5, "always_ignore", &sent), None, "ids of an old server");
     }
 }

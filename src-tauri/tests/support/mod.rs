@@ -97,3 +97,23 @@ pub fn rerun_inside(name: &str, wrapper: &[&str]) -> bool {
     assert!(stdout.contains("1 passed"), "{name} did not run inside {wrapper:?}");
     true
 }
+
+/// Absolute geometry `(x, y, width, height)` of the first X window titled exactly `title`
+/// (from `xwininfo -root -tree`), waiting up to `limit` for it to appear.
+#[allow(dead_code)] // not every test binary uses it
+pub fn window_geometry(title: &str, limit: Duration) -> Option<(i64, i64, i64, i64)> {
+    let quoted = format!("\"{title}\":");
+    poll(limit, || {
+        let out = std::process::Command::new("xwininfo").args(["-root", "-tree"]).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        // e.g. `0x20000c "Notification": ("notification-daemon" "Notification-daemon")  400x145+874+6  +874+6`
+        let line = text.lines().find(|l| l.contains(&quoted))?;
+        let abs = line.split_whitespace().last()?; // +874+6
+        let size = line.split_whitespace().rev().nth(1)?; // 400x145+874+6
+        let (w, rest) = size.split_once('x')?;
+        let h = rest.split(['+', '-']).next()?;
+        let mut xy = abs.trim_start_matches('+').split('+');
+        let (x, y) = (xy.next()?.parse().ok()?, xy.next()?.parse().ok()?);
+        Some((x, y, w.parse().ok()?, h.parse().ok()?))
+    })
+}

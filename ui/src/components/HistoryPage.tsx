@@ -7,7 +7,7 @@ import type { HistoryAlert, HistoryRange, UploadsView } from '../types';
 import { HistoryChart } from './HistoryChart';
 
 const RANGES: HistoryRange[] = ['1h', '24h', '7d', '30d'];
-const EMPTY: UploadsView = { bucket_s: 60, since: 0, series: [], top: [] };
+const EMPTY: UploadsView = { bucket_s: 60, since: 0, until: 0, newest: null, series: [], top: [] };
 
 /** The History tab: uploads per program over time, top destinations, the alert log, export. */
 export function HistoryPage() {
@@ -21,11 +21,13 @@ export function HistoryPage() {
   const [error, setError] = useState<string | null>(null);
   const [exported, setExported] = useState<string | null>(null);
   const [nowS, setNowS] = useState(() => Math.floor(Date.now() / 1000));
+  /** End of the shown period (Unix seconds, excluded); null: now. */
+  const [until, setUntil] = useState<number | null>(null);
 
   useEffect(() => {
     let gone = false;
     setNowS(Math.floor(Date.now() / 1000));
-    Promise.all([api.historyUploads(range, 'program', null), api.historyUploads(range, 'destination', program || null)])
+    Promise.all([api.historyUploads(range, 'program', null, until), api.historyUploads(range, 'destination', program || null, until)])
       .then(([v, d]) => {
         if (gone) return;
         setView(v);
@@ -36,13 +38,13 @@ export function HistoryPage() {
     return () => {
       gone = true;
     };
-  }, [range, program]);
+  }, [range, program, until]);
 
   useEffect(() => {
     let gone = false;
     const timer = setTimeout(() => {
       api
-        .historyAlerts(range, program || null, search.trim() || null)
+        .historyAlerts(range, program || null, search.trim() || null, until)
         .then((l) => !gone && setAlerts(l))
         .catch((e) => !gone && setError(errorText(e)));
     }, 150);
@@ -50,9 +52,12 @@ export function HistoryPage() {
       gone = true;
       clearTimeout(timer);
     };
-  }, [range, program, search]);
+  }, [range, program, search, until]);
 
-  const data = useMemo(() => stack(view, nowS), [view, nowS]);
+  const data = useMemo(() => stack(view, until ?? nowS), [view, until, nowS]);
+  // Nothing in the period, but older records exist (e.g. a capture replayed with --history).
+  const older = until === null && view.series.length === 0 && view.newest !== null && view.newest < view.since ? view.newest : null;
+  const isoOf = (s: number) => new Date(s * 1000).toISOString();
   const names = useMemo(() => programs(view), [view]);
 
   const doExport = async (format: 'csv' | 'json') => {
@@ -93,6 +98,22 @@ export function HistoryPage() {
       {error && (
         <p class="error" role="alert" data-testid="history-error">
           {tr.t('ui-error-backend', { error })}
+        </p>
+      )}
+      {older !== null && (
+        <p class="muted" role="status" data-testid="history-older">
+          {tr.t('ui-history-older', { date: tr.dateTime(isoOf(older)) })}{' '}
+          <button type="button" class="btn" data-testid="history-show-newest" onClick={() => setUntil(older + 60)}>
+            {tr.t('ui-history-show-newest')}
+          </button>
+        </p>
+      )}
+      {until !== null && (
+        <p class="muted" role="status" data-testid="history-anchored">
+          {tr.t('ui-history-anchored', { date: tr.dateTime(isoOf(until)) })}{' '}
+          <button type="button" class="btn" data-testid="history-back-to-now" onClick={() => setUntil(null)}>
+            {tr.t('ui-history-back-to-now')}
+          </button>
         </p>
       )}
       <HistoryChart data={data} />

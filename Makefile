@@ -76,7 +76,7 @@ TEST_LOG := $(or $(TMPDIR),/tmp)/leakwatch-test.$(shell echo $$PPID).log
 # Prints a header line before each step.
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps build run test bench install clean check-cargo target-dir app ui tauri-driver deb
+.PHONY: help deps build run test test-all bench install clean check-cargo target-dir app ui tauri-driver deb
 
 help:
 	@echo 'Leakwatch: watches outgoing traffic and says when a program sends data out.'
@@ -89,6 +89,7 @@ help:
 	@echo '  app      debug build of the tray app (builds ui/ first when it is there)'
 	@echo '  deb      release .deb of the tray app (binary with capture capability, desktop entry)'
 	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests'
+	@echo '  test-all test, then the long checks (bench/flood.sh: 2 million destinations)'
 	@echo '  build    release build of the leakwatch binary'
 	@echo '  bench    run the benchmarks (replay, patterns, asn_load, history; see bench/README.md)'
 	@echo '  deps     install missing system packages (scripts/install-deps)'
@@ -184,6 +185,11 @@ test: deps check-cargo target-dir ui tauri-driver
 	     /^ui: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p += $$2; f += $$4; s += $$6 } \
 	     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' '$(TEST_LOG)'
 	@rm -f '$(TEST_LOG)'
+
+# The long checks, after `test`; their last figures are in docs/reliability.md.
+test-all: test
+	$(call step,'bench/flood.sh (flow flood: 2 million destinations, peak RSS and replay speed)')
+	CARGO='$(CARGO)' bash bench/flood.sh
 
 bench: deps check-cargo target-dir
 	$(call step,'cargo bench --locked (replay, patterns, asn_load, history)')

@@ -89,7 +89,7 @@ help:
 	@echo '  app      debug build of the tray app (builds ui/ first when it is there)'
 	@echo '  deb      release .deb of the tray app (binary with capture capability, desktop entry)'
 	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests'
-	@echo '  test-all test, then fuzz-short'
+	@echo '  test-all test, then the long checks (bench/flood.sh: 2 million destinations; fuzz-short)'
 	@echo '  fuzz-short  each cargo-fuzz target of fuzz/ for FUZZ_TIME s (default 30) from its committed'
 	@echo '           corpus; fails on any crash, timeout or OOM (nightly + cargo-fuzz; docs/reliability.md)'
 	@echo '  build    release build of the leakwatch binary'
@@ -213,7 +213,10 @@ fuzz-short: check-cargo target-dir
 	  rm -rf '$(FUZZ_SCRATCH)'/$$t '$(FUZZ_SCRATCH)'/$$t.log; \
 	done; echo; echo 'fuzz-short: no findings in $(words $(FUZZ_TARGETS)) targets ($(FUZZ_TARGETS))'
 
+# The long checks, after `test`; their last figures are in docs/reliability.md.
 test-all: test
+	$(call step,'bench/flood.sh (flow flood: 2 million destinations, peak RSS and replay speed)')
+	CARGO='$(CARGO)' bash bench/flood.sh
 	@$(MAKE) --no-print-directory fuzz-short
 
 bench: deps check-cargo target-dir

@@ -13,6 +13,7 @@ use crate::flows::{FlowRecord, FlowTable};
 use crate::ignores::{IgnoreSource, IgnoreStore};
 use crate::judge::{Mode, Rules};
 use crate::naming::asn::AsnDb;
+use crate::naming::table::NameTable;
 use crate::naming::{NameFact, Naming};
 use crate::packet::Packet;
 use crate::process::{NoSocketTable, SocketTable};
@@ -137,6 +138,61 @@ pub struct Summary {
     pub dropped_events: u64,
     pub flows: u64,
     pub alerts: u64,
+    /// How full the bounded tables got and what they evicted (see [`Tables`]).
+    pub tables: Tables,
+}
+
+/// One bounded table's figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableUsage {
+    /// Entries now.
+    pub len: u64,
+    /// Most entries ever held at once.
+    pub peak: u64,
+    /// Most entries it may hold.
+    pub capacity: u64,
+    /// Entries evicted to make room for new ones (the least recently active ones).
+    pub evicted: u64,
+}
+
+/// The engine's bounded tables, fed by network input: a port scan or a flood of destinations
+/// fills them, and then the least recently active entries are evicted (none that belongs to an
+/// upload still going on). Updated once a second of packet time (and at the end), readable at
+/// any time through [`EngineHandle::tables`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tables {
+    /// 5-tuple flows (an evicted flow is closed and reported early).
+    pub flows: TableUsage,
+    /// Detection tracks (program × destination).
+    pub tracks: TableUsage,
+    /// Host names learned from DNS answers, TLS SNI and HTTP Host.
+    pub names: TableUsage,
+}
+
+impl Tables {
+    /// Whether any table evicted anything.
+    pub fn evicted_any(&self) -> bool {
+        self.flows.evicted + self.tracks.evicted + self.names.evicted > 0
+    }
+}
+
+/// The engine's [`Tables`], shared lock-free with every handle (4 figures per table).
+#[derive(Debug, Default)]
+struct TableCounters([AtomicU64; 12]);
+
+impl TableCounters {
+    fn load(&self) -> Tables {
+        let v: Vec<u64> = self.0.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+        let t = |i: usize| TableUsage { len: v[i], peak: v[i + 1], capacity: v[i + 2], evicted: v[i + 3] };
+        Tables { flows: t(0), tracks: t(4), names: t(8) }
+    }
+
+    fn store(&self, t: &Tables) {
+        let figures = [t.flows, t.tracks, t.names].into_iter().flat_map(|u| [u.len, u.peak, u.capacity, u.evicted]);
+        for (a, v) in self.0.iter().zip(figures) {
+            a.store(v, Ordering::Relaxed);
+        }
+    }
 }
 
 enum Msg {
@@ -178,7 +234,7 @@ impl<T: Clone> Subs<T> {
     }
 }
 
-/// Size of the input queue, in batches. Live capture flushes small batches whenever the kernel
+/// Size of the input queue, in batches (the default of [`EngineConfig::input_queue`]). Live capture flushes small batches whenever the kernel
 /// buffer is empty, so the queue must absorb bursts of many small batches (bounded: batch
 /// vectors are recycled, at most this many are in flight).
 pub const INPUT_QUEUE: usize = 512;
@@ -199,6 +255,8 @@ pub struct EngineHandle {
     recycle: Receiver<Vec<Packet>>,
     /// Batches refused by `try_send_batch`, shared by every clone (lock-free).
     dropped: Arc<AtomicU64>,
+    /// How full the bounded tables are, updated by the engine once a second.
+    tables: Arc<TableCounters>,
 }
 
 /// The running engine thread.
@@ -221,15 +279,17 @@ impl Engine {
     /// Starts an engine with a socket table and the user's ignores (already opened, so the
     /// caller reports any load problem).
     pub fn start_full(config: EngineConfig, sockets: Box<dyn SocketTable>, ignores: Option<IgnoreStore>) -> Engine {
-        let (tx, rx) = bounded(INPUT_QUEUE);
-        let (recycle_tx, recycle_rx) = bounded(INPUT_QUEUE + 8);
+        let queue = config.input_queue.max(1);
+        let (tx, rx) = bounded(queue);
+        let (recycle_tx, recycle_rx) = bounded(queue + 8);
         let dropped = Arc::new(AtomicU64::new(0));
-        let dropped_in_engine = dropped.clone();
+        let tables = Arc::new(TableCounters::default());
+        let shared = Shared { dropped: dropped.clone(), tables: tables.clone() };
         let thread = std::thread::Builder::new()
             .name("leakwatch-engine".into())
-            .spawn(move || State::new(config, sockets, ignores, recycle_tx, dropped_in_engine).run(rx))
+            .spawn(move || State::new(config, sockets, ignores, recycle_tx, shared).run(rx))
             .expect("spawning the engine thread");
-        Engine { handle: EngineHandle { tx, recycle: recycle_rx, dropped }, thread: Some(thread) }
+        Engine { handle: EngineHandle { tx, recycle: recycle_rx, dropped, tables }, thread: Some(thread) }
     }
 
     pub fn handle(&self) -> EngineHandle {
@@ -307,6 +367,12 @@ impl EngineHandle {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// How full the bounded tables are and what they evicted (as of the last second of packet
+    /// time).
+    pub fn tables(&self) -> Tables {
+        self.tables.load()
+    }
+
     /// Advances packet time without packets (live mode's ticker).
     pub fn tick(&self, now: Ts) {
         let _ = self.tx.send(Msg::Tick(now));
@@ -364,6 +430,12 @@ impl EngineHandle {
     }
 }
 
+/// Counters the engine thread shares with its handles.
+struct Shared {
+    dropped: Arc<AtomicU64>,
+    tables: Arc<TableCounters>,
+}
+
 /// Everything the engine thread owns.
 struct State {
     config: EngineConfig,
@@ -379,7 +451,9 @@ struct State {
     paused: bool,
     now: Ts,
     last_flow_sweep: Ts,
-    dropped: Arc<AtomicU64>,
+    shared: Shared,
+    /// Which tables were reported full already (flows, tracks, names): said once each.
+    said_full: [bool; 3],
     /// The user's ignores: permanent ones (in `ignores.user.json`) and temporary ones.
     ignores: IgnoreStore,
     /// The store generation the compiled user filters were built from.
@@ -394,9 +468,10 @@ impl State {
         sockets: Box<dyn SocketTable>,
         ignores: Option<IgnoreStore>,
         recycle: Sender<Vec<Packet>>,
-        dropped: Arc<AtomicU64>,
+        shared: Shared,
     ) -> State {
         let asn_db = config.asn.clone();
+        let max_names = config.max_names;
         let mut state = State {
             flows: FlowTable::new(config.max_flows, config.flow_idle_timeout),
             detector: Detector::new(config.thresholds, config.realert_after, config.max_tracks),
@@ -411,10 +486,11 @@ impl State {
             paused: false,
             now: Ts(i64::MIN),
             last_flow_sweep: Ts(i64::MIN),
-            dropped,
+            shared,
+            said_full: [false; 3],
             ignores: ignores.unwrap_or_else(IgnoreStore::in_memory),
             ignores_generation: u64::MAX,
-            names: Naming { asn: asn_db, ..Naming::default() },
+            names: Naming { asn: asn_db, names: NameTable::new(max_names), reverse: None },
         };
         state.refresh_user_ignores();
         state
@@ -548,7 +624,7 @@ impl State {
                 Msg::SubscribeFlows(tx) => self.flow_subs.0.push(Sub { tx, delivery: Delivery::Lossless }),
                 Msg::Finish(reply) => {
                     self.finish();
-                    self.summary.dropped_batches = self.dropped.load(Ordering::Relaxed);
+                    self.summary.dropped_batches = self.shared.dropped.load(Ordering::Relaxed);
                     let _ = reply.send(self.summary.clone());
                     return;
                 }
@@ -564,6 +640,7 @@ impl State {
             self.sockets.tick();
             self.names.absorb_reverse(t);
             self.retry_unattributed(t);
+            self.publish_tables();
         }
         self.now = t;
         let (alerts, stats, summary, names) = (&mut self.alerts, &mut self.stats, &mut self.summary, &self.names);
@@ -618,6 +695,45 @@ impl State {
         });
     }
 
+    /// Publishes how full the tables are (once a second: never per packet), and says once per
+    /// table, on stderr, when it first filled up.
+    fn publish_tables(&mut self) {
+        let names = &self.names.names;
+        let usage = |len: usize, peak: usize, capacity: usize, evicted: u64| TableUsage {
+            len: len as u64,
+            peak: peak as u64,
+            capacity: capacity as u64,
+            evicted,
+        };
+        let d = &self.detector;
+        let t = Tables {
+            flows: usage(self.flows.len(), self.flows.peak(), self.flows.capacity(), self.flows.evicted()),
+            tracks: usage(d.tracks(), d.tracks_peak(), d.track_capacity(), d.tracks_evicted()),
+            names: usage(names.len(), names.peak(), names.capacity(), names.evicted()),
+        };
+        if t == self.summary.tables {
+            return;
+        }
+        self.summary.tables = t;
+        self.shared.tables.store(&t);
+        let tables = [
+            (t.flows, "flow table", "flows"),
+            (t.tracks, "detection table", "program × destination tracks"),
+            (t.names, "host name table", "names"),
+        ];
+        for ((u, table, what), said) in tables.into_iter().zip(&mut self.said_full) {
+            if u.evicted > 0 && !*said {
+                *said = true;
+                eprintln!(
+                    "leakwatch: note: the {table} is full ({} {what}, packet time {}): the least recently \
+                     active are evicted from now on (a port scan or a flood of destinations?)",
+                    u.capacity,
+                    self.now.rfc3339()
+                );
+            }
+        }
+    }
+
     /// Asks the socket table again for recent flows that still have no program, and credits what
     /// they sent to the program found.
     fn retry_unattributed(&mut self, now: Ts) {
@@ -641,6 +757,7 @@ impl State {
             *total += u64::from(e.notify());
             alerts.publish(e, &mut 0)
         });
+        self.publish_tables();
         let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
         self.flows.drain(&mut |r| report_flow(subs, names, n, r));
         self.alerts.0.clear();

@@ -1,9 +1,11 @@
 //! Per-flow accounting: one entry per TCP/UDP 5-tuple, packets and bytes in each direction.
 //!
-//! The table is bounded: flows idle longer than the timeout are closed on the periodic sweep,
-//! and when it is full the longest-idle eighth is evicted at once (amortised O(1) per insert).
-//! Closed flows are handed back to the caller as [`FlowRecord`]s so reports stay complete.
+//! The table is bounded ([`BoundedMap`]): flows idle longer than the timeout are closed on the
+//! periodic sweep, and when it is full a least recently active flow is closed to make room
+//! (CLOCK eviction, amortised O(1), no allocation). Closed flows are handed back to the caller
+//! as [`FlowRecord`]s so reports stay complete; evictions are counted.
 
+use crate::bounded::BoundedMap;
 use crate::direction::{LocalNets, is_multicast_or_broadcast};
 use crate::packet::{Packet, Proto, tcp_flags};
 use crate::process::ProcessInfo;
@@ -11,7 +13,6 @@ use crate::time::Ts;
 use ahash::RandomState;
 use serde_json::json;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -151,11 +152,8 @@ const MAX_UNCLAIMED_NAMES: usize = 4_096;
 
 /// The bounded flow table.
 pub struct FlowTable {
-    flows: HashMap<FlowKey, Flow, RandomState>,
-    max: usize,
+    flows: BoundedMap<FlowKey, Flow>,
     idle_timeout: i64,
-    /// Scratch space reused by eviction.
-    scratch: Vec<(Ts, FlowKey)>,
     /// Counted flows whose program was not found at their first packet.
     pending: Vec<FlowKey>,
     /// Names for flows whose first packet has not been seen yet.
@@ -165,10 +163,8 @@ pub struct FlowTable {
 impl FlowTable {
     pub fn new(max: usize, idle_timeout: i64) -> FlowTable {
         FlowTable {
-            flows: HashMap::with_capacity_and_hasher(max.min(4096), RandomState::new()),
-            max: max.max(8),
+            flows: BoundedMap::new(max.max(8)),
             idle_timeout,
-            scratch: Vec::new(),
             pending: Vec::new(),
             unclaimed_names: HashMap::with_hasher(RandomState::new()),
         }
@@ -182,6 +178,26 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
+    /// Most flows held at once.
+    pub fn capacity(&self) -> usize {
+        self.flows.capacity()
+    }
+
+    /// Most flows held at once so far.
+    pub fn peak(&self) -> usize {
+        self.flows.peak()
+    }
+
+    /// Flows closed early to make room for new ones (the table was full).
+    pub fn evicted(&self) -> u64 {
+        self.flows.evicted()
+    }
+
+    /// Bytes a full table of `max` flows takes (slots and index; names and programs are shared).
+    pub fn bytes_when_full(max: usize) -> usize {
+        BoundedMap::<FlowKey, Flow>::bytes_when_full(max)
+    }
+
     /// Accounts one packet. A new flow decides its local side with `nets` and asks `owner`
     /// for the process; flows evicted to make room are passed to `closed`.
     pub fn account(
@@ -192,23 +208,25 @@ impl FlowTable {
         closed: &mut impl FnMut(FlowRecord),
     ) -> (Accounted, Option<Arc<ProcessInfo>>) {
         let (key, a_to_b) = FlowKey::of(p);
-        if self.flows.len() >= self.max && !self.flows.contains_key(&key) {
-            self.evict_oldest(closed);
-        }
         let mut owner = Some(owner);
-        let flow = match self.flows.entry(key) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(v) => {
-                let f = v.insert(new_flow(p, a_to_b, nets, owner.take().expect("unused")));
-                if !self.unclaimed_names.is_empty() {
-                    f.name = self.unclaimed_names.remove(&key);
-                }
-                if f.counted && f.process.is_none() && self.pending.len() < MAX_PENDING {
-                    self.pending.push(key);
-                }
-                f
-            }
+        let (flow, fresh) = {
+            let owner = &mut owner;
+            let (_, f, fresh) = self.flows.get_or_insert_with(
+                key,
+                |_, _| true,
+                |k, f| closed(FlowRecord::new(k, f)),
+                |_| new_flow(p, a_to_b, nets, owner.take().expect("unused")),
+            );
+            (f, fresh)
         };
+        if fresh {
+            if !self.unclaimed_names.is_empty() {
+                flow.name = self.unclaimed_names.remove(&key);
+            }
+            if flow.counted && flow.process.is_none() && self.pending.len() < MAX_PENDING {
+                self.pending.push(key);
+            }
+        }
         // Not attributed yet (the socket table missed it): ask again, at most every 50 ms.
         let mut attributed_now = false;
         if flow.counted
@@ -304,24 +322,24 @@ impl FlowTable {
         });
     }
 
-    /// Closes every flow (end of input), oldest first.
+    /// Closes every flow (end of input), oldest first. Sorts slot numbers, not records, so a
+    /// full table costs 4 bytes per flow here, not a copy of itself.
     pub fn drain(&mut self, closed: &mut impl FnMut(FlowRecord)) {
-        let mut all: Vec<FlowRecord> = self.flows.iter().map(|(k, f)| FlowRecord::new(k, f)).collect();
-        self.flows.clear();
-        all.sort_by_key(|x| (x.first, x.local, x.remote));
-        all.into_iter().for_each(closed);
-    }
-
-    fn evict_oldest(&mut self, closed: &mut impl FnMut(FlowRecord)) {
-        self.scratch.clear();
-        self.scratch.extend(self.flows.iter().map(|(k, f)| (f.last, *k)));
-        let n = (self.max / 8).max(1).min(self.scratch.len());
-        self.scratch.select_nth_unstable_by_key(n - 1, |e| e.0);
-        for (_, k) in self.scratch.drain(..n) {
-            if let Some(f) = self.flows.remove(&k) {
-                closed(FlowRecord::new(&k, &f));
+        let mut order: Vec<_> = self.flows.slots().collect();
+        let flows = &self.flows;
+        let sort_key = |slot| {
+            flows.peek_at(slot).map(|(k, f)| {
+                let (l, r) = if f.local_is_a { (k.a, k.b) } else { (k.b, k.a) };
+                (f.first, SocketAddr::new(l.0, l.1), SocketAddr::new(r.0, r.1), k.proto.as_str())
+            })
+        };
+        order.sort_unstable_by_key(|&slot| sort_key(slot));
+        for slot in order {
+            if let Some((k, f)) = flows.peek_at(slot) {
+                closed(FlowRecord::new(k, f));
             }
         }
+        self.flows.clear();
     }
 }
 

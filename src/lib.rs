@@ -6,6 +6,7 @@
 //! publishes [`alert::AlertEvent`]s. Front ends only hold an [`engine::EngineHandle`].
 
 pub mod alert;
+pub mod bounded;
 pub mod capture;
 pub mod cli;
 pub mod detect;

@@ -53,10 +53,18 @@ pub struct EngineConfig {
     /// A threat that was notified gets no new notification for this long (µs of packet time).
     pub realert_after: i64,
     pub local_nets: LocalNets,
-    /// Upper bound on tracked 5-tuple flows; the longest idle are evicted beyond it.
+    /// Upper bound on tracked 5-tuple flows; beyond it a least recently active flow is closed
+    /// early to make room (see `docs/reliability.md`, "Flow flood").
     pub max_flows: usize,
-    /// Upper bound on detection tracks (program × destination).
+    /// Upper bound on detection tracks (program × destination); beyond it a least recently
+    /// active track without an open alert is dropped to make room.
     pub max_tracks: usize,
+    /// Upper bound on host names learned from the wire (by address); beyond it a name not
+    /// used recently is forgotten.
+    pub max_names: usize,
+    /// Batches of packets queued for the engine at most (see `engine::INPUT_QUEUE`; a replay,
+    /// whose reader only waits, needs far fewer than live capture's bursts).
+    pub input_queue: usize,
     /// Flows idle this long are closed and reported (µs of packet time).
     pub flow_idle_timeout: i64,
     /// Threat patterns and filters (with the current mode).
@@ -71,8 +79,13 @@ impl Default for EngineConfig {
             thresholds: Thresholds::default(),
             realert_after: 600 * SECOND,
             local_nets: LocalNets::default(),
-            max_flows: 262_144,
-            max_tracks: 65_536,
+            // 7/8 of a power of two: a full table's hash index is exactly half full (see
+            // `crate::bounded`). About 72 MiB when all three tables are full
+            // (docs/reliability.md, "Flow flood").
+            max_flows: 114_688,
+            max_tracks: 14_336,
+            max_names: crate::naming::table::NAME_TABLE_CAPACITY,
+            input_queue: crate::engine::INPUT_QUEUE,
             flow_idle_timeout: 600 * SECOND,
             rules: Rules::shipped(Mode::Paranoid),
             asn: None,

@@ -137,3 +137,33 @@ fn the_notification_server_going_away_and_a_new_one_coming() {
         NoteEvent { alert_id: 3, action: NoteAction::IgnoreForNow }
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn markup_in_names_is_shown_as_text_on_servers_that_read_markup() {
+    use leakwatch_app::notify::Notifier;
+    use leakwatch_app::notify::freedesktop::FreedesktopNotifier;
+
+    if support::rerun_inside(
+        "markup_in_names_is_shown_as_text_on_servers_that_read_markup",
+        &["dbus-run-session", "--"],
+    ) {
+        return;
+    }
+    // A program named to inject a link, and a host name from the wire.
+    let body = "<a href=\"https://evil.example\">update</a> sent 1 MiB to a&b.example";
+    let (_server, log) = fake_server::start_with(true, true);
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let mut n = FreedesktopNotifier::connect(tx).unwrap();
+    n.show(&note(1, "Upload", body)).unwrap();
+    n.inform("Legacy", body).unwrap();
+    let want = "&lt;a href=\"https://evil.example\"&gt;update&lt;/a&gt; sent 1 MiB to a&amp;b.example";
+    for sent in log.lock().unwrap().iter() {
+        assert_eq!(sent.body, want);
+    }
+    // A server without markup shows text as it is: nothing to escape.
+    drop(_server);
+    let (_plain, plain_log) = fake_server::start_with(true, false);
+    n.show(&note(2, "Upload", body)).unwrap();
+    assert_eq!(plain_log.lock().unwrap()[0].body, body);
+}

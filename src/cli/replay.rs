@@ -16,6 +16,11 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
+/// Batches queued for the engine (the reader waits when it is ahead): enough to keep both
+/// threads busy; the live default (512) would hold half a million packets and their names, some
+/// 60 MB under a flood of DNS answers, for nothing.
+const REPLAY_QUEUE: usize = 64;
+
 /// Files larger than this get a progress bar on stderr.
 const PROGRESS_MIN_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -65,7 +70,8 @@ fn replay_one(
 ) -> Result<Result<(), FileError>, i32> {
     let name = path.display().to_string();
     let ignores = open_user_ignores(args.detection.no_user_ignores);
-    let engine = Engine::start_full(config.clone(), Box::new(NoSocketTable), ignores);
+    let config = EngineConfig { input_queue: REPLAY_QUEUE, ..config.clone() };
+    let engine = Engine::start_full(config, Box::new(NoSocketTable), ignores);
     let handle = engine.handle();
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
     let recording = match Recording::start(&args.record, &handle, false, locale) {
@@ -129,6 +135,19 @@ fn replay_one(
             summary.flows,
             summary.alerts
         );
+        let t = &summary.tables;
+        if t.evicted_any() {
+            eprintln!(
+                "leakwatch: {name}: tables full: evicted {} flows (capacity {}), {} tracks (capacity {}), \
+                 {} names (capacity {})",
+                t.flows.evicted,
+                t.flows.capacity,
+                t.tracks.evicted,
+                t.tracks.capacity,
+                t.names.evicted,
+                t.names.capacity
+            );
+        }
     }
     Ok(result.map(|_| ()))
 }

@@ -5,6 +5,10 @@
 //! exact (no analysis ticks). One alert per threat: while it continues the alert is updated;
 //! after it goes quiet it ends; if it comes back within the cool-down it is re-opened
 //! silently, after the cool-down it is notified again.
+//!
+//! Tracks are bounded ([`BoundedMap`]): when the table is full, a new threat takes the slot of a
+//! least recently active one without an open alert (CLOCK eviction, amortised O(1)); the evicted
+//! track's window buffers are reused, so a flood of destinations allocates nothing per packet.
 
 mod ports;
 mod window;
@@ -12,6 +16,7 @@ mod window;
 pub use window::Window;
 
 use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
+use crate::bounded::{BoundedMap, SlotId};
 use crate::judge::Rules;
 use crate::naming::Naming;
 use crate::patterns::Facts;
@@ -78,6 +83,9 @@ struct Track {
     dports: PortTally,
     sports: PortTally,
     sec_bytes: u64,
+    /// Its slot is listed in [`Detector::touched`] (a property of the slot: it survives the
+    /// slot's reuse by another threat, which then reports its bytes of this second).
+    in_touched: bool,
     episode: Option<Episode>,
 }
 
@@ -94,8 +102,27 @@ impl Track {
             dports: PortTally::default(),
             sports: PortTally::default(),
             sec_bytes: 0,
+            in_touched: false,
             episode: None,
         }
+    }
+
+    /// A fresh track for `process` in the buffers of `old` (no allocation). Every field but
+    /// the windows' buffers and `in_touched` starts as in [`Track::new`].
+    fn recycle(old: Option<Track>, process: Option<Arc<ProcessInfo>>) -> Track {
+        let Some(mut t) = old else { return Track::new(process) };
+        t.sudden.clear();
+        t.passive.clear();
+        t.process = process;
+        t.last = None;
+        t.run_start = Ts(0);
+        t.run_bytes = 0;
+        t.session_start = Ts(0);
+        t.dports = PortTally::default();
+        t.sports = PortTally::default();
+        t.sec_bytes = 0;
+        t.episode = None;
+        t
     }
 }
 
@@ -132,13 +159,13 @@ struct Notified {
 pub struct Detector {
     thresholds: Thresholds,
     realert_after: i64,
-    max_tracks: usize,
-    tracks: HashMap<ThreatKey, Track, RandomState>,
+    tracks: BoundedMap<ThreatKey, Track>,
+    /// Threats notified within the cool-down (at most as many as tracks).
     notified: HashMap<ThreatKey, Notified, RandomState>,
     /// Threats with an open episode (small: only alerting ones).
     open: Vec<ThreatKey>,
-    /// Threats that sent something in the current second.
-    touched: Vec<ThreatKey>,
+    /// Slots of the threats that sent something in the current second (each slot once).
+    touched: Vec<SlotId>,
     current_second: i64,
     next_id: u64,
     last_sweep: i64,
@@ -160,8 +187,7 @@ impl Detector {
         Detector {
             thresholds,
             realert_after,
-            max_tracks: max_tracks.max(8),
-            tracks: HashMap::with_hasher(RandomState::new()),
+            tracks: BoundedMap::new(max_tracks.max(8)),
             notified: HashMap::with_hasher(RandomState::new()),
             open: Vec::new(),
             touched: Vec::new(),
@@ -190,6 +216,27 @@ impl Detector {
         self.tracks.len()
     }
 
+    /// Most tracks held at once.
+    pub fn track_capacity(&self) -> usize {
+        self.tracks.capacity()
+    }
+
+    /// Most tracks held at once so far.
+    pub fn tracks_peak(&self) -> usize {
+        self.tracks.peak()
+    }
+
+    /// Tracks evicted to make room for new threats (the table was full).
+    pub fn tracks_evicted(&self) -> u64 {
+        self.tracks.evicted()
+    }
+
+    /// Bytes a full table of `max` tracks takes, with their windows' buffers.
+    pub fn bytes_when_full(max: usize) -> usize {
+        let windows = (SUDDEN_WINDOW / SUDDEN_BUCKET + PASSIVE_WINDOW / PASSIVE_BUCKET) as usize * size_of::<u32>();
+        BoundedMap::<ThreatKey, Track>::bytes_when_full(max) + max * windows
+    }
+
     /// Advances packet time to `now`: closes quiet episodes, publishes per-second stats and
     /// evicts idle tracks. Call before each packet and on clock ticks.
     pub fn advance(
@@ -206,9 +253,9 @@ impl Detector {
         if self.current_second != i64::MIN && sec > self.current_second {
             let second = Ts(self.current_second * SECOND);
             let mut rates = Vec::new();
-            for key in self.touched.drain(..) {
-                if let Some(t) = self.tracks.get_mut(&key) {
-                    if stats.is_some() && t.sec_bytes > 0 {
+            for slot in self.touched.drain(..) {
+                if let Some((live, key, t)) = self.tracks.slot_value_mut(slot) {
+                    if live && stats.is_some() && t.sec_bytes > 0 {
                         let dest = names.describe(key.remote);
                         rates.push(Rate {
                             process: t.process.clone(),
@@ -219,6 +266,7 @@ impl Detector {
                         });
                     }
                     t.sec_bytes = 0;
+                    t.in_touched = false;
                 }
             }
             if let Some(f) = stats {
@@ -264,34 +312,32 @@ impl Detector {
         self.tracks.retain(|_, t| t.episode.is_some() || t.last.is_some_and(|l| now.micros_since(l) <= keep_for));
         let realert = self.realert_after;
         self.notified.retain(|_, n| now.micros_since(n.at) < realert);
-        if self.tracks.len() > self.max_tracks {
-            // Still too many (a flood of destinations): drop the quietest non-alerting tracks.
-            let mut lasts: Vec<(Ts, ThreatKey)> = self
-                .tracks
-                .iter()
-                .filter(|(_, t)| t.episode.is_none())
-                .map(|(k, t)| (t.last.unwrap_or(Ts(0)), *k))
-                .collect();
-            let excess = (self.tracks.len() - self.max_tracks + self.max_tracks / 8).min(lasts.len());
-            if excess > 0 {
-                lasts.select_nth_unstable_by_key(excess - 1, |e| e.0);
-                for (_, k) in &lasts[..excess] {
-                    self.tracks.remove(k);
-                }
-            }
-        }
     }
 
     /// Counts one outgoing packet and raises or updates alerts.
     pub fn on_packet(&mut self, c: Counted<'_>, rules: &Rules, names: &Naming, events: &mut impl FnMut(AlertEvent)) {
         let key = ThreatKey { pid: c.process.map(|p| p.pid), remote: c.remote };
-        if self.tracks.len() >= self.max_tracks * 2 && !self.tracks.contains_key(&key) {
-            self.last_sweep = i64::MIN; // force eviction at the next advance
-            return;
-        }
         let thresholds = self.thresholds;
-        let t = self.tracks.entry(key).or_insert_with(|| Track::new(c.process.cloned()));
+        let capacity = self.tracks.capacity();
         let ts = c.ts;
+        let open = &mut self.open;
+        let (slot, t, _) = self.tracks.get_or_insert_with(
+            key,
+            |_, t| t.episode.is_none(),
+            // Only when every track is alerting: the evicted alert ends here.
+            |k, t| {
+                if let Some(ep) = &t.episode {
+                    if !ep.ignored {
+                        events(AlertEvent {
+                            phase: AlertPhase::End,
+                            alert: build(k, t, ep, t.last.unwrap_or(ts), names),
+                        });
+                    }
+                    open.retain(|o| o != k);
+                }
+            },
+            |old| Track::recycle(old, c.process.cloned()),
+        );
         let gap = t.last.map(|l| ts.micros_since(l).max(0));
         // A quiet spell longer than the episode limit ends the open alert here and now, even
         // if the periodic check has not run yet in this second.
@@ -316,8 +362,9 @@ impl Detector {
         t.sudden.add(ts, c.payload);
         t.dports.add(c.dport, n);
         t.sports.add(c.sport, n);
-        if t.sec_bytes == 0 {
-            self.touched.push(key);
+        if !t.in_touched {
+            t.in_touched = true;
+            self.touched.push(slot);
         }
         t.sec_bytes += n;
         t.last = Some(t.last.map_or(ts, |l| l.max(ts)));
@@ -358,7 +405,7 @@ impl Detector {
             _ => {
                 let id = self.next_id;
                 self.next_id += 1;
-                self.notified.insert(key, Notified { id, kind, at: ts });
+                remember(&mut self.notified, capacity, self.realert_after, key, Notified { id, kind, at: ts });
                 (id, kind, AlertPhase::New)
             }
         };
@@ -387,20 +434,29 @@ impl Detector {
     /// threat that already alerted keeps its alert.
     pub fn credit(&mut self, remote: IpAddr, process: &Arc<ProcessInfo>) {
         let from = ThreatKey { pid: None, remote };
-        if self.tracks.get(&from).is_none_or(|t| t.episode.is_some()) {
+        let Some(from_slot) = self.tracks.slot_of(&from) else { return };
+        if self.tracks.at_mut(from_slot).is_none_or(|(_, t)| t.episode.is_some()) {
             return;
         }
-        let Some(mut moved) = self.tracks.remove(&from) else { return };
         let to = ThreatKey { pid: Some(process.pid), remote };
-        match self.tracks.get_mut(&to) {
+        match self.tracks.slot_of(&to) {
             None => {
-                moved.process = Some(process.clone());
-                if moved.sec_bytes > 0 {
-                    self.touched.push(to);
+                // The slot (and its place in `touched`) moves with the track.
+                self.tracks.rekey(&from, to);
+                if let Some((_, t)) = self.tracks.at_mut(from_slot) {
+                    t.process = Some(process.clone());
                 }
-                self.tracks.insert(to, moved);
             }
-            Some(t) => t.absorb(&moved),
+            Some(to_slot) => {
+                if let Some((moved, t)) = self.tracks.pair_mut(from_slot, to_slot) {
+                    t.absorb(moved);
+                    if t.sec_bytes > 0 && !t.in_touched {
+                        t.in_touched = true;
+                        self.touched.push(to_slot);
+                    }
+                }
+                self.tracks.remove(&from);
+            }
         }
     }
 
@@ -442,6 +498,26 @@ impl Episode {
     }
 }
 
+/// Remembers that `key` was notified. At most `capacity` are kept: when full (a flood of
+/// alerting destinations), expired cool-downs are forgotten first, else any one.
+fn remember(
+    notified: &mut HashMap<ThreatKey, Notified, RandomState>,
+    capacity: usize,
+    realert_after: i64,
+    key: ThreatKey,
+    n: Notified,
+) {
+    if notified.len() >= capacity {
+        notified.retain(|_, old| n.at.micros_since(old.at) < realert_after);
+        if notified.len() >= capacity
+            && let Some(k) = notified.keys().next().copied()
+        {
+            notified.remove(&k);
+        }
+    }
+    notified.insert(key, n);
+}
+
 /// What patterns can know of a threat before it alerts (the standard-app test).
 fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
     Facts {
@@ -480,4 +556,54 @@ fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Al
         alert.callback_filter = alert.fallback_callback_filter();
     }
     alert
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Mode;
+
+    fn counted(remote: IpAddr, t: i64, payload: u32) -> Counted<'static> {
+        Counted { ts: Ts(t), remote, dport: 443, sport: 40_000, payload, process: None }
+    }
+
+    #[test]
+    fn a_full_table_keeps_the_busy_track_and_recycles_the_others() {
+        let mut d = Detector::new(Thresholds::default(), 600 * SECOND, 8);
+        let (rules, names) = (Rules::shipped(Mode::Paranoid), Naming::default());
+        let upload: IpAddr = "203.0.113.77".parse().unwrap();
+        let mut events = Vec::new();
+        for i in 0..1000u32 {
+            let t = i64::from(i) * 10_000;
+            d.on_packet(counted(upload, t, 1448), &rules, &names, &mut |e| events.push(e));
+            let other = IpAddr::from([45, 0, (i >> 8) as u8, i as u8]);
+            d.on_packet(counted(other, t + 1, 200), &rules, &names, &mut |e| events.push(e));
+            assert!(d.tracks() <= 8);
+        }
+        assert_eq!(d.tracks_evicted(), 1000 - 7, "every flood destination but the last seven");
+        let new: Vec<_> = events.iter().filter(|e| e.phase == AlertPhase::New).collect();
+        assert_eq!(new.len(), 1);
+        assert_eq!((new[0].alert.dstip, new[0].alert.kind), (upload, LeakKind::Sudden));
+        // Each slot is listed once for the second's statistics, however many threats went
+        // through it (no clock tick here: the list is never drained).
+        assert!(d.touched.len() <= 8);
+    }
+
+    #[test]
+    fn a_table_full_of_alerting_tracks_ends_the_alert_it_evicts() {
+        let thresholds = Thresholds { max_traffic_during_10_sec: 1_000, ..Thresholds::default() };
+        let mut d = Detector::new(thresholds, 600 * SECOND, 8);
+        let (rules, names) = (Rules::shipped(Mode::Paranoid), Naming::default());
+        let mut events = Vec::new();
+        for i in 0..9u8 {
+            d.on_packet(counted(IpAddr::from([198, 51, 100, i]), i64::from(i), 2_000), &rules, &names, &mut |e| {
+                events.push(e)
+            });
+        }
+        let count = |events: &[AlertEvent], p: AlertPhase| events.iter().filter(|e| e.phase == p).count();
+        assert_eq!((count(&events, AlertPhase::New), count(&events, AlertPhase::End)), (9, 1));
+        assert_eq!((d.tracks(), d.open.len(), d.tracks_evicted()), (8, 8, 1));
+        d.finish(&names, &mut |e| events.push(e));
+        assert_eq!(count(&events, AlertPhase::End), 9, "every alert ends once");
+    }
 }

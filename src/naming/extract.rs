@@ -78,6 +78,8 @@ pub struct Extractor {
     pending: AHashMap<ConnKey, Pending>,
     /// Messages completed by reassembly (for tests and statistics).
     reassembled: u64,
+    /// Messages dropped unfinished to make room for a newer one (the table was full).
+    evicted: u64,
 }
 
 impl Extractor {
@@ -88,6 +90,11 @@ impl Extractor {
     /// Messages that needed more than one segment and were put back together.
     pub fn reassembled(&self) -> u64 {
         self.reassembled
+    }
+
+    /// Messages dropped unfinished because 256 others were being put together.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     /// Like [`extract`], remembering the start of messages that continue in later segments.
@@ -164,6 +171,7 @@ impl Extractor {
             && let Some(oldest) = self.pending.iter().min_by_key(|(_, m)| m.started).map(|(k, _)| *k)
         {
             self.pending.remove(&oldest);
+            self.evicted += 1;
         }
     }
 }
@@ -271,6 +279,7 @@ mod tests {
             assert!(x.pending.len() <= MAX_PENDING);
         }
         assert!(out.is_empty());
+        assert_eq!(x.evicted(), 2000 - MAX_PENDING as u64);
     }
 
     #[test]

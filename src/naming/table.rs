@@ -1,13 +1,12 @@
 //! The bounded map from address to the name last learned for it.
 
 use super::{NameFact, NameSource};
+use crate::bounded::BoundedMap;
 use crate::time::{SECOND, Ts};
-use ahash::RandomState;
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
-/// Default number of addresses remembered.
-pub const NAME_TABLE_CAPACITY: usize = 65_536;
+/// Default number of addresses remembered (7/8 of a power of two: see `crate::bounded`).
+pub const NAME_TABLE_CAPACITY: usize = 57_344;
 /// After this much packet time a name may be replaced by a less trustworthy one.
 pub const NAME_STALE_AFTER: i64 = 3600 * SECOND;
 
@@ -16,8 +15,6 @@ struct Entry {
     name: String,
     source: NameSource,
     learned: Ts,
-    /// Insertion sequence number, to recognise this entry in the eviction queue.
-    seq: u64,
 }
 
 /// Trust tier of a source: lower is more trustworthy. SNI and HTTP Host are both sent by the
@@ -30,14 +27,11 @@ fn tier(s: NameSource) -> u8 {
     }
 }
 
-/// Address → (name, source, learned-at), bounded: beyond capacity the entry learned longest
-/// ago is evicted.
+/// Address → (name, source, learned-at), bounded: beyond capacity a name neither learned nor
+/// looked up (for an alert or a reported flow) since the CLOCK hand last passed is evicted, so
+/// the names of destinations in use stay while a flood of DNS answers churns through.
 pub struct NameTable {
-    map: HashMap<IpAddr, Entry, RandomState>,
-    /// (address, seq) in order of learning; entries whose seq no longer matches are stale.
-    order: VecDeque<(IpAddr, u64)>,
-    capacity: usize,
-    next_seq: u64,
+    map: BoundedMap<IpAddr, Entry>,
 }
 
 impl Default for NameTable {
@@ -48,40 +42,24 @@ impl Default for NameTable {
 
 impl NameTable {
     pub fn new(capacity: usize) -> NameTable {
-        NameTable {
-            map: HashMap::with_hasher(RandomState::new()),
-            order: VecDeque::new(),
-            capacity: capacity.max(1),
-            next_seq: 0,
-        }
+        NameTable { map: BoundedMap::new(capacity.max(1)) }
     }
 
     /// Learns `fact` at packet time `now`. An existing name is replaced (or refreshed) only by
     /// a source at least as trustworthy, or once it is older than an hour of packet time.
     pub fn insert(&mut self, fact: NameFact, now: Ts) {
-        if let Some(e) = self.map.get(&fact.ip) {
+        if let Some(e) = self.map.get_mut(&fact.ip) {
             let stale = now.micros_since(e.learned) > NAME_STALE_AFTER;
-            if !stale && tier(fact.source) > tier(e.source) {
-                return;
+            if stale || tier(fact.source) <= tier(e.source) {
+                *e = Entry { name: fact.name, source: fact.source, learned: now };
             }
+            return;
         }
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.map.insert(fact.ip, Entry { name: fact.name, source: fact.source, learned: now, seq });
-        self.order.push_back((fact.ip, seq));
-        while self.map.len() > self.capacity {
-            let Some((ip, s)) = self.order.pop_front() else { break };
-            if self.map.get(&ip).is_some_and(|e| e.seq == s) {
-                self.map.remove(&ip);
-            }
-        }
-        if self.order.len() > 2 * self.capacity + 16 {
-            let map = &self.map;
-            self.order.retain(|(ip, s)| map.get(ip).is_some_and(|e| e.seq == *s));
-        }
+        let entry = Entry { name: fact.name, source: fact.source, learned: now };
+        self.map.get_or_insert_with(fact.ip, |_, _| true, |_, _| {}, |_| entry);
     }
 
-    /// The name known for `ip`.
+    /// The name known for `ip` (marks it as used).
     pub fn lookup(&self, ip: IpAddr) -> Option<&str> {
         self.map.get(&ip).map(|e| e.name.as_str())
     }
@@ -97,6 +75,26 @@ impl NameTable {
 
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// Most addresses held at once.
+    pub fn capacity(&self) -> usize {
+        self.map.capacity()
+    }
+
+    /// Most addresses held at once so far.
+    pub fn peak(&self) -> usize {
+        self.map.peak()
+    }
+
+    /// Names evicted to make room for new ones (the table was full).
+    pub fn evicted(&self) -> u64 {
+        self.map.evicted()
+    }
+
+    /// Bytes a full table of `capacity` names takes, counting `avg_name` bytes per name.
+    pub fn bytes_when_full(capacity: usize, avg_name: usize) -> usize {
+        BoundedMap::<IpAddr, Entry>::bytes_when_full(capacity) + capacity * avg_name
     }
 }
 
@@ -135,11 +133,18 @@ mod tests {
         for (i, a) in ["1.0.0.1", "1.0.0.2", "1.0.0.3"].iter().enumerate() {
             t.insert(fact(a, "a", NameSource::Dns), Ts(i as i64));
         }
-        t.insert(fact("1.0.0.1", "b", NameSource::Dns), Ts(5)); // renamed: now the newest
+        t.insert(fact("1.0.0.1", "b", NameSource::Dns), Ts(5)); // renamed: used again
         t.insert(fact("1.0.0.4", "c", NameSource::Dns), Ts(6));
         assert_eq!(t.len(), 3);
         assert_eq!(t.lookup(ip("1.0.0.2")), None);
         assert_eq!(t.lookup(ip("1.0.0.1")), Some("b"));
+        assert_eq!(t.lookup(ip("1.0.0.4")), Some("c"));
+        assert_eq!(t.evicted(), 1);
+        // A name looked up (for an alert) outlives names learned after it but never used.
+        for (i, a) in ["1.0.0.5", "1.0.0.6", "1.0.0.7", "1.0.0.8"].iter().enumerate() {
+            assert_eq!(t.lookup(ip("1.0.0.4")), Some("c"));
+            t.insert(fact(a, "d", NameSource::Dns), Ts(7 + i as i64));
+        }
         assert_eq!(t.lookup(ip("1.0.0.4")), Some("c"));
     }
 
@@ -151,7 +156,6 @@ mod tests {
                 let source = [NameSource::Sni, NameSource::Dns, NameSource::ReverseDns][usize::from(s)];
                 t.insert(NameFact { ip: IpAddr::from([10, 0, 0, a]), name: format!("n{n}"), source, conn: None }, Ts(i as i64));
                 prop_assert!(t.len() <= 8);
-                prop_assert!(t.order.len() <= 2 * 8 + 16 + 1);
             }
         }
     }

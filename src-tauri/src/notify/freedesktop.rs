@@ -44,15 +44,23 @@ pub struct FreedesktopNotifier {
     conn: Connection,
     sent: Arc<Mutex<Sent>>,
     actions: bool,
+    /// The server reads the body as markup (`body-markup`): text from the network or a process
+    /// name (`<a href=…>`) must be escaped to be shown as text.
+    markup: bool,
 }
 
-/// Whether the server at the other end of `conn` offers action buttons.
-fn supports_actions(conn: &Connection) -> Result<bool, NotifyError> {
+/// Whether the server at the other end of `conn` offers action buttons and reads body markup.
+fn capabilities(conn: &Connection) -> Result<(bool, bool), NotifyError> {
     let caps: Vec<String> = conn
         .call_method(Some(BUS_NAME), OBJECT_PATH, Some(INTERFACE), "GetCapabilities", &())
         .and_then(|m| m.body().deserialize())
         .map_err(unavailable)?;
-    Ok(caps.iter().any(|c| c == "actions"))
+    Ok((caps.iter().any(|c| c == "actions"), caps.iter().any(|c| c == "body-markup")))
+}
+
+/// `s` as text inside notification body markup (`&`, `<`, `>` as entities).
+pub fn escape_markup(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn unavailable(e: impl std::fmt::Display) -> NotifyError {
@@ -69,7 +77,7 @@ impl FreedesktopNotifier {
 
     /// The same on a given connection (tests use a private bus).
     pub fn on(conn: Connection, events: Sender<NoteEvent>) -> Result<FreedesktopNotifier, NotifyError> {
-        let actions = supports_actions(&conn)?;
+        let (actions, markup) = capabilities(&conn)?;
         let sent = Arc::new(Mutex::new(Sent { owner: current_owner(&conn), ..Sent::default() }));
         let rule = zbus::MatchRule::builder()
             .msg_type(zbus::message::Type::Signal)
@@ -83,7 +91,7 @@ impl FreedesktopNotifier {
             .name("leakwatch-notify".into())
             .spawn(move || listen(iter, &c, &s, &events))
             .map_err(unavailable)?;
-        Ok(FreedesktopNotifier { conn, sent, actions })
+        Ok(FreedesktopNotifier { conn, sent, actions, markup })
     }
 }
 
@@ -95,7 +103,7 @@ impl FreedesktopNotifier {
             .ok_or_else(|| NotifyError::Unavailable(format!("nothing owns {BUS_NAME} on the session bus now")))?;
         let changed = self.sent.lock().map(|s| s.owner.as_deref() != Some(owner.as_str())).unwrap_or(true);
         if changed {
-            self.actions = supports_actions(&self.conn)?;
+            (self.actions, self.markup) = capabilities(&self.conn)?;
             if let Ok(mut s) = self.sent.lock() {
                 *s = Sent { owner: Some(owner), ..Sent::default() };
             }
@@ -211,6 +219,7 @@ impl Notifier for FreedesktopNotifier {
             Vec::new()
         };
         let body = super::body_for(note, self.actions);
+        let body = if self.markup { escape_markup(&body) } else { body };
         let id = self.notify(replaces, &note.title, &body, &actions)?;
         if let Ok(mut s) = self.sent.lock() {
             if replaces != 0 && replaces != id {
@@ -228,7 +237,8 @@ impl Notifier for FreedesktopNotifier {
 
     fn inform(&mut self, title: &str, body: &str) -> Result<(), NotifyError> {
         self.check_server()?;
-        self.notify(0, title, body, &[]).map(|_| ())
+        let body = if self.markup { escape_markup(body) } else { body.to_string() };
+        self.notify(0, title, &body, &[]).map(|_| ())
     }
 }
 

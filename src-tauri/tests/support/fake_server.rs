@@ -20,6 +20,7 @@ pub struct FakeServer {
     pub log: Arc<Mutex<Vec<Notified>>>,
     next: u32,
     actions: bool,
+    markup: bool,
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
@@ -28,6 +29,9 @@ impl FakeServer {
         let mut caps = vec!["body".to_string()];
         if self.actions {
             caps.push("actions".into());
+        }
+        if self.markup {
+            caps.push("body-markup".into());
         }
         caps
     }
@@ -63,8 +67,13 @@ impl FakeServer {
 
 /// Starts the server on the session bus; returns its connection and its log.
 pub fn start(actions: bool) -> (Connection, Arc<Mutex<Vec<Notified>>>) {
+    start_with(actions, false)
+}
+
+/// [`start`], the server also reading bodies as markup (`body-markup`) when `markup`.
+pub fn start_with(actions: bool, markup: bool) -> (Connection, Arc<Mutex<Vec<Notified>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let server = FakeServer { log: log.clone(), next: 0, actions };
+    let server = FakeServer { log: log.clone(), next: 0, actions, markup };
     let conn = zbus::blocking::connection::Builder::session()
         .unwrap()
         .name("org.freedesktop.Notifications")

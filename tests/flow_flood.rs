@@ -1,0 +1,138 @@
+//! Flow flood (issue 8): a capture of 200,000 distinct destinations and ports (a SYN scan over
+//! IPv4 and IPv6, and DNS amplification replies that each name a new address) with one real
+//! upload running through it. Replayed through the engine as `leakwatch replay` does, the upload
+//! must still raise its alert (right destination, name and bytes), while the bounded tables fill,
+//! evict their least recently active entries and never hold more than their bounds.
+//!
+//! The 2-million version, with peak memory and replay speed, is `bench/flood.sh` (`make
+//! test-all`; figures in `docs/reliability.md`).
+
+#[path = "common/flood.rs"]
+mod flood;
+mod support;
+
+use flood::FloodSpec;
+use leakwatch::alert::{AlertEvent, AlertPhase};
+use leakwatch::capture::file::read_file;
+use leakwatch::engine::{Delivery, Engine, Summary, TableUsage};
+use leakwatch::judge::{Mode, Rules};
+use leakwatch::process::NoSocketTable;
+use leakwatch::settings::EngineConfig;
+use std::path::Path;
+
+/// The CI-sized flood: 200k destinations over 200 s of packet time, with a 4 MiB upload over
+/// two minutes from t = 30 s.
+const SPEC: FloodSpec = FloodSpec::standard(200_000);
+
+fn capture(dir: &Path) -> (std::path::PathBuf, flood::Written) {
+    let path = dir.join("flood.pcap");
+    let written = flood::write(&path, SPEC);
+    assert_eq!(written.flood_frames, SPEC.destinations);
+    assert_eq!(written.upload_payload, SPEC.upload_bytes);
+    (path, written)
+}
+
+/// Replays `path` as `leakwatch replay` does (adequate mode, no socket table), with `config`'s
+/// table bounds; returns the alert events and the summary.
+fn replay(path: &Path, config: EngineConfig) -> (Vec<AlertEvent>, Summary) {
+    let config = EngineConfig { rules: Rules::shipped(Mode::Adequate), ..config };
+    let engine = Engine::start_full(config, Box::new(NoSocketTable), None);
+    let handle = engine.handle();
+    let alerts = handle.subscribe_alerts(Delivery::Lossless);
+    let stats = read_file(path, &handle, None).expect("the generated capture reads cleanly");
+    let summary = engine.finish();
+    assert_eq!(summary.packets, stats.frames, "every frame reached the engine (no panic): {summary:?}");
+    (alerts.iter().collect(), summary)
+}
+
+fn check_table(what: &str, t: &TableUsage) {
+    assert!(t.peak <= t.capacity, "{what}: held {} entries, more than its bound {}", t.peak, t.capacity);
+    assert!(t.len <= t.capacity, "{what}: {t:?}");
+    assert!(t.evicted > 0, "{what}: the flood should have filled it: {t:?}");
+}
+
+/// Small tables (an eighth of the defaults or less), so 200k destinations churn through each
+/// many times over, as 2 million do through the default bounds.
+#[test]
+fn an_upload_through_a_flow_flood_is_still_detected() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (path, written) = capture(dir.path());
+    let config = EngineConfig { max_flows: 14_336, max_tracks: 3_584, max_names: 7_168, ..EngineConfig::default() };
+    let (events, summary) = replay(&path, config);
+
+    let new: Vec<_> = events.iter().filter(|e| e.phase == AlertPhase::New).collect();
+    assert_eq!(new.len(), 1, "one alert, the upload's: {new:#?}");
+    let a = &new[0].alert;
+    assert_eq!((a.dstip, a.dstport), (flood::upload_dst(), flood::UPLOAD_PORT), "{a:#?}");
+    assert_eq!(a.hostname.as_deref(), Some(flood::UPLOAD_HOST), "its name survived the name flood: {a:#?}");
+    let end = events
+        .iter()
+        .rfind(|e| e.phase == AlertPhase::End && e.alert.id == a.id)
+        .expect("the upload's alert ends at the end of input");
+    let (got, sent) = (end.alert.bytes, written.upload_payload);
+    assert!(got >= sent * 95 / 100 && got <= sent, "the alert counts {got} bytes of the {sent} uploaded");
+
+    let t = &summary.tables;
+    check_table("flows", &t.flows);
+    check_table("tracks", &t.tracks);
+    check_table("names", &t.names);
+    assert_eq!((t.flows.capacity, t.tracks.capacity, t.names.capacity), (14_336, 3_584, 7_168));
+    // Every flow is reported once, evicted or not: the scan's, the amplification's, the
+    // upload's and the resolver's.
+    assert_eq!(summary.flows, SPEC.destinations + 2, "{summary:?}");
+    assert!(t.flows.evicted >= SPEC.destinations - 14_336, "{t:?}");
+}
+
+/// The `leakwatch replay` command itself, default bounds: the alert is printed, each table that
+/// filled is named once on stderr, the evictions are summed up at the end.
+#[test]
+fn leakwatch_replay_reports_the_upload_and_the_full_tables() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (path, _) = capture(dir.path());
+    let run = support::leakwatch(
+        &[std::ffi::OsStr::new("replay"), "--no-progress".as_ref(), "--json".as_ref(), path.as_os_str()],
+        None,
+    );
+    run.assert_code(0);
+    let alerts = run.json_lines();
+    assert_eq!(alerts.len(), 1, "{}", run.dump());
+    assert_eq!(alerts[0]["dstip"], flood::UPLOAD_DST.to_string(), "{}", run.dump());
+    assert_eq!(alerts[0]["hostname"], flood::UPLOAD_HOST, "{}", run.dump());
+    // 200,000 flows, 60,000 amplification victims (about 21,000 at once within the 70 s a track
+    // is kept) and as many answers naming a new address: more than each default bound.
+    for table in ["flow table", "detection table", "host name table"] {
+        let said = run.stderr.matches(&format!("note: the {table} is full")).count();
+        assert_eq!(said, 1, "said once: {table}\n{}", run.dump());
+    }
+    assert!(run.stderr.contains("tables full: evicted 85314 flows (capacity 114688)"), "{}", run.dump());
+}
+
+/// The default bounds, at their worst (every table full), fit the engine's budget: 150 MiB for the
+/// whole `leakwatch replay` process, of which the rest (organisation/country database, capture
+/// reader, input queue) takes about 50 MiB (the upload alone in `bench/flood.sh`). Per-entry
+/// sizes are in `docs/reliability.md`.
+#[test]
+fn default_bounds_fit_the_memory_budget() {
+    use leakwatch::detect::Detector;
+    use leakwatch::flows::FlowTable;
+    use leakwatch::naming::table::NameTable;
+    let c = EngineConfig::default();
+    let flows = FlowTable::bytes_when_full(c.max_flows);
+    let tracks = Detector::bytes_when_full(c.max_tracks);
+    // A name costs its length (about 20 bytes) plus the allocator's 16 bytes of overhead.
+    let names = NameTable::bytes_when_full(c.max_names, 48);
+    let mib = |b: usize| b as f64 / (1 << 20) as f64;
+    println!(
+        "full tables: flows {} × {:.0} B = {:.1} MiB, tracks {} × {:.0} B = {:.1} MiB, names {} × {:.0} B = {:.1} MiB",
+        c.max_flows,
+        flows as f64 / c.max_flows as f64,
+        mib(flows),
+        c.max_tracks,
+        tracks as f64 / c.max_tracks as f64,
+        mib(tracks),
+        c.max_names,
+        names as f64 / c.max_names as f64,
+        mib(names)
+    );
+    assert!(flows + tracks + names <= 64 << 20, "{:.1} MiB", mib(flows + tracks + names));
+}

@@ -13,28 +13,15 @@ use leakwatch::ignores::{
     BackupOutcome, FIFTEEN_MINUTES, FILE_NAME, IgnoreError, IgnoreKind, IgnoreStore, LoadProblemKind, MAX_FILE_SIZE,
 };
 use serde_json::{Value, json};
+use support::{ip_filter, shared_dir};
+
+mod support;
 
 /// Env var that turns `kill9_writer_child` into the writer loop (set only by the parent).
 const WRITER_ENV: &str = "LEAKWATCH_TEST_IGNORES_WRITER_PATH";
 
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("LEAKWATCH_SHARED") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-    }
-}
-
 fn legacy_sample() -> PathBuf {
     shared_dir().join("reference/legacy-data/ignores.user.json")
-}
-
-fn ip_filter(n: u64) -> Value {
-    json!({
-        "pattern": {"dstip": format!("^\\Q10.200.0.{n}\\E$")},
-        "name": "Ignore.Custom.Pattern.IP",
-        "related-patterns": "^\\QPattern.IP\\E$",
-        "relation-mode": "all"
-    })
 }
 
 fn marker(filter: &Value) -> Option<u64> {

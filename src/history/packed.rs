@@ -24,6 +24,20 @@ pub fn encode(totals: &Totals) -> Vec<u8> {
     out
 }
 
+/// The (key, bytes) pairs summed by key (saturating).
+pub fn summed(mut pairs: Vec<(i64, u64)>) -> Totals {
+    pairs.sort_unstable_by_key(|p| p.0);
+    pairs.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.saturating_add(later.1);
+        }
+        same
+    });
+    // Sorted and unique: built in one pass.
+    pairs.into_iter().collect()
+}
+
 /// Adds the pairs of `blob` to `into` (saturating).
 pub fn add_into(blob: &[u8], into: &mut Totals) {
     for (key, bytes) in pairs(blob) {
@@ -85,6 +99,12 @@ mod tests {
         blob.push(0x80); // a varint that never ends
         assert_eq!(pairs(&blob).collect::<Totals>(), t);
         assert_eq!(pairs(&[0xff; 20]).count(), 0);
+    }
+
+    #[test]
+    fn summing_pairs_adds_equal_keys() {
+        let t = summed(vec![(3, 1), (1, 2), (3, u64::MAX), (2, 0)]);
+        assert_eq!(t, [(1, 2), (2, 0), (3, u64::MAX)].into_iter().collect());
     }
 
     #[test]

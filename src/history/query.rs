@@ -257,28 +257,15 @@ impl HistoryStore {
             let slot = out.entry((t, program.to_string())).or_default();
             *slot = slot.saturating_add(bytes);
         };
-        // Minutes: summed per bucket by key first (rows come in time order), then named.
+        // Minutes: summed per bucket by key first, then named.
         let names = self.key_names()?;
-        let mut bucket: Option<(i64, Totals)> = None;
-        let mut per_bucket: Vec<(i64, Totals)> = Vec::new();
+        let mut per_bucket: BTreeMap<i64, Totals> = BTreeMap::new();
         self.packed_rows(
-            "SELECT start, totals FROM minutes WHERE start >= ?1 AND start < ?2 ORDER BY start",
+            "SELECT start, totals FROM minutes WHERE start >= ?1 AND start < ?2",
             since_s,
             until_s,
-            |start, blob| {
-                let t = floor(start, bucket_s);
-                match &mut bucket {
-                    Some((bt, m)) if *bt == t => packed::add_into(blob, m),
-                    _ => {
-                        per_bucket.extend(bucket.take());
-                        let mut m = Totals::new();
-                        packed::add_into(blob, &mut m);
-                        bucket = Some((t, m));
-                    }
-                }
-            },
+            |start, blob| packed::add_into(blob, per_bucket.entry(floor(start, bucket_s)).or_default()),
         )?;
-        per_bucket.extend(bucket);
         for (t, m) in per_bucket {
             for (key, bytes) in m {
                 if let Some((p, ..)) = names.get(&key) {

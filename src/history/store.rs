@@ -251,13 +251,9 @@ impl HistoryStore {
                     update.execute(params![row, a.phase, a.at_us, to_i64(a.bytes)]).map_err(err)?;
                 }
             }
-            // Per minute and per day: the batch's totals by key, then one row each. Totals come
-            // grouped by minute (the recorder flushes minute by minute): a run of one minute is
-            // collected in a Vec and summed by key when the minute changes.
-            let mut minutes: BTreeMap<i64, Totals> = BTreeMap::new();
-            let mut days: BTreeMap<i64, Totals> = BTreeMap::new();
-            let mut run: (i64, Vec<(i64, u64)>) = (i64::MIN, Vec::new());
-            let mut per_day: (i64, hashbrown::HashMap<i64, u64>) = (i64::MIN, hashbrown::HashMap::new());
+            // Per minute and per day: the batch's totals by key, then one row each.
+            let mut minutes: BTreeMap<i64, Vec<(i64, u64)>> = BTreeMap::new();
+            let mut days: BTreeMap<i64, hashbrown::HashMap<i64, u64>> = BTreeMap::new();
             for u in &batch.uploads {
                 let key = match self.keys.get(&KeyRef(&u.program, &u.org, &u.country)) {
                     Some(&id) => id,
@@ -268,21 +264,12 @@ impl HistoryStore {
                     }
                 };
                 let start = floor(u.minute, MINUTE);
-                if start != run.0 {
-                    sum_into(&mut minutes, run.0, std::mem::take(&mut run.1));
-                    run.0 = start;
-                }
-                run.1.push((key, u.bytes));
-                let day = floor(start, DAY);
-                if day != per_day.0 {
-                    sum_into(&mut days, per_day.0, per_day.1.drain().collect());
-                    per_day.0 = day;
-                }
-                let slot = per_day.1.entry(key).or_default();
+                minutes.entry(start).or_default().push((key, u.bytes));
+                let slot = days.entry(floor(start, DAY)).or_default().entry(key).or_default();
                 *slot = slot.saturating_add(u.bytes);
             }
-            sum_into(&mut minutes, run.0, run.1);
-            sum_into(&mut days, per_day.0, per_day.1.drain().collect());
+            let minutes = minutes.into_iter().map(|(t, pairs)| (t, packed::summed(pairs))).collect();
+            let days = days.into_iter().map(|(t, per_key)| (t, per_key.into_iter().collect())).collect();
             merge_packed(&tx, "minutes", "start", minutes).map_err(err)?;
             merge_packed(&tx, "day_totals", "day", days).map_err(err)?;
             let mut act = tx
@@ -453,33 +440,6 @@ struct KeyRef<'a>(&'a str, &'a str, &'a str);
 impl hashbrown::Equivalent<(String, String, String)> for KeyRef<'_> {
     fn equivalent(&self, k: &(String, String, String)) -> bool {
         self.0 == k.0 && self.1 == k.1 && self.2 == k.2
-    }
-}
-
-/// Adds the (key, bytes) pairs to `into[t]` (nothing for the `i64::MIN` of no run yet).
-fn sum_into(into: &mut BTreeMap<i64, Totals>, t: i64, mut pairs: Vec<(i64, u64)>) {
-    if t == i64::MIN || pairs.is_empty() {
-        return;
-    }
-    pairs.sort_unstable_by_key(|p| p.0);
-    pairs.dedup_by(|later, kept| {
-        let same = later.0 == kept.0;
-        if same {
-            kept.1 = kept.1.saturating_add(later.1);
-        }
-        same
-    });
-    match into.entry(t) {
-        // Sorted and unique: built in one pass.
-        std::collections::btree_map::Entry::Vacant(v) => {
-            v.insert(pairs.into_iter().collect());
-        }
-        std::collections::btree_map::Entry::Occupied(mut o) => {
-            for (key, bytes) in pairs {
-                let slot = o.get_mut().entry(key).or_default();
-                *slot = slot.saturating_add(bytes);
-            }
-        }
     }
 }
 

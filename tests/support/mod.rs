@@ -165,3 +165,13 @@ pub fn empty_config_dir() -> &'static std::path::Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     DIR.get_or_init(|| tempfile::tempdir().expect("a temporary config directory")).path()
 }
+
+/// A permanent-ignore filter for the destination 10.200.0.`n`, in the legacy layout the GUIs send.
+pub fn ip_filter(n: u64) -> serde_json::Value {
+    serde_json::json!({
+        "pattern": {"dstip": format!("^\\Q10.200.0.{n}\\E$")},
+        "name": "Ignore.Custom.Pattern.IP",
+        "related-patterns": "^\\QPattern.IP\\E$",
+        "relation-mode": "all"
+    })
+}

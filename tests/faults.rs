@@ -5,13 +5,14 @@
 //! gone. (The app's settings file has the same test in `src-tauri/src/settings.rs`.)
 
 mod netns;
+mod support;
 
 use leakwatch::history::{GroupBy, HistoryStore, Limits, UploadTotal, WriteBatch};
 use leakwatch::ignores::{FILE_NAME, IgnoreStore};
-use serde_json::{Value, json};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::ip_filter;
 
 /// A tmpfs of `size` mounted on a fresh temporary directory; unmounted on drop.
 struct Tmpfs {
@@ -52,15 +53,6 @@ fn skip(name: &str) -> bool {
     false
 }
 
-fn ip_filter(n: u64) -> Value {
-    json!({
-        "pattern": {"dstip": format!("^\\Q10.200.0.{n}\\E$")},
-        "name": "Ignore.Custom.Pattern.IP",
-        "related-patterns": "^\\QPattern.IP\\E$",
-        "relation-mode": "all"
-    })
-}
-
 fn upload(minute: i64, bytes: u64) -> WriteBatch {
     let u = UploadTotal { minute, program: "/usr/bin/curl".into(), org: "Org".into(), country: "NL".into(), bytes };
     WriteBatch { uploads: vec![u], ..Default::default() }
@@ -99,21 +91,27 @@ fn fill(dir: &Path) -> PathBuf {
 
 const T0: i64 = 1_767_225_600;
 
+/// In `dir`: `n` permanent ignores saved, and a history database holding 1000 bytes of uploads.
+fn saved_data(dir: &Path, n: u64) -> (IgnoreStore, HistoryStore) {
+    let (mut ignores, problem) = IgnoreStore::open(dir.join(FILE_NAME)).unwrap();
+    assert!(problem.is_none(), "{problem:?}");
+    for i in 1..=n {
+        ignores.add_permanent(ip_filter(i)).unwrap();
+    }
+    let (mut history, _) = HistoryStore::open(&dir.join("history.sqlite"), Limits::default()).unwrap();
+    history.write(&upload(T0, 1000)).unwrap();
+    (ignores, history)
+}
+
 #[test]
 fn a_full_disk_fails_writes_with_the_file_named_and_loses_nothing_saved() {
     if skip("a_full_disk_fails_writes_with_the_file_named_and_loses_nothing_saved") {
         return;
     }
     let fs_ = Tmpfs::mount("2m");
-    let ignores_path = fs_.path().join(FILE_NAME);
-    let (mut ignores, problem) = IgnoreStore::open(ignores_path.clone()).unwrap();
-    assert!(problem.is_none());
-    ignores.add_permanent(ip_filter(1)).unwrap();
-    ignores.add_permanent(ip_filter(2)).unwrap();
+    let (ignores_path, db) = (fs_.path().join(FILE_NAME), fs_.path().join("history.sqlite"));
+    let (mut ignores, mut history) = saved_data(fs_.path(), 2);
     let saved = fs::read(&ignores_path).unwrap();
-    let db = fs_.path().join("history.sqlite");
-    let (mut history, _) = HistoryStore::open(&db, Limits::default()).unwrap();
-    history.write(&upload(T0, 1000)).unwrap();
 
     let filler = fill(fs_.path());
     let err = ignores.add_permanent(ip_filter(3)).unwrap_err().to_string();
@@ -155,14 +153,8 @@ fn a_read_only_config_dir_fails_writes_with_the_file_named_and_loses_nothing_sav
         return;
     }
     let fs_ = Tmpfs::mount("2m");
-    let ignores_path = fs_.path().join(FILE_NAME);
-    let db = fs_.path().join("history.sqlite");
-    {
-        let (mut ignores, _) = IgnoreStore::open(ignores_path.clone()).unwrap();
-        ignores.add_permanent(ip_filter(1)).unwrap();
-        let (mut history, _) = HistoryStore::open(&db, Limits::default()).unwrap();
-        history.write(&upload(T0, 1000)).unwrap();
-    }
+    let (ignores_path, db) = (fs_.path().join(FILE_NAME), fs_.path().join("history.sqlite"));
+    drop(saved_data(fs_.path(), 1));
     let saved = fs::read(&ignores_path).unwrap();
     let saved_db = fs::read(&db).unwrap();
 

@@ -361,3 +361,79 @@ fn a_slow_persistent_upload_gives_one_passive_alert() {
     drop(child);
     assert_eq!(run.interrupt(), 0);
 }
+
+/// Sends `count` UDP frames from B's veth straight onto the link (AF_PACKET), addressed to A's
+/// MAC, with A's IPv4 or IPv6 address as source and `dst` as destination: what a neighbour
+/// forging "uploads" in this machine's name would send.
+fn forge_frames_from_b(pair: &NetPair, a_mac: &str, src: &str, dst: &str, count: u32) {
+    let code = format!(
+        "import socket,struct,time\n\
+         def mac(m): return bytes.fromhex(m.replace(':',''))\n\
+         def csum(b):\n\
+         \x20if len(b)%2: b+=b'\\x00'\n\
+         \x20t=sum(struct.unpack('!%dH'%(len(b)//2),b))\n\
+         \x20while t>>16: t=(t&0xffff)+(t>>16)\n\
+         \x20return (~t)&0xffff\n\
+         dev='{dev}'\n\
+         s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\n\
+         s.bind((dev,0))\n\
+         own=mac(open('/sys/class/net/'+dev+'/address').read().strip())\n\
+         payload=b'x'*1200\n\
+         ulen=8+len(payload)\n\
+         if ':' in '{src}':\n\
+         \x20sa=socket.inet_pton(socket.AF_INET6,'{src}'); da=socket.inet_pton(socket.AF_INET6,'{dst}')\n\
+         \x20c=csum(sa+da+struct.pack('!IxxxB',ulen,17)+struct.pack('!HHHH',40000,9000,ulen,0)+payload) or 0xffff\n\
+         \x20ip=struct.pack('!IHBB16s16s',0x60000000,ulen,17,64,sa,da)\n\
+         \x20frame=mac('{a_mac}')+own+b'\\x86\\xdd'+ip+struct.pack('!HHHH',40000,9000,ulen,c)+payload\n\
+         else:\n\
+         \x20sa=socket.inet_aton('{src}'); da=socket.inet_aton('{dst}')\n\
+         \x20ip=struct.pack('!BBHHHBBH4s4s',0x45,0,20+ulen,1,0,64,17,0,sa,da)\n\
+         \x20ip=ip[:10]+struct.pack('!H',csum(ip))+ip[12:]\n\
+         \x20frame=mac('{a_mac}')+own+b'\\x08\\x00'+ip+struct.pack('!HHHH',40000,9000,ulen,0)+payload\n\
+         for i in range({count}):\n\
+         \x20s.send(frame)\n\
+         \x20if i%30==29: time.sleep(0.1)\n",
+        dev = pair.veth_b
+    );
+    let st = pair.in_b(python()).args(["-c", &code]).status().expect("running python3 in B");
+    assert!(st.success(), "forging frames in B failed");
+}
+
+/// Frames received by A's veth so far (the kernel's counter).
+fn rx_packets_of_a(pair: &NetPair) -> u64 {
+    let out = pair.in_a("cat").arg(format!("/sys/class/net/{}/statistics/rx_packets", pair.veth_a)).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("rx_packets")
+}
+
+/// A neighbour on the link sends frames with this machine's IPv4 and IPv6 source addresses
+/// (360 KB each way, well over the sudden threshold): they arrive, but frames another host sent
+/// (another source hardware address) are not counted, so no alert names their made-up
+/// destinations, the user is told once, and a real upload right after them still alerts.
+#[test]
+fn frames_forged_by_a_neighbour_with_our_address_raise_no_alert() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9000);
+    let mut run = Run::start(&pair, &[]);
+    let out = pair.in_a("cat").arg(format!("/sys/class/net/{}/address", pair.veth_a)).output().unwrap();
+    let a_mac = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (fake_v4, fake_v6) = (format!("10.200.{}.3", pair.n), format!("fd00:200::{}:3", pair.n));
+    let rx_before = rx_packets_of_a(&pair);
+    forge_frames_from_b(&pair, &a_mac, &pair.v4_a(), &fake_v4, 300);
+    forge_frames_from_b(&pair, &a_mac, &pair.v6_a(), &fake_v6, 300);
+    let received = rx_packets_of_a(&pair) - rx_before;
+    assert!(received >= 600, "A's veth received {received} frames of the 600 forged");
+    // Said once, with the sender's hardware address.
+    let out = pair.in_b("cat").arg(format!("/sys/class/net/{}/address", pair.veth_b)).output().unwrap();
+    let b_mac = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    run.wait_stderr(&format!("another host (hardware address {b_mac}) sends frames with this machine's address"));
+    // A real upload after the forged frames: its alert shows the capture saw what came before.
+    let up = start_upload(&pair, &pair.v4_b(), 9000, 400_000);
+    let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
+    check_alert(&alert, up.pid);
+    up.finish();
+    run.read_alerts_for(Duration::from_secs(2));
+    let forged: Vec<_> =
+        run.alerts.iter().filter(|a| a["dstip"] == fake_v4.as_str() || a["dstip"] == fake_v6.as_str()).collect();
+    assert!(forged.is_empty(), "alerts for frames this machine never sent: {forged:#?}");
+    assert_eq!(run.interrupt(), 0);
+}

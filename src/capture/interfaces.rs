@@ -32,6 +32,8 @@ pub struct Interface {
     pub loopback: bool,
     /// Link type name guessed from the kernel's ARPHRD type ("ethernet", "loopback", "raw", …).
     pub link: Option<&'static str>,
+    /// The interface's own hardware address, when it has an Ethernet-style one (sysfs).
+    pub mac: Option<[u8; 6]>,
     pub addresses: Vec<IfaceAddr>,
 }
 
@@ -56,6 +58,7 @@ pub fn list() -> Result<Vec<Interface>, String> {
         let read = |f: &str| std::fs::read_to_string(sys.join(&d.name).join(f)).ok().map(|s| s.trim().to_string());
         let index = read("ifindex").and_then(|s| s.parse().ok());
         let link = read("type").and_then(|s| s.parse::<u32>().ok()).map(arphrd_name);
+        let mac = read("address").and_then(|s| parse_mac(&s));
         let addresses = d
             .addresses
             .iter()
@@ -69,10 +72,22 @@ pub fn list() -> Result<Vec<Interface>, String> {
             running: d.flags.is_running(),
             loopback: d.flags.is_loopback(),
             link,
+            mac,
             addresses,
         });
     }
     Ok(out)
+}
+
+/// `aa:bb:cc:dd:ee:ff` as six bytes; `None` for other lengths and for all zeros (devices
+/// without a hardware address show `00:00:00:00:00:00`).
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = s.trim().split(':');
+    for b in mac.iter_mut() {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    (parts.next().is_none() && mac != [0; 6]).then_some(mac)
 }
 
 fn arphrd_name(t: u32) -> &'static str {
@@ -133,6 +148,16 @@ mod tests {
     }
 
     #[test]
+    fn hardware_addresses_are_read_from_sysfs_text() {
+        assert_eq!(parse_mac("4e:34:4d:a4:7c:89\n"), Some([0x4e, 0x34, 0x4d, 0xa4, 0x7c, 0x89]));
+        assert_eq!(parse_mac("00:00:00:00:00:00"), None);
+        assert_eq!(parse_mac("4e:34:4d:a4:7c"), None);
+        assert_eq!(parse_mac("4e:34:4d:a4:7c:89:00"), None);
+        assert_eq!(parse_mac("zz:34:4d:a4:7c:89"), None);
+        assert_eq!(parse_mac(""), None);
+    }
+
+    #[test]
     fn own_nets_are_host_prefixes() {
         let i = Interface {
             name: "eth0".into(),
@@ -141,6 +166,7 @@ mod tests {
             running: true,
             loopback: false,
             link: Some("ethernet"),
+            mac: None,
             addresses: vec![IfaceAddr { addr: "192.168.1.5".parse().unwrap(), net: "192.168.1.0/24".parse().ok() }],
         };
         let nets = own_nets(&[i], false);

@@ -80,6 +80,8 @@ pub struct LiveCounters {
     pub packets: AtomicU64,
     /// Packets the kernel dropped (buffer full), from `pcap_stats`.
     pub kernel_dropped: AtomicU64,
+    /// Frames with one of this host's addresses as source that another host sent (dropped).
+    pub foreign_frames: AtomicU64,
     /// Interfaces currently capturing.
     active: Mutex<Vec<String>>,
 }
@@ -211,14 +213,46 @@ pub fn is_permission_error(message: &str) -> bool {
     m.contains("permission") || m.contains("operation not permitted") || m.contains("not permitted")
 }
 
+/// Whether this host sent `frame`, when the link layer tells: the source hardware address on
+/// Ethernet (given the interface's own), the packet type on Linux cooked captures (`any`).
+/// `None` when it cannot be told (loopback, raw IP, tunnels).
+pub fn sent_by_this_host(link: LinkType, frame: &[u8], own_mac: Option<[u8; 6]>) -> Option<bool> {
+    /// Linux `PACKET_OUTGOING`.
+    const OUTGOING: u8 = 4;
+    match link {
+        LinkType::Ethernet => Some(frame.get(6..12)? == own_mac?.as_slice()),
+        LinkType::LinuxSll => Some(u16::from_be_bytes([*frame.first()?, *frame.get(1)?]) == u16::from(OUTGOING)),
+        LinkType::LinuxSll2 => Some(*frame.get(10)? == OUTGOING),
+        _ => None,
+    }
+}
+
+/// libpcap's own words for an error.
+fn pcap_reason(e: pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(s) => s.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// One interface's capture thread, as the watcher sees it.
 struct Worker {
     stop: Arc<AtomicBool>,
-    /// A new filter for the thread to apply.
-    pending_filter: Arc<Mutex<Option<String>>>,
+    /// A new identity for the thread to filter on.
+    pending_own: Arc<Mutex<Option<Own>>>,
     thread: Option<JoinHandle<()>>,
     index: Option<u32>,
-    own: Vec<IpAddr>,
+    own: Own,
+}
+
+/// What makes a frame this host's own on one interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Own {
+    /// The interface's addresses: what they send is captured (sorted, no duplicates).
+    ips: Vec<IpAddr>,
+    /// The interface's hardware address, to tell frames this host sent from frames another
+    /// host forged with one of `ips` as source.
+    mac: Option<[u8; 6]>,
 }
 
 impl Worker {
@@ -300,15 +334,16 @@ impl Watcher {
             }
         }
         for i in selected {
-            let mut own = i.ips();
-            own.sort();
-            own.dedup();
+            let mut ips = i.ips();
+            ips.sort();
+            ips.dedup();
+            let own = Own { ips, mac: i.mac };
             match self.workers.get_mut(&i.name) {
                 Some(w) => {
                     if w.own != own {
                         w.own = own;
-                        if let Ok(mut p) = w.pending_filter.lock() {
-                            *p = Some(interfaces::bpf_filter(&w.own));
+                        if let Ok(mut p) = w.pending_own.lock() {
+                            *p = Some(w.own.clone());
                         }
                     }
                 }
@@ -320,13 +355,14 @@ impl Watcher {
         }
     }
 
-    fn spawn(&self, i: &Interface, own: Vec<IpAddr>) -> Worker {
+    fn spawn(&self, i: &Interface, own: Own) -> Worker {
         let stop = Arc::new(AtomicBool::new(false));
-        let pending_filter = Arc::new(Mutex::new(None));
+        let pending_own = Arc::new(Mutex::new(None));
         let ctx = CaptureCtx {
             iface: i.name.clone(),
-            filter: interfaces::bpf_filter(&own),
-            pending_filter: pending_filter.clone(),
+            own: own.clone(),
+            pending_own: pending_own.clone(),
+            warned_foreign: false,
             stop: stop.clone(),
             all_stop: self.stop.clone(),
             handle: self.handle.clone(),
@@ -337,15 +373,17 @@ impl Watcher {
             .name(format!("leakwatch-cap-{}", i.name))
             .spawn(move || ctx.run())
             .expect("spawning a capture thread");
-        Worker { stop, pending_filter, thread: Some(thread), index: i.index, own }
+        Worker { stop, pending_own, thread: Some(thread), index: i.index, own }
     }
 }
 
 /// Everything one capture thread owns.
 struct CaptureCtx {
     iface: String,
-    filter: String,
-    pending_filter: Arc<Mutex<Option<String>>>,
+    own: Own,
+    pending_own: Arc<Mutex<Option<Own>>>,
+    /// Frames forged with our address were reported on this capture.
+    warned_foreign: bool,
     stop: Arc<AtomicBool>,
     all_stop: Arc<AtomicBool>,
     handle: EngineHandle,
@@ -366,8 +404,8 @@ impl CaptureCtx {
         let mut backoff = Duration::from_secs(1);
         let mut reason = "capture stopped".to_string();
         while !self.stopped() {
-            if let Some(f) = self.pending_filter.lock().ok().and_then(|mut p| p.take()) {
-                self.filter = f;
+            if let Some(own) = self.pending_own.lock().ok().and_then(|mut p| p.take()) {
+                self.own = own;
             }
             match self.open() {
                 Ok((cap, link)) => {
@@ -413,12 +451,8 @@ impl CaptureCtx {
     }
 
     fn open(&self) -> Result<(pcap::Capture<pcap::Active>, LinkType), String> {
-        let reason = |e: pcap::Error| match e {
-            pcap::Error::PcapError(s) => s.trim().to_string(),
-            other => other.to_string(),
-        };
         let cap = pcap::Capture::from_device(self.iface.as_str())
-            .map_err(reason)?
+            .map_err(pcap_reason)?
             // Not immediate mode: the kernel hands packets over in blocks (at the latest every
             // BLOCK_TIMEOUT_MS), which costs far fewer wake-ups per packet at high rates.
             .immediate_mode(false)
@@ -427,8 +461,8 @@ impl CaptureCtx {
             .snaplen(SNAPLEN)
             .buffer_size(BUFFER_SIZE)
             .open()
-            .map_err(reason)?;
-        let mut cap = cap.setnonblock().map_err(reason)?;
+            .map_err(pcap_reason)?;
+        let mut cap = cap.setnonblock().map_err(pcap_reason)?;
         let dlt = cap.get_datalink();
         let Some(link) = LinkType::from_dlt(dlt.0) else {
             return Err(format!(
@@ -437,12 +471,46 @@ impl CaptureCtx {
                 dlt.get_name().unwrap_or_else(|_| "unknown".into())
             ));
         };
-        cap.filter(&self.filter, true).map_err(|e| format!("BPF filter `{}`: {}", self.filter, reason(e)))?;
+        self.apply_filter(&mut cap)?;
         self.report(LiveStatus::Started {
             iface: self.iface.clone(),
             link: dlt.get_name().unwrap_or_else(|_| format!("DLT {}", dlt.0)),
         });
         Ok((cap, link))
+    }
+
+    /// Sets the BPF filter for the own addresses; returns its text.
+    fn apply_filter(&self, cap: &mut pcap::Capture<pcap::Active>) -> Result<String, String> {
+        let filter = interfaces::bpf_filter(&self.own.ips);
+        cap.filter(&filter, true).map_err(|e| format!("BPF filter `{filter}`: {}", pcap_reason(e)))?;
+        Ok(filter)
+    }
+
+    /// Whether a frame with one of our addresses as `src` came from another host (forged, or an
+    /// address conflict): such frames are dropped, counted, and reported once per capture.
+    fn forged(&mut self, link: LinkType, frame: &[u8], src: IpAddr) -> bool {
+        if sent_by_this_host(link, frame, self.own.mac) != Some(false) || !self.own.ips.contains(&src) {
+            return false;
+        }
+        self.counters.foreign_frames.fetch_add(1, Ordering::Relaxed);
+        if !self.warned_foreign {
+            self.warned_foreign = true;
+            let from = frame.get(6..12).filter(|_| link == LinkType::Ethernet).map(|m| {
+                let hex: Vec<String> = m.iter().map(|b| format!("{b:02x}")).collect();
+                format!(" (hardware address {})", hex.join(":"))
+            });
+            self.report(LiveStatus::Error {
+                iface: self.iface.clone(),
+                message: format!(
+                    "another host{} sends frames with this machine's address {src} as their source; they are \
+                     not counted as uploads. Another machine on this link may be using the same address, or \
+                     forging it.",
+                    from.unwrap_or_default()
+                ),
+                permission: false,
+            });
+        }
+        true
     }
 
     /// Reads until stopped (`Ok`) or a capture error (`Err`).
@@ -471,17 +539,17 @@ impl CaptureCtx {
                 flush(&mut batch, &mut last_flush);
                 return Ok(());
             }
-            if let Some(f) = self.pending_filter.lock().ok().and_then(|mut p| p.take()) {
-                match cap.filter(&f, true) {
-                    Ok(()) => {
-                        self.report(LiveStatus::Filter { iface: self.iface.clone(), filter: f.clone() });
-                        self.filter = f;
+            if let Some(own) = self.pending_own.lock().ok().and_then(|mut p| p.take()) {
+                let ips_changed = own.ips != self.own.ips;
+                self.own = own;
+                if !ips_changed {
+                    continue;
+                }
+                match self.apply_filter(&mut cap) {
+                    Ok(filter) => self.report(LiveStatus::Filter { iface: self.iface.clone(), filter }),
+                    Err(message) => {
+                        self.report(LiveStatus::Error { iface: self.iface.clone(), message, permission: false })
                     }
-                    Err(e) => self.report(LiveStatus::Error {
-                        iface: self.iface.clone(),
-                        message: format!("BPF filter `{f}`: {e}"),
-                        permission: false,
-                    }),
                 }
             }
             // Drain what the kernel has.
@@ -496,6 +564,9 @@ impl CaptureCtx {
                         self.counters.frames.fetch_add(1, Ordering::Relaxed);
                         match parser.parse_with_payload(ts, h.len, pkt.data) {
                             (Parsed::Packet(p), payload) => {
+                                if self.forged(link, pkt.data, p.src) {
+                                    continue;
+                                }
                                 self.counters.packets.fetch_add(1, Ordering::Relaxed);
                                 names.extract(&p, payload, &mut batch.names);
                                 batch.packets.push(p);
@@ -594,6 +665,29 @@ fn wait_readable(_fd: i32, _timeout_ms: i32) -> Wait {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_link_layer_tells_frames_this_host_sent() {
+        let mac = [2, 0, 0, 0, 0, 1];
+        let mut eth = vec![0u8; 60];
+        eth[6..12].copy_from_slice(&mac);
+        assert_eq!(sent_by_this_host(LinkType::Ethernet, &eth, Some(mac)), Some(true));
+        eth[11] = 2;
+        assert_eq!(sent_by_this_host(LinkType::Ethernet, &eth, Some(mac)), Some(false));
+        assert_eq!(sent_by_this_host(LinkType::Ethernet, &eth, None), None, "no own address known");
+        assert_eq!(sent_by_this_host(LinkType::Ethernet, &eth[..8], Some(mac)), None, "cut short");
+        let mut sll = vec![0u8; 40];
+        assert_eq!(sent_by_this_host(LinkType::LinuxSll, &sll, None), Some(false), "PACKET_HOST");
+        sll[1] = 4;
+        assert_eq!(sent_by_this_host(LinkType::LinuxSll, &sll, None), Some(true), "PACKET_OUTGOING");
+        let mut sll2 = vec![0u8; 40];
+        sll2[10] = 4;
+        assert_eq!(sent_by_this_host(LinkType::LinuxSll2, &sll2, None), Some(true));
+        sll2[10] = 0;
+        assert_eq!(sent_by_this_host(LinkType::LinuxSll2, &sll2, None), Some(false));
+        assert_eq!(sent_by_this_host(LinkType::RawIp, &sll2, Some(mac)), None);
+        assert_eq!(sent_by_this_host(LinkType::LinuxSll2, &[], None), None);
+    }
 
     #[test]
     fn permission_errors_are_recognised() {

@@ -240,6 +240,8 @@ pub struct Run {
     pub stdout: Receiver<String>,
     pub stderr: Receiver<String>,
     err_seen: Vec<String>,
+    /// Every alert line read so far (by [`Run::wait_alert`]), in order.
+    pub alerts: Vec<serde_json::Value>,
     _config: tempfile::TempDir,
 }
 
@@ -259,7 +261,8 @@ impl Run {
         let mut child = cmd.spawn().expect("starting leakwatch run");
         let stdout = lines(child.stdout.take().unwrap());
         let stderr = lines(child.stderr.take().unwrap());
-        let mut run = Run { child: KillOnDrop(child), stdout, stderr, err_seen: Vec::new(), _config: config };
+        let mut run =
+            Run { child: KillOnDrop(child), stdout, stderr, err_seen: Vec::new(), alerts: Vec::new(), _config: config };
         run.wait_stderr(&format!("capturing on {}", pair.veth_a));
         run
     }
@@ -297,6 +300,7 @@ impl Run {
                     println!("  [run stdout] {l}");
                     let v: serde_json::Value =
                         serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+                    self.alerts.push(v.clone());
                     if v["dstip"] == dst {
                         return (v, Instant::now());
                     }
@@ -307,6 +311,22 @@ impl Run {
             }
         }
         panic!("no alert for {dst} within {within:?}; other lines: {seen:#?}");
+    }
+
+    /// Reads alert lines for `d` (into [`Run::alerts`]).
+    pub fn read_alerts_for(&mut self, d: Duration) {
+        let end = Instant::now() + d;
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.stdout.recv_timeout(left.min(Duration::from_millis(50))) {
+                Ok(l) => {
+                    println!("  [run stdout] {l}");
+                    let v = serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"));
+                    self.alerts.push(v);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
     }
 
     /// SIGINT, expecting exit code 0, then every stdout line not read yet (the `--flows` report).

@@ -437,3 +437,31 @@ fn frames_forged_by_a_neighbour_with_our_address_raise_no_alert() {
     assert!(forged.is_empty(), "alerts for frames this machine never sent: {forged:#?}");
     assert_eq!(run.interrupt(), 0);
 }
+
+/// A DNS answer nobody asked for (B sends it from port 53 to a port of A's with no query
+/// before it) names nothing: the upload that follows to the address it names stays unnamed.
+/// `a_dns_answer_names_the_destination` is the same answer with its query.
+#[test]
+fn an_unsolicited_dns_answer_names_nothing() {
+    let Some(pair) = NetPair::new() else { return };
+    let _sink = pair.sink_in_b(9000);
+    let mut run = Run::start(&pair, &["--no-reverse-dns"]);
+    let code = format!(
+        "import socket,struct\n\
+         name=b''.join(bytes([len(p)])+p for p in b'spoofed.example.test'.split(b'.'))+b'\\x00'\n\
+         m=struct.pack('>HHHHHH',0x1234,0x8180,1,1,0,0)+name+struct.pack('>HH',1,1)\n\
+         m+=b'\\xc0\\x0c'+struct.pack('>HHIH',1,1,60,4)+socket.inet_aton('{b}')\n\
+         s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+         s.bind(('{b}',53))\n\
+         for port in range(33000,33010): s.sendto(m,('{a}',port))\n",
+        a = pair.v4_a(),
+        b = pair.v4_b()
+    );
+    let st = pair.in_b(python()).args(["-c", &code]).status().expect("running python3 in B");
+    assert!(st.success(), "sending the answers from B failed");
+    let up = start_upload(&pair, &pair.v4_b(), 9000, 400_000);
+    let (alert, _) = run.wait_alert(&pair.v4_b(), WAIT);
+    up.finish();
+    assert_eq!(alert["hostname"], serde_json::Value::Null, "{alert}");
+    assert_eq!(run.interrupt(), 0);
+}

@@ -8,8 +8,14 @@
 //! the first bytes of such a message per connection until the message is whole or names its
 //! server, in sequence order (retransmissions are skipped, a gap abandons it), bounded in number,
 //! size and time.
+//!
+//! A DNS answer over UDP names addresses only when it answers a query seen on the same capture
+//! (same client address and port, same server, same message id, within 30 s): an answer
+//! nobody asked for (spoofed from afar, or a capture that started after the query) teaches
+//! nothing. Over TCP, the connection itself shows the answer was asked for.
 
 use super::{NameFact, dns, http, sni};
+use crate::bounded::BoundedMap;
 use crate::packet::{Packet, Proto};
 use crate::time::{SECOND, Ts};
 use ahash::AHashMap;
@@ -71,20 +77,72 @@ struct Pending {
 
 type ConnKey = (IpAddr, u16, IpAddr, u16);
 
+/// UDP DNS queries awaiting an answer, per capture thread (the oldest unused make room).
+const MAX_QUERIES: usize = 4096;
+/// An answer later than this after its query is not believed.
+const ANSWER_WITHIN: i64 = 30 * SECOND;
+
+/// A UDP DNS query: client address and port, server address, message id.
+type QueryKey = (IpAddr, u16, IpAddr, u16);
+
 /// [`extract`] with reassembly of split ClientHellos and DNS-over-TCP answers. One per capture
 /// thread (a connection is always seen by the same thread).
-#[derive(Default)]
 pub struct Extractor {
     pending: AHashMap<ConnKey, Pending>,
+    /// Queries sent, with their packet time, until answered.
+    queries: BoundedMap<QueryKey, Ts>,
+    /// UDP DNS answers dropped because no query matched them.
+    unsolicited: u64,
     /// Messages completed by reassembly (for tests and statistics).
     reassembled: u64,
     /// Messages dropped unfinished to make room for a newer one (the table was full).
     evicted: u64,
 }
 
+impl Default for Extractor {
+    fn default() -> Extractor {
+        Extractor {
+            pending: AHashMap::default(),
+            queries: BoundedMap::new(MAX_QUERIES),
+            unsolicited: 0,
+            reassembled: 0,
+            evicted: 0,
+        }
+    }
+}
+
 impl Extractor {
     pub fn new() -> Extractor {
         Extractor::default()
+    }
+
+    /// UDP DNS answers that matched no query seen (not believed).
+    pub fn unsolicited(&self) -> u64 {
+        self.unsolicited
+    }
+
+    /// Remembers a UDP DNS query; for an answer, whether it matches one (which it uses up).
+    fn dns_over_udp_asked(&mut self, p: &Packet, payload: &[u8]) -> bool {
+        let Some(h) = payload.first_chunk::<3>() else { return false };
+        let id = u16::from_be_bytes([h[0], h[1]]);
+        let is_response = h[2] & 0x80 != 0;
+        if p.dport == 53 && !is_response {
+            let ts = p.ts;
+            let (_, t, _) =
+                self.queries.get_or_insert_with((p.src, p.sport, p.dst, id), |_, _| true, |_, _| {}, |_| ts);
+            *t = ts;
+            return false;
+        }
+        if p.sport != 53 || !is_response {
+            return false;
+        }
+        let key = (p.dst, p.dport, p.src, id);
+        let asked = self.queries.get(&key).is_some_and(|&t| p.ts.0.saturating_sub(t.0) <= ANSWER_WITHIN);
+        if self.queries.remove(&key) && asked {
+            return true;
+        }
+        self.unsolicited += 1;
+        false
     }
 
     /// Messages that needed more than one segment and were put back together.
@@ -99,6 +157,12 @@ impl Extractor {
 
     /// Like [`extract`], remembering the start of messages that continue in later segments.
     pub fn extract(&mut self, p: &Packet, payload: &[u8], out: &mut Vec<NameFact>) {
+        if p.proto == Proto::Udp && (p.sport == 53 || p.dport == 53) {
+            if self.dns_over_udp_asked(p, payload) {
+                extract(p, payload, out);
+            }
+            return;
+        }
         if p.proto != Proto::Tcp || payload.is_empty() {
             extract(p, payload, out);
             return;
@@ -183,6 +247,82 @@ mod tests {
 
     fn tcp(src: &str, sport: u16, dst: &str, dport: u16, seq: u32, payload: &[u8], t: i64) -> Packet {
         Packet { seq, ..Packet::tcp_for_test(src, sport, dst, dport, payload.len() as u32, t) }
+    }
+
+    fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8], t: i64) -> Packet {
+        Packet {
+            proto: Proto::Udp,
+            tcp_flags: 0,
+            frame_len: 42 + payload.len() as u32,
+            ..Packet::tcp_for_test(src, sport, dst, dport, payload.len() as u32, t)
+        }
+    }
+
+    /// A query for `name` (type A) with message id `id`, and its answer naming `addr`.
+    fn dns_pair(id: u16, name: &str, addr: [u8; 4]) -> (Vec<u8>, Vec<u8>) {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        for label in name.split('.') {
+            q.push(label.len() as u8);
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, 1, 0, 1]);
+        let mut a = q.clone();
+        a[2..4].copy_from_slice(&[0x81, 0x80]);
+        a[7] = 1;
+        a.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        a.extend_from_slice(&addr);
+        (q, a)
+    }
+
+    #[test]
+    fn a_udp_dns_answer_names_only_when_it_answers_a_query_seen() {
+        let (q, a) = dns_pair(0x1234, "asked.example.test", [203, 0, 113, 9]);
+        let names = |out: &[NameFact]| out.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+        // Unasked: nothing learned, counted.
+        let mut x = Extractor::new();
+        let mut out = Vec::new();
+        x.extract(&udp("10.0.0.53", 53, "10.0.0.2", 5555, &a, 0), &a, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(x.unsolicited(), 1);
+        // Asked: learned once; the same answer again (a replay or a spoofed copy) is not.
+        x.extract(&udp("10.0.0.2", 5555, "10.0.0.53", 53, &q, 1_000), &q, &mut out);
+        x.extract(&udp("10.0.0.53", 53, "10.0.0.2", 5555, &a, 2_000), &a, &mut out);
+        assert_eq!(names(&out), ["asked.example.test"]);
+        x.extract(&udp("10.0.0.53", 53, "10.0.0.2", 5555, &a, 3_000), &a, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(x.unsolicited(), 2);
+        // Another server, another client port, another id, or too late: not believed.
+        let (q2, a2) = dns_pair(0x4321, "asked.example.test", [203, 0, 113, 9]);
+        for (server, port, answer, at) in [
+            ("10.0.0.54", 5555, &a2, 10_000),
+            ("10.0.0.53", 5556, &a2, 10_000),
+            ("10.0.0.53", 5555, &a, 10_000),
+            ("10.0.0.53", 5555, &a2, 31 * SECOND),
+        ] {
+            let mut x = Extractor::new();
+            let mut out = Vec::new();
+            x.extract(&udp("10.0.0.2", 5555, "10.0.0.53", 53, &q2, 0), &q2, &mut out);
+            x.extract(&udp(server, 53, "10.0.0.2", port, answer, at), answer, &mut out);
+            assert!(out.is_empty(), "{server} {port} {at}");
+            assert_eq!(x.unsolicited(), 1);
+        }
+    }
+
+    #[test]
+    fn queries_awaiting_answers_are_bounded() {
+        let mut x = Extractor::new();
+        let mut out = Vec::new();
+        for i in 0..3 * MAX_QUERIES as u32 {
+            let (q, _) = dns_pair(i as u16, "many.example.test", [203, 0, 113, 9]);
+            x.extract(&udp("10.0.0.2", 1024 + (i / 60_000) as u16, "10.0.0.53", 53, &q, i64::from(i)), &q, &mut out);
+            assert!(x.queries.len() <= MAX_QUERIES);
+        }
+        // The newest query is still there to be answered.
+        let last = 3 * MAX_QUERIES as u32 - 1;
+        let (_, a) = dns_pair(last as u16, "many.example.test", [203, 0, 113, 9]);
+        x.extract(&udp("10.0.0.53", 53, "10.0.0.2", 1024, &a, i64::from(last) + 1), &a, &mut out);
+        assert_eq!(out.len(), 1);
     }
 
     /// A ClientHello of about 2 KB whose server name extension comes after a big key share.

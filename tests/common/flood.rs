@@ -1,7 +1,7 @@
 //! A flow-flood capture: `n` tiny packets to `n` distinct (destination address, port) pairs from
 //! one local machine — a SYN scan over IPv4 (40 %) and IPv6 (30 %) and the replies of a DNS
 //! server abused for amplification (30 %, UDP from port 53, each answer naming a new address) —
-//! with ONE real upload running through it: a DNS answer naming the upload's server, a TCP
+//! with ONE real upload running through it: a DNS query and its answer naming the upload's server, a TCP
 //! handshake, then `upload_bytes` in 1448-byte segments to that server, acknowledged, over
 //! `upload_secs` of packet time. Written as a classic Ethernet pcap, in time order.
 #![allow(dead_code)] // each user (test, example) takes part of it
@@ -137,12 +137,13 @@ impl Upload {
     fn next_at(&self) -> Option<i64> {
         let start = self.spec.upload_start_secs as i64 * 1_000_000;
         match self.step {
-            0 => Some(start - 20_000), // DNS query answer
-            1 => Some(start),          // SYN
-            2 => Some(start + 15_000), // SYN-ACK
-            3 => Some(start + 15_100), // ACK
+            0 => Some(start - 25_000), // DNS query
+            1 => Some(start - 20_000), // its answer
+            2 => Some(start),          // SYN
+            3 => Some(start + 15_000), // SYN-ACK
+            4 => Some(start + 15_100), // ACK
             _ => {
-                let k = (self.step - 4) as u64;
+                let k = (self.step - 5) as u64;
                 // Segment j at start + 20 ms + j·interval, its ACK 15 ms later (every other one).
                 let j = k / 2;
                 if j >= self.segments {
@@ -166,20 +167,29 @@ impl Upload {
         out.clear();
         match step {
             0 => {
+                let mut query = dns_reply(0x5151, UPLOAD_HOST, UPLOAD_DST, 0);
+                // The same message as a query: QR and RA off, no answer record.
+                query[2..4].copy_from_slice(&[0x01, 0x00]);
+                query[7] = 0;
+                query.truncate(query.len() - 16);
+                eth_out.ipv4(l, RESOLVER.octets(), 64).udp(53_000, 53).write(out, &query).ok()?;
+                None
+            }
+            1 => {
                 let reply = dns_reply(0x5151, UPLOAD_HOST, UPLOAD_DST, 0);
                 eth_in.ipv4(RESOLVER.octets(), l, 64).udp(53, 53_000).write(out, &reply).ok()?;
                 None
             }
-            1 => {
+            2 => {
                 eth_out.ipv4(l, d, 64).tcp(UPLOAD_SPORT, UPLOAD_PORT, isn, 64_240).syn().write(out, &[]).ok()?;
                 None
             }
-            2 => {
+            3 => {
                 let b = eth_in.ipv4(d, l, 56).tcp(UPLOAD_PORT, UPLOAD_SPORT, ack_base, 65_535).syn().ack(isn + 1);
                 b.write(out, &[]).ok()?;
                 None
             }
-            3 => {
+            4 => {
                 eth_out
                     .ipv4(l, d, 64)
                     .tcp(UPLOAD_SPORT, UPLOAD_PORT, isn + 1, 64_240)
@@ -189,7 +199,7 @@ impl Upload {
                 None
             }
             _ => {
-                let k = (step - 4) as u64;
+                let k = (step - 5) as u64;
                 let j = k / 2;
                 let seq = isn + 1 + (j * SEGMENT as u64) as u32;
                 let len = (self.spec.upload_bytes - j * SEGMENT as u64).min(SEGMENT as u64) as usize;
@@ -224,7 +234,8 @@ fn flood_frame(i: u64, out: &mut Vec<u8>) {
             eth.ipv6(LOCAL_V6.octets(), d.octets(), 64).tcp(sport, dport, i as u32, 1024).syn().write(out, &[])
         }
         (_, IpAddr::V4(victim)) => {
-            // The answer names a new address each time (names flood the learned-name table).
+            // The answer names a new address each time; no query was seen for it, so it teaches
+            // no name (it would flood the learned-name table if answers were believed unasked).
             let named = Ipv4Addr::from(0x3400_0000 + ((i / 10) * 3 + i % 10 - 7) as u32);
             let reply = dns_reply(i as u16, &format!("h{i}.amp.flood.test"), named, 120);
             eth.ipv4(LOCAL_V4.octets(), victim.octets(), 64).udp(53, dport).write(out, &reply)

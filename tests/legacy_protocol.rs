@@ -16,7 +16,9 @@ use leakwatch::ignores::{IgnoreSource, IgnoreStore};
 use leakwatch::judge::{Mode, Rules};
 use leakwatch::legacy::codec::{self, MAX_LINE};
 use leakwatch::legacy::session::{Backend, run_in_memory};
-use leakwatch::legacy::{GuiLauncher, Launch, LegacyError, LegacyEvent, LegacyOptions, LegacyServer, Limits};
+use leakwatch::legacy::{
+    ChangeRate, GuiLauncher, Launch, LegacyError, LegacyEvent, LegacyOptions, LegacyServer, Limits,
+};
 use leakwatch::process::NoSocketTable;
 use leakwatch::settings::EngineConfig;
 use proptest::prelude::*;
@@ -270,7 +272,12 @@ fn socket_filters_are_validated_like_pattern_files_and_over_broad_ones_refused()
 #[test]
 fn local_programs_cannot_pile_up_ignores_without_bound() {
     use leakwatch::engine::{MAX_SOCKET_FILTER_BYTES, MAX_SOCKET_IGNORES};
-    let (engine, h, server) = serve(None);
+    let engine = engine(None);
+    let h = engine.handle();
+    // The rate of changes is `changes_over_the_socket_are_rate_limited`'s; here only the count.
+    let limits = Limits { changes: ChangeRate::UNLIMITED, ..Limits::default() };
+    let server = LegacyServer::start(h.clone(), LegacyOptions { ports: ports(), limits, ..LegacyOptions::default() })
+        .expect("a free port");
     let events = server.events();
     let mut c = Client::to(server.port());
     // Up to the limit, pipelined in one write; each a distinct, narrow filter.
@@ -299,6 +306,49 @@ fn local_programs_cannot_pile_up_ignores_without_bound() {
     let last = events.try_iter().last();
     assert!(matches!(&last, Some(LegacyEvent::IgnoreRefused { reason, .. }) if reason.contains("bytes")), "{last:?}");
     eprintln!("{MAX_SOCKET_IGNORES} socket ignores added in {filled:?}");
+    server.stop();
+    engine.finish();
+}
+
+/// One program changing ignores as fast as it can, over several connections: the first 30 pass,
+/// the rest are refused with a protocol error that says when to try again (for
+/// `delete_user_ignore`, which has a reply) or are simply not applied (`ignore_tmp` has none);
+/// one refusal is announced, not one per line; after the wait, changes pass again (and the
+/// removal made then is announced).
+#[test]
+fn changes_over_the_socket_are_rate_limited() {
+    let (engine, h, server) = serve(None);
+    let events = server.events();
+    let burst = ChangeRate::default().burst as usize;
+    let filter = |i: usize| format!(r#"{{"pattern":{{"dstip":"^\\Q10.9.{i}.1\\E$"}},"name":"r{i}"}}"#);
+    let mut clients: Vec<Client> = (0..4).map(|_| Client::to(server.port())).collect();
+    let started = Instant::now();
+    for (k, c) in clients.iter_mut().enumerate() {
+        let lines: String = (k..2 * burst).step_by(4).map(|i| format!("ignore_tmp\n{}\n", filter(i))).collect();
+        c.send(lines.as_bytes());
+    }
+    for c in &mut clients {
+        assert_eq!(c.ask("ping"), PINGED);
+    }
+    let took = started.elapsed().as_secs_f64();
+    let added = h.list_ignores().len();
+    // Some are earned back while the lines are handled (5 a second): however slow the machine,
+    // never more than that.
+    let earned = (took * f64::from(ChangeRate::default().per_second)).ceil() as usize;
+    assert!(added >= burst && added <= burst + earned, "{added} of {} added in {took:.2} s", 2 * burst);
+    let refused = clients[0].ask("delete_user_ignore\nr0");
+    assert!(refused.starts_with(ERROR) && refused.contains("try again in"), "{refused}");
+    let said: Vec<LegacyEvent> = events.try_iter().collect();
+    let refusals: Vec<_> = said.iter().filter(|e| matches!(e, LegacyEvent::IgnoreRefused { .. })).collect();
+    assert_eq!(refusals.len(), 1, "one announcement: {refusals:#?}");
+    assert!(refusals[0].to_string().contains("too many ignore changes"), "{}", refusals[0]);
+    assert_eq!(said.len(), added + 1, "one announcement per change made, plus the refusal");
+    // After a pause, a change passes again.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(clients[1].ask("delete_user_ignore\nr0"), OK);
+    // ...and a removal is announced like an addition.
+    let said: Vec<LegacyEvent> = events.try_iter().collect();
+    assert!(matches!(said.as_slice(), [LegacyEvent::IgnoreRemoved { name: Some(n), .. }] if n == "r0"), "{said:#?}");
     server.stop();
     engine.finish();
 }

@@ -4,6 +4,7 @@
 //! timeout for clients that never read.
 
 use super::codec::{Event, LineSplitter};
+use super::rate::ChangeRate;
 use super::session::{Backend, Session, Step};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -24,6 +25,9 @@ pub struct Limits {
     /// A reply that cannot be written within this time (a client that never reads) closes the
     /// connection.
     pub write_timeout: Duration,
+    /// Ignore changes (added or removed, by all clients together) allowed at once, then per
+    /// second; more are refused with a protocol error saying when to try again.
+    pub changes: ChangeRate,
 }
 
 impl Default for Limits {
@@ -33,6 +37,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(10 * 60),
             line_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(10),
+            changes: ChangeRate::default(),
         }
     }
 }

@@ -11,17 +11,20 @@
 //! * `session.rs`: one client's state machine over a [`Backend`];
 //! * `queue.rs`: the shared alert FIFO;
 //! * `listener.rs`: sockets, limits and timeouts;
+//! * `rate.rs`: how fast ignores may be changed over the socket;
 //! * `gui.rs`: the `--gui PATH` launcher.
 
 pub mod codec;
 pub mod gui;
 pub mod listener;
 pub mod queue;
+pub mod rate;
 pub mod session;
 
 pub use gui::{GuiLauncher, Launch};
 pub use listener::Limits;
 pub use queue::AlertQueue;
+pub use rate::{ChangeLimiter, ChangeRate};
 pub use session::{Backend, Session};
 
 use crate::engine::{Delivery, EngineHandle, IgnoreFor, IgnoreInfo};
@@ -168,12 +171,19 @@ impl LegacyServer {
         let refused_tx = events_tx.clone();
         let last_refused = std::sync::Mutex::new(None);
         let (q, h) = (queue.clone(), handle);
+        let limiter = Arc::new(ChangeLimiter::new(opts.limits.changes));
         let acceptor = Arc::new(Acceptor {
             limits: opts.limits.clone(),
             counters: counters.clone(),
             stop: stop.clone(),
             backend: Arc::new(move |peer| {
-                Box::new(EngineBackend { handle: h.clone(), queue: q.clone(), events: events_tx.clone(), peer })
+                Box::new(EngineBackend {
+                    handle: h.clone(),
+                    queue: q.clone(),
+                    events: events_tx.clone(),
+                    limiter: limiter.clone(),
+                    peer,
+                })
             }),
             on_refused: Arc::new(move |peer| {
                 // At most one report a minute: a flood must not flood the log too.
@@ -315,7 +325,31 @@ struct EngineBackend {
     handle: EngineHandle,
     queue: Arc<AlertQueue>,
     events: Sender<LegacyEvent>,
+    limiter: Arc<ChangeLimiter>,
     peer: SocketAddr,
+}
+
+impl EngineBackend {
+    /// Takes one change from the shared rate, or refuses it (announcing the first refusal of
+    /// each minute as the refusal of `filter`, or of the removal of `key`).
+    fn allow_change(&self, what: &str) -> Result<(), String> {
+        let now = Instant::now();
+        let Err(wait) = self.limiter.take(now) else { return Ok(()) };
+        let rate = self.limiter.rate();
+        let reason = format!(
+            "too many ignore changes over the legacy socket (at most {} at once, then {} a second): try again in {} ms",
+            rate.burst,
+            rate.per_second,
+            wait.as_millis().max(1)
+        );
+        if self.limiter.announce_refusal(now) {
+            emit(
+                &self.events,
+                LegacyEvent::IgnoreRefused { filter: quote(what), reason: reason.clone(), peer: self.peer },
+            );
+        }
+        Err(reason)
+    }
 }
 
 impl Backend for EngineBackend {
@@ -328,6 +362,7 @@ impl Backend for EngineBackend {
     }
 
     fn ignore(&mut self, filter: &str, permanent: bool) -> Result<u64, String> {
+        self.allow_change(filter)?;
         let how = if permanent { IgnoreFor::Always } else { IgnoreFor::Now };
         let result = self.handle.ignore_from(filter, how, IgnoreSource::LegacySocket);
         let event = match &result {
@@ -352,6 +387,7 @@ impl Backend for EngineBackend {
     fn delete_ignore(&mut self, key: &str) -> Result<(), String> {
         let list = self.handle.list_ignores();
         let found = find_ignore(&list, key)?;
+        self.allow_change(&format!("delete_user_ignore {key}"))?;
         let (id, name) = (found.id, found.name.clone());
         match self.handle.remove_ignore(id)? {
             true => {

@@ -332,6 +332,25 @@ fn empty_not_json_and_oversized_files() {
     assert!(matches!(e, PatternError::Io { .. }) && e.to_string().contains("/nonexistent/patterns.json"));
 }
 
+/// JSON nested far deeper than any pattern file (100,000 levels, in a file under the size
+/// limit) is refused at once with the file and position, for patterns and filters alike: no
+/// stack overflow, no long parse.
+#[test]
+fn deeply_nested_json_is_refused_naming_the_file() {
+    for deep in [
+        "[".repeat(100_000),
+        r#"{"patterns":"#.repeat(100_000),
+        format!(r#"{{"patterns":[{}"#, "{\"a\":[".repeat(50_000)),
+    ] {
+        let (e, msg) = threat_err(&deep);
+        assert!(matches!(e, PatternError::NotJson { .. } | PatternError::Schema { .. }), "{msg}");
+        assert!(msg.contains(".json:1:"), "the position: {msg}");
+        let f = temp(deep.as_bytes());
+        let msg = FilterSet::load(f.path(), threats()).unwrap_err().to_string();
+        assert!(msg.contains(&f.path().display().to_string()), "{msg}");
+    }
+}
+
 #[test]
 fn shipped_pattern_files_load_if_present() {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/patterns"));

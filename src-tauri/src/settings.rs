@@ -279,6 +279,28 @@ mod tests {
         assert!(!f.path().exists());
     }
 
+    /// A file over 1 MiB is not even read, and JSON nested 100,000 deep is refused at once:
+    /// both are kept byte for byte as `*.bad-<time>`, the defaults are used, the message names
+    /// the file and the reason.
+    #[test]
+    fn an_oversized_or_deeply_nested_file_is_moved_aside() {
+        let big = format!("{{\"mode\": \"chill\"{}}}", " ".repeat(MAX_FILE_SIZE as usize));
+        let deep = "[".repeat(100_000);
+        for (text, reason) in [(big.as_str(), "larger than 1048576 bytes"), (deep.as_str(), "line 1 column")] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(FILE_NAME);
+            std::fs::write(&path, text).unwrap();
+            let (s, msg) = SettingsFile::new(path.clone()).load();
+            assert_eq!(s, Settings::default());
+            let msg = msg.unwrap();
+            assert!(msg.contains(&path.display().to_string()) && msg.contains(reason), "{msg}");
+            let kept: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+            assert_eq!(kept.len(), 1, "{kept:?}");
+            assert!(kept[0].to_string_lossy().contains("settings.json.bad-"), "{kept:?}");
+            assert_eq!(std::fs::read(&kept[0]).unwrap(), text.as_bytes());
+        }
+    }
+
     #[test]
     fn a_bad_file_is_moved_aside_and_defaults_used() {
         let dir = tempfile::tempdir().unwrap();

@@ -59,6 +59,8 @@
 #                 existing release binary; LEAKWATCH=PATH uses that binary instead
 #   KEEP=DIR      copy the work files (outputs, samples, report) to DIR
 #   NICE          niceness for leakwatch and the helpers (default 0)
+#   LW_ARGS       extra arguments for `leakwatch run` (e.g. --no-history); LW_ENV extra
+#                 VAR=value words for its environment (e.g. MALLOC_ARENA_MAX=2)
 #
 # Results: put new figures at the top of this comment and in docs/reliability.md.
 set -euo pipefail
@@ -76,6 +78,8 @@ SHORT_MAX=${SHORT_MAX:-50000}
 DNS_BATCH=${DNS_BATCH:-8}
 N=${SOAK_NET:-199}
 NICE=${NICE:-0}
+LW_ARGS=${LW_ARGS:-}
+LW_ENV=${LW_ENV:-}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/leakwatch-target}
 HZ=$(getconf CLK_TCK)
 PY=/usr/bin/python3
@@ -165,9 +169,10 @@ wait_for "$W/peer.out" 10 listening
 
 mkdir -p "$W/config" "$W/history"
 # `ip netns exec`, `nice` and `env` exec, so $! is leakwatch's own pid.
+# shellcheck disable=SC2086 # LW_ENV and LW_ARGS are word lists on purpose
 ip netns exec "$NS_A" nice -n "$NICE" env LC_ALL=C.UTF-8 LEAKWATCH_CONFIG_DIR="$W/config" \
-    LEAKWATCH_HISTORY_DIR="$W/history" "$LEAKWATCH" run --json --interface "$IF_A" --mode paranoid \
-    </dev/null >"$W/run.stdout" 2>"$W/run.stderr" &
+    LEAKWATCH_HISTORY_DIR="$W/history" $LW_ENV "$LEAKWATCH" run --json --interface "$IF_A" --mode paranoid \
+    $LW_ARGS </dev/null >"$W/run.stdout" 2>"$W/run.stderr" &
 LW=$!
 PIDS+=("$LW")
 START=$(date +%s.%N)
@@ -176,13 +181,15 @@ wait_for "$W/run.stderr" 20 "legacy protocol for old GUIs on port"
 PORT=$(sed -n 's/.*legacy protocol for old GUIs on port \([0-9]*\).*/\1/p' "$W/run.stderr" | head -1)
 echo "soak: leakwatch pid $LW capturing on $IF_A, legacy port $PORT"
 
-# Samples every 10 s: seconds since start, VmRSS kB, utime+stime ticks.
+# Samples every 10 s: seconds since start, VmRSS kB, utime+stime ticks, then RssAnon and RssFile
+# kB (heap and the like / mapped files such as the organisation database and SQLite's).
 sample() {
-    local now rss st
+    local now rss st parts
     now=$(date +%s.%N)
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$LW/status" 2>/dev/null) || return 0
     st=$(sed 's/.*) //' "/proc/$LW/stat" 2>/dev/null | awk '{print $12 + $13}') || return 0
-    [ -n "$rss" ] && [ -n "$st" ] && echo "$(echo "$now - $START" | bc) $rss $st" >>"$W/samples.tsv"
+    parts=$(awk '/^RssAnon:/ {a=$2} /^RssFile:/ {f=$2} END {print a, f}' "/proc/$LW/status" 2>/dev/null) || return 0
+    [ -n "$rss" ] && [ -n "$st" ] && echo "$(echo "$now - $START" | bc) $rss $st $parts" >>"$W/samples.tsv"
 }
 (
     for ((i = 0; i <= LIFE / 10 + 1; i++)); do

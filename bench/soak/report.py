@@ -113,8 +113,9 @@ print(f"  host names as expected (run --json): {named} of {sum(1 for d in exp if
 samples = []
 for line in open(f"{W}/samples.tsv"):
     p = line.split()
-    if len(p) == 3:
-        samples.append((float(p[0]), int(p[1]), int(p[2])))
+    if len(p) in (3, 5):
+        # (seconds, VmRSS, ticks, RssAnon, RssFile); older files have no split: 0, 0.
+        samples.append((float(p[0]), int(p[1]), int(p[2]), *(int(x) for x in p[3:5]), *([0, 0] if len(p) == 3 else [])))
 hz = meta["hz"]
 warm = meta["warmup"]
 print(f"Memory and CPU of leakwatch (pid {meta['pid']}; {len(samples)} samples every 10 s)")
@@ -141,6 +142,9 @@ if samples:
     for s in samples:
         by_min.setdefault(int(s[0] // 60), s[1])
     print("  RSS by minute (MiB): " + " ".join(f"{m}:{kb / 1024:.1f}" for m, kb in sorted(by_min.items())))
+    if end[3] or end[4]:
+        print(f"  of which anonymous (heap): {w[3] / 1024:.1f} -> {end[3] / 1024:.1f} MiB ({(end[3] - w[3]) / 1024:+.2f}); "
+              f"mapped files: {w[4] / 1024:.1f} -> {end[4] / 1024:.1f} MiB ({(end[4] - w[4]) / 1024:+.2f})")
     print(f"  CPU: {cpu_s:.1f} s user+system over {wall:.0f} s = {100 * cpu_s / max(wall, 1):.2f} % of one core "
           f"(after warm-up: {100 * cpu_w / max(wall_w, 1):.2f} %)")
     if growth >= GROWTH_LIMIT_KB:

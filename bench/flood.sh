@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The flow flood (issue 8), full size: 2 million distinct destinations and ports (a SYN scan over
-# IPv4 and IPv6 and DNS amplification replies, each naming a new address) with one real 4 MiB
+# IPv4 and IPv6 and DNS amplification replies, each naming a new address, unasked) with one real 4 MiB
 # upload running through them, replayed by the release `leakwatch replay`.
 #
 # Checks that the upload's alert is still printed (destination 203.0.113.77 and its name) and

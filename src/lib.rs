@@ -24,4 +24,5 @@ pub mod packet;
 pub mod patterns;
 pub mod process;
 pub mod settings;
+pub mod text;
 pub mod time;

@@ -270,14 +270,7 @@ fn emit(tx: &Sender<LegacyEvent>, e: LegacyEvent) {
 
 /// Shortens a client-supplied text for a log line.
 fn quote(s: &str) -> String {
-    if s.len() <= QUOTE_MAX {
-        return s.to_string();
-    }
-    let mut end = QUOTE_MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &s[..end], s.len())
+    crate::text::clip(s, QUOTE_MAX)
 }
 
 /// The `get_info` reply.

@@ -29,3 +29,11 @@ pub enum PatternError {
     #[error("{file}: relation cycle: {cycle}")]
     Cycle { file: String, cycle: String },
 }
+
+/// Longest piece of a file's text (a regex, a name, a compiler message) quoted in an error.
+pub const QUOTE_MAX: usize = 240;
+
+/// `text` shortened for an error message (see [`crate::text::clip`]).
+pub fn clip(text: &str) -> String {
+    crate::text::clip(text, QUOTE_MAX)
+}

@@ -1,5 +1,6 @@
 //! Compiled patterns, the priority-ordered [`PatternSet`] and the [`FilterSet`].
 
+use super::error::clip;
 use super::load::{self, RawPattern};
 use super::{Facts, Field, PatternError, rx};
 use regex::Regex;
@@ -115,10 +116,10 @@ fn compile(raw: RawPattern, file: &str, threat: bool) -> Result<(Pattern, Option
     let invalid = |message: String| PatternError::Invalid { file: file.into(), pattern: raw.name.clone(), message };
     let bad_regex = |field: &str, regex: &str, reason: String| PatternError::Regex {
         file: file.into(),
-        pattern: raw.name.clone(),
-        field: field.into(),
-        regex: regex.into(),
-        reason,
+        pattern: clip(&raw.name),
+        field: clip(field),
+        regex: clip(regex),
+        reason: clip(&reason),
     };
     let priority = match (raw.priority, threat) {
         (Some(p), _) => p,
@@ -547,6 +548,11 @@ mod tests {
         assert!(e.contains("bogus") && e.contains("differ-by"), "{e}");
         let e = set(r#"{"name":"A","priority":1,"pattern":{"orgname":"(?!x).*"}}"#).unwrap_err();
         assert!(matches!(&e, PatternError::Regex { field, .. } if field == "orgname"), "{e}");
+        // A huge bad regex is quoted in part, with its length, not whole.
+        let huge = format!("({}", "a".repeat(1 << 20));
+        let e =
+            set(&format!(r#"{{"name":"A","priority":1,"pattern":{{"orgname":"{huge}"}}}}"#)).unwrap_err().to_string();
+        assert!(e.len() < 1500 && e.contains("orgname") && e.contains("1048577 bytes)"), "{} bytes", e.len());
         let s = set(r#"{"name":"A","priority":1,"pattern":{"differ-by":" DstIP , hostname,dstip "}}"#).unwrap();
         assert_eq!(s.patterns()[0].differ_by(), [Field::Dstip, Field::Hostname]);
     }

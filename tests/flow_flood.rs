@@ -138,3 +138,39 @@ fn default_bounds_fit_the_memory_budget() {
     );
     assert!(flows + tracks + names <= 64 << 20, "{:.1} MiB", mib(flows + tracks + names));
 }
+
+/// A capture source handing over batches faster than the engine works through them (live
+/// capture under a flood): with a queue of one batch, those that do not fit are dropped and
+/// counted at once, never queued without bound nor waited for, and the engine goes on with what
+/// it got.
+#[test]
+fn batches_the_engine_cannot_take_are_dropped_and_counted() {
+    use leakwatch::engine::Batch;
+    use leakwatch::packet::{Packet, Proto};
+    use leakwatch::time::Ts;
+    let packet = |i: u32| Packet {
+        ts: Ts(1_700_000_000_000_000 + i64::from(i)),
+        proto: Proto::Udp,
+        src: "192.168.1.50".parse().unwrap(),
+        dst: std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x3400_0000 + i)),
+        sport: 40_000,
+        dport: 9,
+        frame_len: 60,
+        payload_len: 18,
+        tcp_flags: 0,
+        seq: 0,
+    };
+    let batch = |first: u32, n: u32| Batch { packets: (first..first + n).map(packet).collect(), ..Batch::default() };
+    let config = EngineConfig { input_queue: 1, ..EngineConfig::default() };
+    let engine = Engine::start_full(config, Box::new(NoSocketTable), None);
+    let h = engine.handle();
+    // One large batch keeps the engine busy while ten small ones are offered at once.
+    assert!(h.try_send_batch(batch(0, 300_000)));
+    let sent = (0..10u32).filter(|k| h.try_send_batch(batch(1_000_000 + k * 10, 10))).count() as u64;
+    // Had offering waited for room, all ten would have gone in.
+    assert!(sent <= 1, "one queue slot at most: {sent} accepted");
+    assert_eq!(h.dropped_batches(), 10 - sent);
+    let s = engine.finish();
+    assert_eq!(s.dropped_batches, 10 - sent, "{s:?}");
+    assert_eq!(s.packets, 300_000 + 10 * sent, "{s:?}");
+}

@@ -134,7 +134,7 @@ impl ConnectTracer {
             layout,
             correlator: Correlator::new(MAX_PENDING),
             programs: AHashMap::new(),
-            execs: AHashMap::new(),
+            execs: AHashMap::with_capacity(MAX_PROGRAMS),
         };
         let thread = {
             let (stop, stats) = (stop.clone(), stats.clone());
@@ -215,8 +215,34 @@ struct Reader {
     /// pid → (start time, program).
     programs: AHashMap<u32, (u64, Arc<ProcessInfo>)>,
     /// pid → name given by its last `execve`: the name of a program that exited before its
-    /// `/proc` entry could be read.
-    execs: AHashMap<u32, String>,
+    /// `/proc` entry could be read. Every program started on the machine passes through here, so
+    /// the name is kept inline (no allocation per `execve`) and the table is sized once.
+    execs: AHashMap<u32, Comm>,
+}
+
+/// The kernel's name of a program (`comm`), at most `TASK_COMM_LEN - 1` bytes, kept inline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Comm {
+    len: u8,
+    bytes: [u8; Comm::MAX],
+}
+
+impl Comm {
+    /// The kernel never gives more than 15 bytes (`TASK_COMM_LEN` is 16 with the NUL).
+    const MAX: usize = 15;
+
+    /// The first [`Comm::MAX`] bytes of `raw` (a longer name from a future kernel is cut).
+    fn new(raw: &[u8]) -> Comm {
+        let len = raw.len().min(Comm::MAX);
+        let mut bytes = [0; Comm::MAX];
+        bytes[..len].copy_from_slice(&raw[..len]);
+        Comm { len: len as u8, bytes }
+    }
+
+    /// The name as text (bytes that are not UTF-8 become U+FFFD).
+    fn name(&self) -> String {
+        String::from_utf8_lossy(&self.bytes[..self.len as usize]).into_owned()
+    }
 }
 
 impl Reader {
@@ -253,7 +279,7 @@ impl Reader {
         if self.execs.len() >= MAX_PROGRAMS {
             self.execs.clear();
         }
-        self.execs.insert(pid, String::from_utf8_lossy(comm).into_owned());
+        self.execs.insert(pid, Comm::new(comm));
         // A reused pid: what was cached for it is another program.
         self.programs.remove(&pid);
     }
@@ -264,7 +290,7 @@ impl Reader {
         match self.read_program(pid) {
             Some(p) => Some(p),
             None => {
-                let name = self.execs.get(&pid)?.clone();
+                let name = self.execs.get(&pid)?.name();
                 Some(Arc::new(ProcessInfo { pid, name, exe: None }))
             }
         }
@@ -284,5 +310,19 @@ impl Reader {
         }
         self.programs.insert(pid, (start, info.clone()));
         Some(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Comm;
+
+    #[test]
+    fn a_program_name_is_kept_whole_up_to_fifteen_bytes_and_cut_after() {
+        assert_eq!(Comm::new(b"curl").name(), "curl");
+        assert_eq!(Comm::new(b"").name(), "");
+        assert_eq!(Comm::new(b"exactly-15-byte").name(), "exactly-15-byte");
+        assert_eq!(Comm::new(b"a-name-longer-than-the-kernel-gives").name(), "a-name-longer-t");
+        assert_eq!(Comm::new(b"bad\xffname").name(), "bad\u{fffd}name");
     }
 }

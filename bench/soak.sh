@@ -4,22 +4,18 @@
 # Run by hand as root (not in CI):   sudo bench/soak.sh            (one hour, the default)
 #                                    sudo DURATION=600 bench/soak.sh   (ten minutes)
 #
-# LAST RESULT: DURATION=600 (10 minutes), 2026-11-28 11:32-11:43 UTC, release build of commit
-# 6a082ef (main; src unchanged on this branch), Debian 12, 2 cores shared with three other busy
-# sessions (load average 6-10), leakwatch and helpers at nice 10:
-#   RSS after warm-up (121 s) 102.5 MiB, at the end (606 s) 103.0 MiB: growth +0.45 MiB
-#   (+0.21 MiB over the second half); peak sampled 103.0 MiB, VmHWM 116.1 MiB (start-up);
-#   RSS by minute 87.5 101.9 102.5 102.6 102.7 102.8 102.8 102.9 102.9 103.0 103.0 MiB.
-#   CPU 15.2 s user+system in 606 s = 2.5 % of one core (2.3 % after warm-up).
-#   Alerts: 24 expected (1 active + 23 sudden); run --json 24 seen, 0 missed, 0 duplicated,
-#   0 unexpected, 18 of 18 host names as expected; legacy get_alert 24 seen, 0 missed,
-#   0 duplicated, 0 unexpected. Legacy polls 1,212 (1,236 get_alert; slowest reply 55 ms;
-#   no reconnect). Traffic: 28 bursts (5 repeats) 8.4 MB, steady 3.0 MB, 200 trickle sends,
-#   2,400 short connections, 967 DNS queries; leakwatch saw 22,241 packets, 3,267 flows,
-#   0 dropped batches, 0 kernel drops. (The first verdict printed "6 missed" for the legacy
-#   channel: the checker could not read the address of an unnamed destination out of
-#   message_full; fixed, and the report re-run on the same recorded files.)
-# The one-hour run (DURATION=3600) has not been made yet: it is for a person to run by hand.
+# LAST RESULT: one hour (the default), 2026-11-29 02:30-03:31 UTC, release build of commit 72bf3ad,
+# Debian 12, 2 cores, nothing else running: SOAK PASSED.
+#   RSS after warm-up (120 s) 74.5 MiB, at the end (3606 s) 76.2 MiB: growth +1.66 MiB
+#   (+0.19 MiB over the second half; all heap, mapped files flat at 41.1 MiB); peak 76.2 MiB.
+#   CPU 49.2 s in 3606 s = 1.36 % of one core.
+#   Alerts: 144 expected (1 active + 143 sudden); run --json and legacy get_alert each 144 seen,
+#   0 missed, 0 duplicated, 0 unexpected; 108 of 108 host names as expected. 7,212 polls, slowest
+#   reply 2.61 ms, no reconnect. Traffic: 178 bursts 53.4 MB, steady 18.0 MB, 14,400 short
+#   connections, 5,812 DNS queries; 136,588 packets, 19,129 flows, 0 dropped, 0 kernel drops.
+# Earlier one-hour runs (docs/reliability.md#soak): 485f379 grew +12.6 MiB (the bounded tables'
+# (key, slot) index; fixed in ce80c62); ce80c62 stepped up with builds beside it (connection
+# tracing's execve name table; fixed in 72bf3ad).
 #
 # What it does. Two network namespaces created here (lwsoak<pid>a: 10.200.N.1/24,
 # fd00:200::N:1/64; lwsoak<pid>b: 10.200.N.2/24, fd00:200::N:2/64 and the extra addresses of the

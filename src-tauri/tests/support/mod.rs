@@ -99,11 +99,14 @@ pub fn rerun_inside(name: &str, wrapper: &[&str]) -> bool {
 }
 
 /// Absolute geometry `(x, y, width, height)` of the first X window titled exactly `title`
-/// (from `xwininfo -root -tree`), waiting up to `limit` for it to appear.
+/// (from `xwininfo -root -tree`), waiting up to `limit` for it to appear and then to settle:
+/// the same geometry on reads at least 400 ms apart. A popup is mapped first and resized to
+/// fit its text afterwards (notification-daemon does), so a click placed from the first read
+/// can land on the text instead of a button.
 #[allow(dead_code)] // not every test binary uses it
 pub fn window_geometry(title: &str, limit: Duration) -> Option<(i64, i64, i64, i64)> {
     let quoted = format!("\"{title}\":");
-    poll(limit, || {
+    let read = || {
         let out = std::process::Command::new("xwininfo").args(["-root", "-tree"]).output().ok()?;
         let text = String::from_utf8_lossy(&out.stdout);
         // e.g. `0x20000c "Notification": ("notification-daemon" "Notification-daemon")  400x145+874+6  +874+6`
@@ -115,5 +118,16 @@ pub fn window_geometry(title: &str, limit: Duration) -> Option<(i64, i64, i64, i
         let mut xy = abs.trim_start_matches('+').split('+');
         let (x, y) = (xy.next()?.parse().ok()?, xy.next()?.parse().ok()?);
         Some((x, y, w.parse().ok()?, h.parse().ok()?))
+    };
+    let mut last: Option<((i64, i64, i64, i64), Instant)> = None;
+    poll(limit, || {
+        let now = read()?;
+        match last {
+            Some((seen, since)) if seen == now => (since.elapsed() >= Duration::from_millis(400)).then_some(now),
+            _ => {
+                last = Some((now, Instant::now()));
+                None
+            }
+        }
     })
 }

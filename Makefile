@@ -117,10 +117,22 @@ check-cargo:
 	  echo '      Run scripts/install-deps for how to install Rust, or pass CARGO=/path/to/cargo.' >&2; \
 	  exit 1; }
 
+# Cargo decides freshness by modification times alone, and the paths compiled into the tests
+# (env!("CARGO_MANIFEST_DIR")) are the checkout's. When this build directory was last used by
+# another checkout (CI's, a second clone) with newer builds than our sources, cargo would run
+# its binaries, which look for data in that other checkout: touching our sources makes cargo
+# rebuild our own crates (not the dependencies) once.
 target-dir:
 	@mkdir -p '$(CARGO_TARGET_DIR)' 2>/dev/null || { \
 	  echo 'make: cannot create $(CARGO_TARGET_DIR): run as root (sudo make …) or set CARGO_TARGET_DIR.' >&2; \
 	  exit 1; }
+	@last="$$(cat '$(CARGO_TARGET_DIR)/.leakwatch-checkout' 2>/dev/null)"; \
+	if [ "$$last" != '$(CURDIR)' ]; then \
+	  echo "make: $(CARGO_TARGET_DIR) was last used by $${last:-an unknown checkout}: rebuilding this checkout's crates"; \
+	  find src tests benches examples src-tauri/src src-tauri/tests src-tauri/build.rs \
+	    -name '*.rs' -exec touch {} + 2>/dev/null; \
+	  echo '$(CURDIR)' > '$(CARGO_TARGET_DIR)/.leakwatch-checkout'; \
+	fi
 
 build: deps check-cargo target-dir
 	$(call step,'cargo build --release --locked --bin leakwatch')

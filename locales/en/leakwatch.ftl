@@ -397,6 +397,14 @@ app-tooltip-alert = Leakwatch: new alert
 app-tooltip-paused = Leakwatch: paused
 app-tooltip-no-permission = Leakwatch: not allowed to capture
 app-no-permission = Leakwatch is not allowed to capture packets. Give the app the capture capability once (the window itself never needs root): sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip { $exe }
+app-foreign-frames =
+    { $count ->
+        [one] { $count } frame
+       *[other] { $count } frames
+    } with this computer's address as the source came from another device and { $count ->
+        [one] was
+       *[other] were
+    } not counted as uploads. Another device on this network is using the same address, or forging it: check your network's address assignments.
 app-legacy-title = Leakwatch: ignores changed by another program
 app-legacy-ignore-now = A local program ({ $peer }) told Leakwatch over the legacy socket to ignore this until it restarts: { $filter }
 app-legacy-ignore-always = A local program ({ $peer }) told Leakwatch over the legacy socket to ignore this for ever: { $filter }. If you did not ask for it, remove it under Ignores.

@@ -400,6 +400,7 @@ app-tooltip-alert = Leakwatch: новая тревога
 app-tooltip-paused = Leakwatch: пауза
 app-tooltip-no-permission = Leakwatch: нет права на захват
 app-no-permission = Leakwatch не может перехватывать пакеты. Один раз дайте приложению право на захват (окну права root не нужны никогда): sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip { $exe }
+app-foreign-frames = Другое устройство присылает кадры с адресом этого компьютера в качестве отправителя; они не учтены как отправка данных (всего: { $count }). Другое устройство в этой сети использует тот же адрес или подделывает его: проверьте, как в сети раздаются адреса.
 app-legacy-title = Leakwatch: исключения изменила другая программа
 app-legacy-ignore-now = Локальная программа ({ $peer }) через старый сокет велела Leakwatch не замечать до перезапуска: { $filter }
 app-legacy-ignore-always = Локальная программа ({ $peer }) через старый сокет велела Leakwatch не замечать всегда: { $filter }. Если это не вы, удалите исключение на странице «Исключения».

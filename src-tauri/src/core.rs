@@ -518,9 +518,13 @@ impl Core {
 
     /// Builds the status and emits it (and redraws the tray) when it changed.
     fn refresh_status_with(&self, pps: Option<f64>) {
-        let (interfaces, kernel) = match &*self.counters.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(c) => (c.active_interfaces(), c.kernel_dropped.load(Ordering::Relaxed)),
-            None => (Vec::new(), 0),
+        let (interfaces, kernel, foreign) = match &*self.counters.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(c) => (
+                c.active_interfaces(),
+                c.kernel_dropped.load(Ordering::Relaxed),
+                c.foreign_frames.load(Ordering::Relaxed),
+            ),
+            None => (Vec::new(), 0, 0),
         };
         let drops = self.handle.dropped_batches() + kernel;
         let legacy_port = self.legacy.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(LegacyServer::port);
@@ -538,10 +542,17 @@ impl Core {
                 ("no_permission", Some(st.msgs.text("app-no-permission", Some(&args))))
             } else if let Some(e) = st.last_error.clone().filter(|_| interfaces.is_empty()) {
                 ("error", Some(e))
-            } else if st.pause != Pause::Running {
-                ("paused", st.notices.first().cloned().or_else(|| st.legacy_error.clone()))
             } else {
-                ("watching", st.notices.first().cloned().or_else(|| st.legacy_error.clone()))
+                // Warnings while capturing: start-up problems, then frames another host sent with
+                // our address (dropped by the capture; see LiveCounters::foreign_frames), then
+                // the legacy server's.
+                let warning = st
+                    .notices
+                    .first()
+                    .cloned()
+                    .or_else(|| (foreign > 0).then(|| st.msgs.count("app-foreign-frames", foreign)))
+                    .or_else(|| st.legacy_error.clone());
+                (if st.pause != Pause::Running { "paused" } else { "watching" }, warning)
             };
             let paused_until = match st.pause {
                 Pause::Until(t) => Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -897,20 +908,26 @@ mod tests {
         fn emit(&self, _: &str, _: Value) {}
     }
 
-    #[test]
-    fn no_capture_rights_show_the_setcap_fix_not_root() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A core replaying the bundled capture fast, with its config in `dir`, and the sender of
+    /// its notification-action channel (dropping it closes the channel).
+    fn replay_core(dir: &std::path::Path) -> (Arc<Core>, crossbeam_channel::Sender<NoteEvent>) {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/ookla.pcap");
         let opts = Options {
             source: Source::Replay { path, speed: 1000.0 },
-            config_dir: dir.path().to_path_buf(),
+            config_dir: dir.to_path_buf(),
             reverse_dns: false,
             asn: false,
             legacy_ports: leakwatch::legacy::DEFAULT_PORTS,
             history: None,
         };
-        let (_tx, rx) = crossbeam_channel::unbounded();
-        let core = Core::start(opts, Arc::new(NullSink), None, rx);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        (Core::start(opts, Arc::new(NullSink), None, rx), tx)
+    }
+
+    #[test]
+    fn no_capture_rights_show_the_setcap_fix_not_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let (core, _tx) = replay_core(dir.path());
         core.on_live_status(LiveStatus::Error {
             iface: "eth0".into(),
             message: "socket: Operation not permitted".into(),
@@ -923,6 +940,23 @@ mod tests {
         assert!(!msg.contains("as root"), "never suggest running the UI as root: {msg}");
         assert!(core.tray_state().not_watching);
         assert_eq!(core.tray_state().icon(), crate::menu::TrayIcon::Paused);
+        core.shutdown();
+    }
+
+    #[test]
+    fn frames_another_host_sent_with_our_address_are_shown_in_the_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let (core, _tx) = replay_core(dir.path());
+        let counters = Arc::new(LiveCounters::default());
+        *core.counters.lock().unwrap() = Some(counters.clone());
+        core.refresh_status();
+        assert_eq!(core.engine_status().message, None, "nothing to say before any such frame");
+        counters.foreign_frames.store(3, Ordering::Relaxed);
+        core.refresh_status();
+        let s = core.engine_status();
+        assert_eq!(s.state, "watching", "the warning does not stop watching");
+        let msg = s.message.expect("a warning in the status");
+        assert!(msg.contains("3 frames") && msg.contains("same address"), "{msg}");
         core.shutdown();
     }
 

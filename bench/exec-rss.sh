@@ -11,9 +11,12 @@
 #   BINARY  default $CARGO_TARGET_DIR/release/leakwatch (/var/cache/leakwatch-target by default)
 #   N       default 20000
 #
-# LAST RESULT, 2026-11-29 03:55 UTC, 2 cores, idle, N=20000 (three runs each, same figures ±16 kB):
-#   72bf3ad (names inline, table sized once):  +648 kB after 20,000 execs, +660 kB after 40,000
-#   1b0424a (heap strings, table grown):      +2,124 kB after 20,000, +2,136 kB after 40,000
+# LAST RESULT, 2026-11-29 05:35 UTC, 2 cores, idle, N=20000, the two binaries run alternately,
+# three times each (engine code of 86134e5 = 72bf3ad; 1b0424a is the build before the fix):
+#   72bf3ad (names inline, table sized once):  +644, +680, +644 kB after 20,000 execs;
+#                                              +656, +680, +648 kB after 40,000
+#   1b0424a (heap strings, table grown):      +2,128 kB after 20,000 (all three runs);
+#                                              +2,140 kB after 40,000 (all three runs)
 set -euo pipefail
 BIN=${1:-${CARGO_TARGET_DIR:-/var/cache/leakwatch-target}/release/leakwatch}
 N=${2:-20000}
@@ -26,9 +29,9 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$home"' EXIT
 sleep 8
 kill -0 $pid 2>/dev/null || { echo "exec-rss: leakwatch exited:" >&2; cat "$home/stderr" >&2; exit 2; }
-if grep -qi "connection tracing" "$home/stderr"; then
+if grep -q "connection tracing is off" "$home/stderr"; then
     echo "exec-rss: connection tracing is off, so this measures nothing:" >&2
-    grep -i "connection tracing" "$home/stderr" >&2
+    grep "connection tracing is off" "$home/stderr" >&2
     exit 2
 fi
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }

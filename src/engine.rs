@@ -69,6 +69,23 @@ pub struct IgnoreInfo {
     pub source: IgnoreSource,
     /// When it was added, if known (see [`crate::ignores::Ignore::added`]).
     pub added: Option<chrono::DateTime<chrono::Utc>>,
+    /// The name of whoever added it, when known (see [`crate::ignores::Ignore::by`]).
+    pub by: Option<String>,
+}
+
+impl IgnoreInfo {
+    fn of(i: &crate::ignores::Ignore) -> IgnoreInfo {
+        IgnoreInfo {
+            id: i.id,
+            name: i.name().map(str::to_string),
+            filter: i.filter.to_string(),
+            permanent: i.is_permanent(),
+            until: i.until(),
+            source: i.source,
+            added: i.added,
+            by: i.by.clone(),
+        }
+    }
 }
 
 /// An ignore added by a front end (or a local program), as published to
@@ -83,6 +100,64 @@ pub struct IgnoreEvent {
     /// Wall-clock time the ignore was added.
     pub at: chrono::DateTime<chrono::Utc>,
 }
+
+/// A change of the engine's state (ignores, mode, pause, thresholds, rules), published to
+/// every [`EngineHandle::subscribe_changes`] subscriber with who made it, so every front end
+/// shows the same state whoever changed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// Who made it: a user name (local API), `legacy-socket`, `ignores.user.json` (the file
+    /// was edited), or `leakwatch` (this process's own front end).
+    pub by: String,
+    /// Wall-clock time of the change.
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub what: ChangeKind,
+}
+
+/// What changed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChangeKind {
+    IgnoreAdded(IgnoreInfo),
+    IgnoreRemoved {
+        id: u64,
+        name: Option<String>,
+    },
+    /// `ignores.user.json` was changed by someone else and taken as it is now (or could not be
+    /// loaded: `problem`, and the ignores in force stay).
+    IgnoresReloaded {
+        added: Vec<IgnoreInfo>,
+        removed: Vec<u64>,
+        problem: Option<String>,
+    },
+    Mode(Mode),
+    Paused,
+    Resumed,
+    Thresholds(Thresholds),
+    /// The re-alert cool-down, in µs.
+    RealertAfter(i64),
+    /// Patterns and filters were replaced.
+    Rules,
+}
+
+impl ChangeKind {
+    /// Short machine name (`ignore_added`, `mode`, …), as the local API's events carry it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChangeKind::IgnoreAdded(_) => "ignore_added",
+            ChangeKind::IgnoreRemoved { .. } => "ignore_removed",
+            ChangeKind::IgnoresReloaded { .. } => "ignores_reloaded",
+            ChangeKind::Mode(_) => "mode",
+            ChangeKind::Paused => "paused",
+            ChangeKind::Resumed => "resumed",
+            ChangeKind::Thresholds(_) => "thresholds",
+            ChangeKind::RealertAfter(_) => "realert_after",
+            ChangeKind::Rules => "rules",
+        }
+    }
+}
+
+/// Who a change is recorded as when its sender gave no name.
+pub const BY_LOCAL: &str = "leakwatch";
 
 /// Commands from front ends.
 #[derive(Debug)]
@@ -198,7 +273,9 @@ impl TableCounters {
 enum Msg {
     Batch(Batch),
     Tick(Ts),
-    Command(Command),
+    /// A command, and who sent it (`None`: this process's own front end).
+    Command(Command, Option<String>),
+    SubscribeChanges(Sender<Change>),
     SubscribeAlerts(Sender<AlertEvent>, Delivery),
     SubscribeFlows(Sender<FlowRecord>),
     SubscribeStatsWith(Sender<Stats>, Delivery),
@@ -379,7 +456,35 @@ impl EngineHandle {
     }
 
     pub fn command(&self, c: Command) {
-        let _ = self.tx.send(Msg::Command(c));
+        let _ = self.tx.send(Msg::Command(c, None));
+    }
+
+    /// [`EngineHandle::command`] on behalf of `by` (a user name), recorded in the change it makes.
+    pub fn command_by(&self, c: Command, by: &str) {
+        let _ = self.tx.send(Msg::Command(c, Some(by.to_string())));
+    }
+
+    /// Changes of state (ignores, mode, pause, thresholds, rules) from now on, with who made
+    /// them (lossy; rare events).
+    pub fn subscribe_changes(&self) -> Receiver<Change> {
+        let (tx, rx) = bounded(SUBSCRIBER_QUEUE);
+        let _ = self.tx.send(Msg::SubscribeChanges(tx));
+        rx
+    }
+
+    /// [`EngineHandle::ignore_from`] on behalf of `by` (a user name).
+    pub fn ignore_by(&self, filter: &str, how: IgnoreFor, by: &str) -> Result<u64, String> {
+        let (reply, rx) = bounded(1);
+        let c = Command::Ignore { filter: filter.to_string(), how, source: IgnoreSource::User, reply };
+        self.command_by(c, by);
+        rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
+    }
+
+    /// [`EngineHandle::remove_ignore`] on behalf of `by` (a user name).
+    pub fn remove_ignore_by(&self, id: u64, by: &str) -> Result<bool, String> {
+        let (reply, rx) = bounded(1);
+        self.command_by(Command::RemoveIgnore { id, reply }, by);
+        rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
     }
 
     /// Switches the mode; alerts already open are judged again.
@@ -446,6 +551,7 @@ struct State {
     stats: Subs<Stats>,
     flow_subs: Subs<FlowRecord>,
     ignore_subs: Subs<IgnoreEvent>,
+    change_subs: Subs<Change>,
     recycle: Sender<Vec<Packet>>,
     summary: Summary,
     paused: bool,
@@ -481,6 +587,7 @@ impl State {
             stats: Subs(Vec::new()),
             flow_subs: Subs(Vec::new()),
             ignore_subs: Subs(Vec::new()),
+            change_subs: Subs(Vec::new()),
             recycle,
             summary: Summary::default(),
             paused: false,
@@ -509,7 +616,34 @@ impl State {
         self.detector.rejudge(&self.config.rules, &self.names);
     }
 
-    fn ignore(&mut self, filter: &str, how: IgnoreFor, source: IgnoreSource) -> Result<u64, String> {
+    /// Publishes a change made by `by` (none: this process's front end; a socket ignore: the
+    /// legacy socket).
+    fn changed(&mut self, by: Option<&str>, what: ChangeKind) {
+        if self.change_subs.is_empty() {
+            return;
+        }
+        let by = by.unwrap_or(BY_LOCAL).to_string();
+        let change = Change { by, at: chrono::Utc::now(), what };
+        self.change_subs.publish(change, &mut self.summary.dropped_events);
+    }
+
+    /// Takes edits made to `ignores.user.json` by others (when the store has a file), and says so.
+    fn reload_ignores(&mut self) {
+        let Some(reload) = self.ignores.reload_if_changed() else { return };
+        if reload.added.is_empty() && reload.removed.is_empty() && reload.problem.is_none() {
+            return;
+        }
+        if let Some(p) = &reload.problem {
+            eprintln!("leakwatch: warning: {p}");
+        }
+        let added = reload.added.iter().filter_map(|id| self.ignores.get(*id)).map(IgnoreInfo::of).collect();
+        self.refresh_user_ignores();
+        let what = ChangeKind::IgnoresReloaded { added, removed: reload.removed, problem: reload.problem };
+        self.changed(Some(crate::ignores::FILE_NAME), what);
+    }
+
+    fn ignore(&mut self, filter: &str, how: IgnoreFor, source: IgnoreSource, by: Option<&str>) -> Result<u64, String> {
+        self.reload_ignores();
         if source == IgnoreSource::LegacySocket && filter.len() > MAX_SOCKET_FILTER_BYTES {
             return Err(format!(
                 "the filter is {} bytes long, more than the {MAX_SOCKET_FILTER_BYTES} bytes accepted over the legacy socket",
@@ -529,13 +663,18 @@ impl State {
         }
         let value: serde_json::Value = serde_json::from_str(filter).map_err(|e| e.to_string())?;
         let now = chrono::Utc::now();
+        let who = by.map(str::to_string);
         let id = match how {
-            IgnoreFor::Always => self.ignores.add_permanent_from(value, source),
-            IgnoreFor::Now => self.ignores.add_temporary_from(value, None, now, source),
-            IgnoreFor::Duration(d) => self.ignores.add_temporary_from(value, Some(d), now, source),
+            IgnoreFor::Always => self.ignores.add_permanent_from(value, source, who),
+            IgnoreFor::Now => self.ignores.add_temporary_from(value, None, now, source, who),
+            IgnoreFor::Duration(d) => self.ignores.add_temporary_from(value, Some(d), now, source, who),
         }
         .map_err(|e| e.to_string())?;
         self.refresh_user_ignores();
+        if let Some(info) = self.ignores.get(id).map(IgnoreInfo::of) {
+            let by = if source == IgnoreSource::LegacySocket { Some(source.as_str()) } else { by };
+            self.changed(by, ChangeKind::IgnoreAdded(info));
+        }
         if !self.ignore_subs.is_empty() {
             let event = IgnoreEvent { id, filter: filter.to_string(), how, source, at: now };
             self.ignore_subs.publish(event, &mut self.summary.dropped_events);
@@ -543,26 +682,65 @@ impl State {
         Ok(id)
     }
 
-    fn remove_ignore(&mut self, id: u64) -> Result<bool, String> {
+    fn remove_ignore(&mut self, id: u64, by: Option<&str>) -> Result<bool, String> {
+        self.reload_ignores();
+        let name = self.ignores.get(id).and_then(|i| i.name().map(str::to_string));
         let removed = self.ignores.remove(id).map_err(|e| e.to_string())?;
         self.refresh_user_ignores();
+        if removed {
+            self.changed(by, ChangeKind::IgnoreRemoved { id, name });
+        }
         Ok(removed)
     }
 
     fn list_ignores(&mut self) -> Vec<IgnoreInfo> {
-        self.ignores
-            .list(chrono::Utc::now())
-            .into_iter()
-            .map(|i| IgnoreInfo {
-                id: i.id,
-                name: i.name().map(str::to_string),
-                filter: i.filter.to_string(),
-                permanent: i.is_permanent(),
-                until: i.until(),
-                source: i.source,
-                added: i.added,
-            })
-            .collect()
+        self.ignores.list(chrono::Utc::now()).into_iter().map(IgnoreInfo::of).collect()
+    }
+
+    fn command(&mut self, c: Command, by: Option<&str>) {
+        match c {
+            Command::SetThresholds(t) => {
+                self.detector.set_thresholds(t);
+                self.changed(by, ChangeKind::Thresholds(t));
+            }
+            Command::SetRealertAfter(us) => {
+                self.detector.set_realert_after(us);
+                self.changed(by, ChangeKind::RealertAfter(us));
+            }
+            Command::SetMode(m) => {
+                self.config.rules.set_mode(m);
+                self.detector.rejudge(&self.config.rules, &self.names);
+                self.changed(by, ChangeKind::Mode(m));
+            }
+            Command::SetLocalNets(nets) => self.config.local_nets = nets,
+            Command::SetAsnDb(db) => self.names.asn = Some(db),
+            Command::SetReverseDns(r) => self.names.reverse = Some(*r),
+            Command::SetRules(rules) => {
+                let mode = self.config.rules.mode();
+                self.config.rules = *rules;
+                self.config.rules.set_mode(mode);
+                self.ignores_generation = u64::MAX;
+                self.refresh_user_ignores();
+                self.changed(by, ChangeKind::Rules);
+            }
+            Command::Pause => {
+                self.paused = true;
+                self.changed(by, ChangeKind::Paused);
+            }
+            Command::Resume => {
+                self.paused = false;
+                self.changed(by, ChangeKind::Resumed);
+            }
+            Command::Ignore { filter, how, source, reply } => {
+                let _ = reply.send(self.ignore(&filter, how, source, by));
+            }
+            Command::RemoveIgnore { id, reply } => {
+                let _ = reply.send(self.remove_ignore(id, by));
+            }
+            Command::ListIgnores { reply } => {
+                let _ = reply.send(self.list_ignores());
+            }
+        }
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
@@ -589,35 +767,8 @@ impl State {
                     let _ = self.recycle.try_send(b.packets);
                 }
                 Msg::Tick(t) => self.advance(t),
-                Msg::Command(c) => match c {
-                    Command::SetThresholds(t) => self.detector.set_thresholds(t),
-                    Command::SetRealertAfter(us) => self.detector.set_realert_after(us),
-                    Command::SetMode(m) => {
-                        self.config.rules.set_mode(m);
-                        self.detector.rejudge(&self.config.rules, &self.names);
-                    }
-                    Command::SetLocalNets(nets) => self.config.local_nets = nets,
-                    Command::SetAsnDb(db) => self.names.asn = Some(db),
-                    Command::SetReverseDns(r) => self.names.reverse = Some(*r),
-                    Command::SetRules(rules) => {
-                        let mode = self.config.rules.mode();
-                        self.config.rules = *rules;
-                        self.config.rules.set_mode(mode);
-                        self.ignores_generation = u64::MAX;
-                        self.refresh_user_ignores();
-                    }
-                    Command::Pause => self.paused = true,
-                    Command::Resume => self.paused = false,
-                    Command::Ignore { filter, how, source, reply } => {
-                        let _ = reply.send(self.ignore(&filter, how, source));
-                    }
-                    Command::RemoveIgnore { id, reply } => {
-                        let _ = reply.send(self.remove_ignore(id));
-                    }
-                    Command::ListIgnores { reply } => {
-                        let _ = reply.send(self.list_ignores());
-                    }
-                },
+                Msg::Command(c, by) => self.command(c, by.as_deref()),
+                Msg::SubscribeChanges(tx) => self.change_subs.0.push(Sub { tx, delivery: Delivery::Lossy }),
                 Msg::SubscribeAlerts(tx, delivery) => self.alerts.0.push(Sub { tx, delivery }),
                 Msg::SubscribeStatsWith(tx, delivery) => self.stats.0.push(Sub { tx, delivery }),
                 Msg::SubscribeIgnores(tx) => self.ignore_subs.0.push(Sub { tx, delivery: Delivery::Lossy }),
@@ -641,6 +792,9 @@ impl State {
             self.names.absorb_reverse(t);
             self.retry_unattributed(t);
             self.publish_tables();
+            if self.config.watch_ignores {
+                self.reload_ignores();
+            }
         }
         self.now = t;
         let (alerts, stats, summary, names) = (&mut self.alerts, &mut self.stats, &mut self.summary, &self.names);
@@ -764,6 +918,7 @@ impl State {
         self.stats.0.clear();
         self.flow_subs.0.clear();
         self.ignore_subs.0.clear();
+        self.change_subs.0.clear();
     }
 }
 

@@ -30,9 +30,14 @@
 //! the user's, added at an unknown time) and rewritten on the next change.
 //!
 //! Limitations (by design): top-level keys other than `"filters"` are kept and written back
-//! after `"filters"`; the store does not re-read the file before writing (unlike the legacy
-//! daemon), so with two processes writing the same file the last writer wins; numbers are
-//! rewritten in `serde_json`'s canonical form; lines end with `\n` on every platform.
+//! after `"filters"`; numbers are rewritten in `serde_json`'s canonical form; lines end with
+//! `\n` on every platform.
+//!
+//! **Edits by others.** [`IgnoreStore::reload_if_changed`] notices that the file changed on disk
+//! since the store last read or wrote it (an editor, another `leakwatch ignores` process) and
+//! takes the file's permanent ignores as they now are; a long-running owner (the service) calls
+//! it once a second and before each change it makes, so an edit made while it runs is applied and
+//! never overwritten by the owner's next write.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -129,6 +134,9 @@ pub struct Ignore {
     pub added: Option<DateTime<Utc>>,
     /// Who added it.
     pub source: IgnoreSource,
+    /// The name of whoever added it, when known (a user name from the local API, or
+    /// `ignores.user.json` for an ignore that appeared in the file while the service ran).
+    pub by: Option<String>,
 }
 
 impl Ignore {
@@ -262,6 +270,32 @@ pub struct IgnoreStore {
     blocked: Option<String>,
     /// No file at all: temporary ignores only.
     in_memory: bool,
+    /// The file as this store last read or wrote it (`None`: missing), to notice edits by others.
+    stamp: Option<FileStamp>,
+}
+
+/// Length and modification time of a file: changes when anyone rewrites it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn stamp_of(path: &Path) -> Option<FileStamp> {
+    let meta = fs::metadata(path).ok()?;
+    Some(FileStamp { len: meta.len(), modified: meta.modified().ok() })
+}
+
+/// What [`IgnoreStore::reload_if_changed`] found in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reload {
+    /// Ids of the permanent ignores that appeared in the file.
+    pub added: Vec<u64>,
+    /// Ids of the permanent ignores no longer in the file.
+    pub removed: Vec<u64>,
+    /// The file could not be loaded: what was wrong and where it was moved (the ignores in force
+    /// were written back in its place).
+    pub problem: Option<String>,
 }
 
 impl IgnoreStore {
@@ -282,6 +316,7 @@ impl IgnoreStore {
             generation: next_generation(),
             blocked: None,
             in_memory: true,
+            stamp: None,
         }
     }
 
@@ -298,9 +333,11 @@ impl IgnoreStore {
             generation: next_generation(),
             blocked: None,
             in_memory: false,
+            stamp: None,
         };
         crate::files::remove_stale_temp_files(&store.path);
         crate::files::remove_stale_temp_files(&sources_path(&store.path));
+        store.stamp = stamp_of(&store.path);
         let bytes = match read_limited(&store.path)? {
             ReadOutcome::Missing => return Ok((store, None)),
             ReadOutcome::TooLarge(size) => {
@@ -318,8 +355,9 @@ impl IgnoreStore {
                     .into_iter()
                     .map(|filter| {
                         let known = sources.iter().position(|s| s.filter == filter).map(|i| sources.swap_remove(i));
-                        let (source, added) = known.map_or((IgnoreSource::User, None), |s| (s.source, s.added));
-                        Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added, source }
+                        let (source, added, by) =
+                            known.map_or((IgnoreSource::User, None, None), |s| (s.source, s.added, s.by));
+                        Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added, source, by }
                     })
                     .collect();
                 store.extra = parsed.extra;
@@ -365,7 +403,7 @@ impl IgnoreStore {
         duration: Option<Duration>,
         now: DateTime<Utc>,
     ) -> Result<u64, IgnoreError> {
-        self.add_temporary_from(filter, duration, now, IgnoreSource::User)
+        self.add_temporary_from(filter, duration, now, IgnoreSource::User, None)
     }
 
     /// [`IgnoreStore::add_temporary_at`], recording who added it. An identical ignore that
@@ -376,6 +414,7 @@ impl IgnoreStore {
         duration: Option<Duration>,
         now: DateTime<Utc>,
         source: IgnoreSource,
+        by: Option<String>,
     ) -> Result<u64, IgnoreError> {
         validate_filter(&filter)?;
         let until = match duration {
@@ -403,7 +442,7 @@ impl IgnoreStore {
             return Ok(id);
         }
         let id = next_id();
-        self.ignores.push(Ignore { id, filter, kind: IgnoreKind::Temporary { until }, added: Some(now), source });
+        self.ignores.push(Ignore { id, filter, kind: IgnoreKind::Temporary { until }, added: Some(now), source, by });
         self.generation = next_generation();
         Ok(id)
     }
@@ -413,18 +452,23 @@ impl IgnoreStore {
     /// If an identical permanent ignore exists, nothing is written and its id is returned.
     /// An identical temporary ignore is left as it is (it expires on its own).
     pub fn add_permanent(&mut self, filter: Value) -> Result<u64, IgnoreError> {
-        self.add_permanent_from(filter, IgnoreSource::User)
+        self.add_permanent_from(filter, IgnoreSource::User, None)
     }
 
     /// [`IgnoreStore::add_permanent`], recording who added it (a source other than the user is
     /// written to the sidecar file first). An identical permanent ignore keeps its source.
-    pub fn add_permanent_from(&mut self, filter: Value, source: IgnoreSource) -> Result<u64, IgnoreError> {
+    pub fn add_permanent_from(
+        &mut self,
+        filter: Value,
+        source: IgnoreSource,
+        by: Option<String>,
+    ) -> Result<u64, IgnoreError> {
         validate_filter(&filter)?;
         if let Some(existing) = self.ignores.iter().find(|i| i.is_permanent() && i.filter == filter) {
             return Ok(existing.id);
         }
         let added = Some(Utc::now());
-        let new = Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added, source };
+        let new = Ignore { id: next_id(), filter, kind: IgnoreKind::Permanent, added, source, by };
         let mut all: Vec<&Ignore> = self.ignores.iter().filter(|i| i.is_permanent()).collect();
         all.push(&new);
         if !self.in_memory && self.blocked.is_none() {
@@ -432,6 +476,7 @@ impl IgnoreStore {
         }
         let filters: Vec<&Value> = all.iter().map(|i| &i.filter).collect();
         self.save(&filters)?;
+        self.saved();
         let id = new.id;
         self.ignores.push(new);
         self.generation = next_generation();
@@ -450,6 +495,7 @@ impl IgnoreStore {
             self.save(&filters)?;
             // After the main file: a failure leaves a stale entry, which only over-reports.
             let _ = self.save_sources(&kept);
+            self.saved();
         }
         self.ignores.remove(index);
         self.generation = next_generation();
@@ -516,6 +562,9 @@ impl IgnoreStore {
                 if let Some(added) = i.added {
                     e["added"] = Value::from(added.to_rfc3339());
                 }
+                if let Some(by) = &i.by {
+                    e["by"] = Value::from(by.as_str());
+                }
                 e
             })
             .collect();
@@ -530,6 +579,8 @@ impl IgnoreStore {
         write_atomically(&path, text.as_bytes())
     }
 
+    /// Writes the permanent `filters`; the caller then records the file's new stamp
+    /// ([`IgnoreStore::saved`]).
     fn save(&self, filters: &[&Value]) -> Result<(), IgnoreError> {
         if self.in_memory {
             return Err(IgnoreError::NoFile);
@@ -543,6 +594,92 @@ impl IgnoreStore {
             return Err(IgnoreError::TooLarge { path: self.path.clone(), size, limit: MAX_FILE_SIZE });
         }
         write_atomically(&self.path, text.as_bytes())
+    }
+
+    /// Records the file as this store just wrote it, so its own writes are not taken for edits.
+    fn saved(&mut self) {
+        self.stamp = stamp_of(&self.path);
+    }
+
+    /// Takes the file's permanent ignores as they are now when someone else changed the file
+    /// since this store last read or wrote it (`None`: unchanged, or no file backs this store).
+    ///
+    /// Ignores still in the file keep their ids; new ones are the user's, added `by`
+    /// `ignores.user.json` unless the sidecar file says otherwise. A file that no longer loads is
+    /// moved aside as `*.bad-<time>` (the edit is kept there) and the ignores in force are written
+    /// back in its place; a file that was deleted means no permanent ignores.
+    pub fn reload_if_changed(&mut self) -> Option<Reload> {
+        if self.in_memory || self.blocked.is_some() {
+            return None;
+        }
+        let now_stamp = stamp_of(&self.path);
+        if now_stamp == self.stamp {
+            return None;
+        }
+        let parsed = match read_limited(&self.path) {
+            Ok(ReadOutcome::Missing) => Ok(ParsedFile { filters: Vec::new(), extra: Map::new() }),
+            Ok(ReadOutcome::TooLarge(size)) => Err(LoadProblemKind::TooLarge { size, limit: MAX_FILE_SIZE }),
+            Ok(ReadOutcome::Bytes(bytes)) => parse_file(&bytes).map_err(|err| LoadProblemKind::Invalid {
+                line: err.line(),
+                column: err.column(),
+                message: strip_position(&err.to_string()),
+            }),
+            Err(e) => {
+                // Unreadable now (permissions, not a file): keep what is in force, say so once.
+                self.stamp = now_stamp;
+                return Some(Reload { problem: Some(e.to_string()), ..Reload::default() });
+            }
+        };
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(kind) => {
+                let problem = self.move_aside(kind);
+                let kept: Vec<Value> =
+                    self.ignores.iter().filter(|i| i.is_permanent()).map(|i| i.filter.clone()).collect();
+                let refs: Vec<&Value> = kept.iter().collect();
+                let rewrite = self.save(&refs);
+                let mut text = problem.to_string();
+                if let Err(e) = rewrite {
+                    text.push_str(&format!(" (the ignores in force could not be written back: {e})"));
+                }
+                self.saved();
+                return Some(Reload { problem: Some(text), ..Reload::default() });
+            }
+        };
+        self.stamp = now_stamp;
+        let mut sources = read_sources(&sources_path(&self.path));
+        let mut old: Vec<Ignore> = Vec::new();
+        let mut temporary: Vec<Ignore> = Vec::new();
+        for i in self.ignores.drain(..) {
+            if i.is_permanent() { old.push(i) } else { temporary.push(i) }
+        }
+        let mut report = Reload::default();
+        let mut permanent = Vec::with_capacity(parsed.filters.len());
+        for filter in parsed.filters {
+            if permanent.iter().any(|p: &Ignore| p.filter == filter) {
+                continue;
+            }
+            if let Some(pos) = old.iter().position(|o| o.filter == filter) {
+                permanent.push(old.swap_remove(pos));
+                continue;
+            }
+            let known = sources.iter().position(|s| s.filter == filter).map(|i| sources.swap_remove(i));
+            let (source, added, by) = known
+                .map_or((IgnoreSource::User, Some(Utc::now()), Some(FILE_NAME.to_string())), |s| {
+                    (s.source, s.added, s.by)
+                });
+            let id = next_id();
+            report.added.push(id);
+            permanent.push(Ignore { id, filter, kind: IgnoreKind::Permanent, added, source, by });
+        }
+        report.removed = old.iter().map(|o| o.id).collect();
+        self.ignores = permanent;
+        self.ignores.extend(temporary);
+        self.extra = parsed.extra;
+        if !report.added.is_empty() || !report.removed.is_empty() {
+            self.generation = next_generation();
+        }
+        Some(report)
     }
 
     fn move_aside(&mut self, kind: LoadProblemKind) -> LoadProblem {
@@ -571,6 +708,7 @@ struct SourceEntry {
     filter: Value,
     source: IgnoreSource,
     added: Option<DateTime<Utc>>,
+    by: Option<String>,
 }
 
 /// The sidecar entries; an absent, oversized or unreadable file gives none.
@@ -586,7 +724,8 @@ fn read_sources(path: &Path) -> Vec<SourceEntry> {
                 .and_then(Value::as_str)
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc));
-            Some(SourceEntry { filter: e.get("filter")?.clone(), source, added })
+            let by = e.get("by").and_then(Value::as_str).map(str::to_string);
+            Some(SourceEntry { filter: e.get("filter")?.clone(), source, added, by })
         })
         .collect()
 }

@@ -6,9 +6,11 @@
 //! publishes [`alert::AlertEvent`]s. Front ends only hold an [`engine::EngineHandle`].
 
 pub mod alert;
+pub mod api;
 pub mod bounded;
 pub mod capture;
 pub mod cli;
+pub mod compose;
 pub mod detect;
 pub mod direction;
 pub mod engine;
@@ -20,9 +22,11 @@ pub mod ignores;
 pub mod judge;
 pub mod legacy;
 pub mod naming;
+pub mod os;
 pub mod packet;
 pub mod patterns;
 pub mod process;
+pub mod service;
 pub mod settings;
 pub mod text;
 pub mod time;

@@ -71,6 +71,9 @@ pub struct EngineConfig {
     pub rules: Rules,
     /// Organisation / ASN / country database (None: unknown until `Command::SetAsnDb`).
     pub asn: Option<std::sync::Arc<crate::naming::asn::AsnDb>>,
+    /// Notice edits of `ignores.user.json` by others once a second (live: `run`, the service);
+    /// off for replays, whose results must not depend on when a file was edited.
+    pub watch_ignores: bool,
 }
 
 impl Default for EngineConfig {
@@ -89,6 +92,7 @@ impl Default for EngineConfig {
             flow_idle_timeout: 600 * SECOND,
             rules: Rules::shipped(Mode::Paranoid),
             asn: None,
+            watch_ignores: false,
         }
     }
 }

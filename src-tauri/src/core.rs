@@ -164,8 +164,15 @@ impl Core {
         if live && let Ok(all) = leakwatch::capture::interfaces::list() {
             config.local_nets = leakwatch::capture::interfaces::own_nets(&all, false);
         }
-        let sockets: Box<dyn SocketTable> =
-            if live { Box::new(leakwatch::cli::socket_table()) } else { Box::new(NoSocketTable) };
+        let sockets: Box<dyn SocketTable> = if live {
+            let mut table = leakwatch::process::SystemSocketTable::new();
+            if let Err(e) = table.start_connect_tracer() {
+                eprintln!("leakwatch-app: note: connection tracing is off: {e}");
+            }
+            Box::new(table)
+        } else {
+            Box::new(NoSocketTable)
+        };
         let engine = Engine::start_full(config, sockets, ignores);
         let handle = engine.handle();
         // Subscribed before any packet flows, like the threads below.

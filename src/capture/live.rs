@@ -71,6 +71,18 @@ pub enum LiveStatus {
     Filter { iface: String, filter: String },
 }
 
+impl std::fmt::Display for LiveStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LiveStatus::Started { iface, link } => write!(f, "capturing on {iface} ({link})"),
+            LiveStatus::Stopped { iface, reason } => write!(f, "stopped capturing on {iface}: {reason}"),
+            LiveStatus::Error { iface, message, .. } => write!(f, "error: {iface}: {message}"),
+            LiveStatus::Retry { iface, after } => write!(f, "{iface}: trying again in {} s", after.as_secs()),
+            LiveStatus::Filter { iface, filter } => write!(f, "{iface}: addresses changed, filter now {filter}"),
+        }
+    }
+}
+
 /// Counters shared by the capture threads (lock-free reads).
 #[derive(Debug, Default)]
 pub struct LiveCounters {

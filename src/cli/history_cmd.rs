@@ -9,6 +9,15 @@ pub fn run(cmd: &HistoryCommand) -> i32 {
     let db = match cmd {
         HistoryCommand::Alerts { db, .. } | HistoryCommand::Uploads { db, .. } => db,
     };
+    // The service's history when it runs, unless a database was named.
+    let local = db.path.is_some() || std::env::var_os("LEAKWATCH_HISTORY_DIR").is_some_and(|v| !v.is_empty());
+    if !local {
+        match super::service_cmd::try_connect() {
+            Ok(Some(mut client)) => return from_service(cmd, &mut client),
+            Ok(None) => {}
+            Err(code) => return code,
+        }
+    }
     let Some(path) = db.path.clone().or_else(crate::history::default_path) else {
         eprintln!("leakwatch: error: no data directory is known for this user: give the database with --db FILE");
         return EXIT_USAGE;
@@ -62,8 +71,15 @@ fn alerts(
 ) -> Result<(), String> {
     let since_us = since_s(store, db, since)?.map(|s| s.saturating_mul(1_000_000));
     let q = AlertQuery { since_us, program, text, limit: 0, until_us: None };
-    for a in store.alerts(&q).map_err(|e| e.to_string())? {
-        let j = &a.json;
+    let rows: Vec<serde_json::Value> =
+        store.alerts(&q).map_err(|e| e.to_string())?.into_iter().map(|a| a.json).collect();
+    print_alerts(&rows, json, out);
+    Ok(())
+}
+
+/// Prints stored alerts (newest first), as JSON lines or text.
+fn print_alerts(rows: &[serde_json::Value], json: bool, out: &mut impl Write) {
+    for j in rows {
         let line = if json {
             j.to_string()
         } else {
@@ -82,7 +98,6 @@ fn alerts(
         let line = if json { line } else { super::output::terminal_safe(&line).into_owned() };
         let _ = writeln!(out, "{line}");
     }
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -98,6 +113,12 @@ fn uploads(
 ) -> Result<(), String> {
     let since = since_s(store, db, since)?;
     let rows = store.uploads(since, by, program, 0).map_err(|e| e.to_string())?;
+    print_uploads(&rows, by, json, csv, out);
+    Ok(())
+}
+
+/// Prints upload totals (largest first), as text, JSON lines or CSV.
+fn print_uploads(rows: &[UploadRow], by: GroupBy, json: bool, csv: bool, out: &mut impl Write) {
     let name = match by {
         GroupBy::Program => "program",
         GroupBy::Destination => "organisation",
@@ -107,11 +128,58 @@ fn uploads(
         let header = if by == GroupBy::Destination { format!("{name},country,bytes") } else { format!("{name},bytes") };
         let _ = writeln!(out, "{header}");
     }
-    for r in &rows {
+    for r in rows {
         let line = upload_line(r, by, name, json, csv);
         let _ = writeln!(out, "{}", if json { line } else { super::output::terminal_safe(&line).into_owned() });
     }
-    Ok(())
+}
+
+/// `history alerts|uploads` answered by the service (its own database).
+fn from_service(cmd: &HistoryCommand, c: &mut crate::api::client::Client) -> i32 {
+    use serde_json::{Value, json};
+    let span = |s: &crate::history::Span| s.0.map(|secs| format!("{secs}s")).unwrap_or_else(|| "all".to_string());
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match cmd {
+        HistoryCommand::Alerts { since, program, search, json: as_json, db } => c
+            .call(
+                "history.alerts",
+                json!({"since": span(since), "program": program, "search": search, "from_newest": db.from_newest}),
+            )
+            .map(|rows| print_alerts(rows.as_array().map_or(&[][..], Vec::as_slice), *as_json, &mut out)),
+        HistoryCommand::Uploads { by, since, program, json: as_json, csv, db } => {
+            let by_name = match by {
+                GroupBy::Program => "program",
+                GroupBy::Destination => "destination",
+                GroupBy::Country => "country",
+            };
+            c.call(
+                "history.uploads",
+                json!({"by": by_name, "since": span(since), "program": program, "from_newest": db.from_newest}),
+            )
+            .map(|rows| {
+                let rows: Vec<UploadRow> = rows
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r: &Value| UploadRow {
+                        key: r["key"].as_str().unwrap_or_default().to_string(),
+                        country: r["country"].as_str().map(str::to_string),
+                        bytes: r["bytes"].as_u64().unwrap_or(0),
+                    })
+                    .collect();
+                print_uploads(&rows, *by, *as_json, *csv, &mut out)
+            })
+        }
+    };
+    let _ = out.flush();
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            super::service_cmd::EXIT_SERVICE
+        }
+    }
 }
 
 fn upload_line(r: &UploadRow, by: GroupBy, name: &str, json: bool, csv: bool) -> String {

@@ -12,6 +12,15 @@ pub fn run(cmd: &IgnoresCommand) -> i32 {
             file
         }
     };
+    // The service's ignores when it runs, unless a file was named.
+    let local = file.path.is_some() || std::env::var_os(crate::ignores::CONFIG_DIR_ENV).is_some_and(|v| !v.is_empty());
+    if !local {
+        match super::service_cmd::try_connect() {
+            Ok(Some(mut client)) => return super::service_cmd::ignores(cmd, &mut client),
+            Ok(None) => {}
+            Err(code) => return code,
+        }
+    }
     let path = match file.resolve() {
         Ok(p) => p,
         Err(e) => {

@@ -7,11 +7,9 @@ mod history_cmd;
 mod ignores_cmd;
 mod output;
 mod patterns_cmd;
-mod recording;
 mod replay;
 mod run;
-
-pub use run::socket_table;
+mod service_cmd;
 
 use crate::i18n::Locale;
 use crate::ignores::IgnoreStore;
@@ -55,9 +53,32 @@ pub enum Command {
     /// List, add or remove the permanent ignores in ignores.user.json.
     #[command(subcommand)]
     Ignores(IgnoresCommand),
-    /// Look back: stored alerts and each program's uploads (recorded by `run`).
+    /// Look back: stored alerts and each program's uploads (recorded by `run` and the service).
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Run the privileged service: capture, attribution, detection and history for the whole
+    /// machine, serving the local API to the app and CLI of root and group leakwatch (systemd
+    /// starts it: leakwatch.service).
+    Service {
+        /// The configuration file.
+        #[arg(long, value_name = "FILE", default_value = crate::service::config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+    /// Show what the service is doing: interfaces, mode, attribution, figures.
+    Status {
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the service's alerts as they happen (Ctrl-C stops).
+    Watch {
+        /// One JSON event per line (`alert`, and `change` with --changes).
+        #[arg(long)]
+        json: bool,
+        /// Also every change: ignores, mode, pause, with who made it.
+        #[arg(long)]
+        changes: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,6 +159,8 @@ pub enum PatternsCommand {
 }
 
 #[derive(Subcommand, Debug)]
+/// Without `--file` (and without `$LEAKWATCH_CONFIG_DIR`), these act on the service's ignores
+/// when the service runs, and on your own ignores.user.json when it does not.
 pub enum IgnoresCommand {
     /// List the permanent ignores, with who added each (user, or legacy-socket: a local
     /// program over the legacy TCP protocol).
@@ -238,17 +261,64 @@ pub struct DetectionArgs {
     pub country_mmdb: Option<PathBuf>,
 }
 
-/// Loads the organisation / ASN / country data (bundled, plus the user's MaxMind files);
-/// on failure says why and goes on without names.
-pub fn load_asn(d: &DetectionArgs) -> Option<Arc<crate::naming::asn::AsnDb>> {
-    let loaded = crate::naming::asn::AsnDb::load_default()
-        .and_then(|db| db.with_overrides(d.asn_mmdb.as_deref(), d.country_mmdb.as_deref()));
-    match loaded {
-        Ok(db) => Some(Arc::new(db)),
-        Err(e) => {
-            eprintln!("leakwatch: warning: organisations and countries will be unknown: {e}");
-            None
+impl DetectionArgs {
+    /// Where the organisation / country data comes from (bundled, plus the user's MaxMind files).
+    pub fn asn_spec(&self, before_start: bool) -> crate::compose::AsnSpec {
+        crate::compose::AsnSpec {
+            load: true,
+            before_start,
+            asn_mmdb: self.asn_mmdb.clone(),
+            country_mmdb: self.country_mmdb.clone(),
         }
+    }
+}
+
+impl RecordArgs {
+    /// Where to record: `--history FILE`; else, for `run` (`by_default`), the user's data
+    /// directory unless `--no-history`.
+    pub fn spec(&self, by_default: bool) -> crate::compose::RecordSpec {
+        let history = if self.no_history {
+            None
+        } else if self.history.is_some() || !by_default {
+            self.history.clone()
+        } else {
+            let path = crate::history::default_path();
+            if path.is_none() {
+                eprintln!(
+                    "leakwatch: note: no data directory is known for this user: history is not recorded (give --history FILE)"
+                );
+            }
+            path
+        };
+        crate::compose::RecordSpec { history, history_required: self.history.is_some(), forward: self.forward.clone() }
+    }
+}
+
+/// The exit code for a system that could not be built (its error already printed).
+pub fn start_error_code(e: &crate::compose::StartError) -> i32 {
+    match e {
+        crate::compose::StartError::Forward(_) => EXIT_USAGE,
+        crate::compose::StartError::History(_) => EXIT_BAD_FILE,
+    }
+}
+
+/// What `leakwatch run` builds.
+fn system_spec(args: &RunArgs, config: EngineConfig, locale: Locale) -> crate::compose::Spec {
+    let d = &args.detection;
+    crate::compose::Spec {
+        config,
+        attribute: true,
+        ignores: if d.no_user_ignores { None } else { IgnoreStore::default_path() },
+        asn: d.asn_spec(false),
+        reverse_dns: !args.no_reverse_dns,
+        legacy: (!args.no_legacy).then(|| crate::legacy::LegacyOptions {
+            ports: args.legacy_ports.clone(),
+            locale,
+            ..crate::legacy::LegacyOptions::default()
+        }),
+        record: args.record.spec(true),
+        live: true,
+        locale,
     }
 }
 
@@ -401,16 +471,10 @@ pub fn main() -> i32 {
         Command::Patterns(PatternsCommand::Check { rules }) => patterns_cmd::check(&rules),
         Command::Ignores(cmd) => ignores_cmd::run(&cmd),
         Command::History(cmd) => history_cmd::run(&cmd),
+        Command::Service { config } => crate::service::run(&config),
+        Command::Status { json } => service_cmd::status(json),
+        Command::Watch { json, changes } => service_cmd::watch(json, changes),
     }
-}
-
-/// Opens the user's ignores for an analysing command, printing any load problem.
-pub fn open_user_ignores(disabled: bool) -> Option<IgnoreStore> {
-    if disabled {
-        return None;
-    }
-    let path = IgnoreStore::default_path()?;
-    open_ignores_at(&path).ok()
 }
 
 /// Opens an ignores file, printing a load problem (the bad file is kept as a backup).

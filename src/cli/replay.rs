@@ -3,13 +3,13 @@
 //! do not share flows or alerts.
 
 use super::output::{Style, alert_json, alert_line, emit, flow_json, flow_line};
-use super::recording::Recording;
-use super::{EXIT_BAD_FILE, EXIT_OK, ReplayArgs, engine_config, load_asn, open_user_ignores, use_color};
+use super::{EXIT_BAD_FILE, EXIT_OK, ReplayArgs, engine_config, use_color};
 use crate::alert::AlertPhase;
 use crate::capture::file::{FileError, spawn_reader};
-use crate::engine::{Delivery, Engine};
+use crate::compose::{AsnSpec, Spec, System};
+use crate::engine::Delivery;
 use crate::i18n::{Locale, Messages};
-use crate::process::NoSocketTable;
+use crate::ignores::IgnoreStore;
 use crate::settings::EngineConfig;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -30,8 +30,11 @@ pub fn run(args: &ReplayArgs) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    // Loaded before the first packet so replays name destinations the same way every run.
-    config.asn = load_asn(d);
+    // Loaded once, before the first packet, so replays name destinations the same way every run.
+    match d.asn_spec(true).load_now() {
+        Ok(db) => config.asn = Some(db),
+        Err(e) => eprintln!("leakwatch: warning: {e}"),
+    }
     let locale = d.locale.unwrap_or_else(Locale::from_system);
     let msgs = Messages::new(locale);
     let color = use_color(&args.color);
@@ -69,25 +72,37 @@ fn replay_one(
     out: &mut impl Write,
 ) -> Result<Result<(), FileError>, i32> {
     let name = path.display().to_string();
-    let ignores = open_user_ignores(args.detection.no_user_ignores);
-    let config = EngineConfig { input_queue: REPLAY_QUEUE, ..config.clone() };
-    let engine = Engine::start_full(config, Box::new(NoSocketTable), ignores);
-    let handle = engine.handle();
-    let alerts = handle.subscribe_alerts(Delivery::Lossless);
-    let recording = match Recording::start(&args.record, &handle, false, locale) {
-        Ok(r) => r,
-        Err(code) => {
-            engine.finish();
-            return Err(code);
+    let spec = Spec {
+        config: EngineConfig { input_queue: REPLAY_QUEUE, ..config.clone() },
+        attribute: false,
+        ignores: if args.detection.no_user_ignores { None } else { IgnoreStore::default_path() },
+        // Loaded once for all files (in `run`).
+        asn: AsnSpec::default(),
+        reverse_dns: false,
+        legacy: None,
+        record: args.record.spec(false),
+        live: false,
+        locale,
+    };
+    let system = match System::start(spec) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            return Err(super::start_error_code(&e));
         }
     };
+    for n in &system.notices {
+        eprintln!("leakwatch: warning: {n}");
+    }
+    let handle = system.handle().clone();
+    let alerts = handle.subscribe_alerts(Delivery::Lossless);
     let flows = args.flows.then(|| handle.subscribe_flows());
     let bar = progress_bar(path, args.no_progress);
     let progress = bar.clone().map(|b| Box::new(move |n: u64| b.set_position(n)) as Box<dyn FnMut(u64) + Send>);
-    let reader = spawn_reader(path, handle, progress);
+    let reader = spawn_reader(path, handle.clone(), progress);
     let finisher = std::thread::spawn(move || {
         let result = reader.join().unwrap_or_else(|_| Ok(Default::default()));
-        let summary = engine.finish();
+        let summary = handle.finish();
         (result, summary)
     });
     let mut notified: HashMap<u64, u64> = HashMap::new();
@@ -111,7 +126,7 @@ fn replay_one(
         }
     }
     let (result, summary) = finisher.join().expect("the replay finisher thread");
-    recording.finish(false);
+    system.stop(false);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

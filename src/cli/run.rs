@@ -3,16 +3,15 @@
 //! (unless `--no-legacy`). Ctrl-C or SIGTERM stops cleanly (exit 0).
 
 use super::output::{Style, alert_line, emit, flow_line};
-use super::recording::Recording;
-use super::{EXIT_NO_PERMISSION, EXIT_OK, RunArgs, engine_config, load_asn, open_user_ignores, use_color};
+use super::{EXIT_NO_PERMISSION, EXIT_OK, RunArgs, engine_config, use_color};
 use crate::alert::{AlertEvent, AlertPhase};
 use crate::capture::interfaces;
-use crate::capture::live::{LiveCapture, LiveOptions, LiveStatus};
-use crate::engine::{Delivery, Engine};
+use crate::capture::live::{LiveOptions, LiveStatus};
+use crate::compose::System;
+use crate::engine::Delivery;
 use crate::flows::FlowRecord;
 use crate::i18n::{Locale, Messages};
-use crate::legacy::{GuiLauncher, Launch, LegacyEvent, LegacyOptions, LegacyServer};
-use crate::process::SystemSocketTable;
+use crate::legacy::{GuiLauncher, Launch, LegacyEvent, LegacyServer};
 use crossbeam_channel::select;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -73,42 +72,38 @@ pub fn run(args: &RunArgs) -> i32 {
     let style = Style { color: use_color(&args.color) };
 
     install_signal_handlers();
-    let ignores = open_user_ignores(d.no_user_ignores);
-    let engine = Engine::start_full(config, Box::new(socket_table()), ignores);
-    let handle = engine.handle();
-    if !args.no_reverse_dns {
-        match crate::naming::reverse::ReverseDns::from_system() {
-            Ok(r) => handle.command(crate::engine::Command::SetReverseDns(Box::new(r))),
-            Err(e) => eprintln!("leakwatch: note: no reverse DNS for unnamed destinations: {e}"),
-        }
-    }
-    // The organisation / country data loads in the background: capture starts at once.
-    {
-        let (handle, d) = (handle.clone(), d.clone());
-        std::thread::spawn(move || {
-            if let Some(db) = load_asn(&d) {
-                handle.command(crate::engine::Command::SetAsnDb(db));
-            }
-        });
-    }
-    let alerts = handle.subscribe_alerts(Delivery::Lossless);
-    let recording = match Recording::start(&args.record, &handle, true, locale) {
-        Ok(r) => r,
-        Err(code) => {
-            engine.finish();
-            return code;
+    let mut system = match System::start(super::system_spec(args, config, locale)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e}");
+            return super::start_error_code(&e);
         }
     };
-    let legacy = start_legacy(args, &handle, locale);
-    let legacy_events = legacy.as_ref().map_or_else(crossbeam_channel::never, LegacyServer::events);
+    match system.tracing() {
+        Ok(()) => eprintln!("leakwatch: programs are told by the kernel as they connect (short-lived ones too)"),
+        Err(e) => eprintln!(
+            "leakwatch: note: programs that exit within milliseconds may show as unknown: connection tracing is off: {e}"
+        ),
+    }
+    for n in &system.notices {
+        eprintln!("leakwatch: warning: {n}");
+    }
+    if let Some(server) = system.legacy() {
+        let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
+        eprintln!("leakwatch: legacy protocol for old GUIs on port {} ({})", server.port(), addrs.join(" and "));
+    }
+    let handle = system.handle().clone();
+    let alerts = handle.subscribe_alerts(Delivery::Lossless);
+    let legacy_events = system.legacy().map_or_else(crossbeam_channel::never, LegacyServer::events);
     let flows = args.flows.then(|| handle.subscribe_flows());
     // Per-second upload figures: the status line's share of bytes attributed to a program.
     let stats = handle.subscribe_stats();
     let (mut counted, mut attributed) = (0u64, 0u64);
-    let live = LiveCapture::start(
-        handle,
-        LiveOptions { interfaces: args.interfaces.clone(), include_loopback: args.loopback, follow_local_nets },
-    );
+    let live = system.start_live(LiveOptions {
+        interfaces: args.interfaces.clone(),
+        include_loopback: args.loopback,
+        follow_local_nets,
+    });
     let status = live.status();
     let counters = live.counters();
 
@@ -152,7 +147,7 @@ pub fn run(args: &RunArgs) -> i32 {
                     _ => {}
                 }
                 printer.clear_status(tty);
-                eprintln!("leakwatch: {}", status_text(&s));
+                eprintln!("leakwatch: {s}");
             },
             recv(stats) -> s => if let Ok(s) = s {
                 for r in &s.rates {
@@ -174,7 +169,7 @@ pub fn run(args: &RunArgs) -> i32 {
             } else {
                 format!("{:.0} %", attributed as f64 * 100.0 / counted as f64)
             };
-            let legacy_status = match &legacy {
+            let legacy_status = match system.legacy() {
                 Some(l) => {
                     let st = l.status();
                     format!(", legacy port {} ({} clients)", st.port, st.connections)
@@ -185,7 +180,7 @@ pub fn run(args: &RunArgs) -> i32 {
                 "\r\x1b[K[{}] {:.0} packets/s, {} dropped batches, {} kernel drops, {} of uploaded bytes attributed{}",
                 if ifaces.is_empty() { "no interface".to_string() } else { ifaces.join(", ") },
                 rate,
-                live.dropped_batches(),
+                system.live().map_or(0, |l| l.dropped_batches()),
                 counters.kernel_dropped.load(Ordering::Relaxed),
                 share,
                 legacy_status
@@ -194,14 +189,9 @@ pub fn run(args: &RunArgs) -> i32 {
         }
     }
     printer.clear_status(tty);
-    let dropped = live.dropped_batches();
+    let dropped = system.live().map_or(0, |l| l.dropped_batches());
     let kernel = counters.kernel_dropped.load(Ordering::Relaxed);
-    live.stop();
-    if let Some(l) = legacy {
-        l.stop();
-    }
-    let summary = engine.finish();
-    recording.finish(false);
+    let summary = system.stop(false);
     for e in alerts.try_iter() {
         printer.alert(&mut out, &e, false);
     }
@@ -221,26 +211,6 @@ pub fn run(args: &RunArgs) -> i32 {
         summary.packets, summary.other, summary.malformed, summary.flows, summary.alerts, dropped, kernel
     );
     EXIT_OK
-}
-
-/// Starts the legacy protocol server unless `--no-legacy`; says where it listens, or why it
-/// does not (the engine runs on either way).
-fn start_legacy(args: &RunArgs, handle: &crate::engine::EngineHandle, locale: Locale) -> Option<LegacyServer> {
-    if args.no_legacy {
-        return None;
-    }
-    let opts = LegacyOptions { ports: args.legacy_ports.clone(), locale, ..LegacyOptions::default() };
-    match LegacyServer::start(handle.clone(), opts) {
-        Ok(server) => {
-            let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
-            eprintln!("leakwatch: legacy protocol for old GUIs on port {} ({})", server.port(), addrs.join(" and "));
-            Some(server)
-        }
-        Err(e) => {
-            eprintln!("leakwatch: warning: {e}; watching goes on without it");
-            None
-        }
-    }
 }
 
 /// Prints what happened on the legacy socket (ignores added by local programs must be seen).
@@ -296,16 +266,6 @@ impl Printer<'_> {
     }
 }
 
-fn status_text(s: &LiveStatus) -> String {
-    match s {
-        LiveStatus::Started { iface, link } => format!("capturing on {iface} ({link})"),
-        LiveStatus::Stopped { iface, reason } => format!("stopped capturing on {iface}: {reason}"),
-        LiveStatus::Error { iface, message, .. } => format!("error: {iface}: {message}"),
-        LiveStatus::Retry { iface, after } => format!("{iface}: trying again in {} s", after.as_secs()),
-        LiveStatus::Filter { iface, filter } => format!("{iface}: addresses changed, filter now {filter}"),
-    }
-}
-
 fn flow_json(f: &FlowRecord) -> String {
     let mut v = f.to_json();
     v["process"] = serde_json::to_value(f.process.as_deref()).unwrap_or(serde_json::Value::Null);
@@ -317,17 +277,4 @@ fn flow_text(f: &FlowRecord) -> String {
         Some(p) => format!("{}  process {} ({})", flow_line(f), p.name, p.pid),
         None => flow_line(f),
     }
-}
-
-/// The live socket table, with kernel tracing of new connections when it can start (it catches
-/// programs that exit at once); says on stderr which one is in use.
-pub fn socket_table() -> SystemSocketTable {
-    let mut table = SystemSocketTable::new();
-    match table.start_connect_tracer() {
-        Ok(()) => eprintln!("leakwatch: programs are told by the kernel as they connect (short-lived ones too)"),
-        Err(e) => eprintln!(
-            "leakwatch: note: programs that exit within milliseconds may show as unknown: connection tracing is off: {e}"
-        ),
-    }
-    table
 }

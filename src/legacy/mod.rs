@@ -382,7 +382,7 @@ impl Backend for EngineBackend {
         let found = find_ignore(&list, key)?;
         self.allow_change(&format!("delete_user_ignore {key}"))?;
         let (id, name) = (found.id, found.name.clone());
-        match self.handle.remove_ignore(id)? {
+        match self.handle.remove_ignore_by(id, IgnoreSource::LegacySocket.as_str())? {
             true => {
                 emit(&self.events, LegacyEvent::IgnoreRemoved { id, name, peer: self.peer });
                 Ok(())

@@ -40,7 +40,11 @@ fn leakwatch_gid() -> u32 {
 fn prerequisites() -> Option<NetPair> {
     let required = std::env::var("LEAKWATCH_REQUIRE_LIVE").is_ok_and(|v| v == "1");
     let missing = ["setpriv", "getent", "groupadd"].into_iter().find(|t| {
-        !Command::new("sh").args(["-c", &format!("command -v {t}")]).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+        !Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     });
     if let Some(tool) = missing {
         assert!(!required, "LEAKWATCH_REQUIRE_LIVE=1 but `{tool}` is missing (util-linux / passwd)");
@@ -48,7 +52,10 @@ fn prerequisites() -> Option<NetPair> {
         return None;
     }
     let pair = NetPair::new();
-    assert!(pair.is_some() || !required, "LEAKWATCH_REQUIRE_LIVE=1 but the namespace test cannot run (root and ip needed)");
+    assert!(
+        pair.is_some() || !required,
+        "LEAKWATCH_REQUIRE_LIVE=1 but the namespace test cannot run (root and ip needed)"
+    );
     pair
 }
 
@@ -179,7 +186,8 @@ impl Watch {
     fn start(socket: &Path, gid: u32, extra: &[&str]) -> Watch {
         let mut args = vec!["watch", "--json"];
         args.extend_from_slice(extra);
-        let mut child = client(socket, Some(gid), &args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut child =
+            client(socket, Some(gid), &args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
         let events = lines(child.stdout.take().unwrap());
         Watch { _child: KillOnDrop(child), events }
     }
@@ -190,7 +198,8 @@ impl Watch {
         while let Some(left) = end.checked_duration_since(Instant::now()) {
             match self.events.recv_timeout(left) {
                 Ok(l) => {
-                    let v: Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("watch printed non-JSON {l}: {e}"));
+                    let v: Value =
+                        serde_json::from_str(&l).unwrap_or_else(|e| panic!("watch printed non-JSON {l}: {e}"));
                     if pred(&v) {
                         return v;
                     }

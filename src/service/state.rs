@@ -51,6 +51,14 @@ impl Entry {
     fn to_json(&self) -> Value {
         json!({"id": self.id, "phase": self.phase, "alert": self.alert, "ignored": self.ignored})
     }
+
+    /// The event for this entry, stamped with when the service sent it (µs since the epoch):
+    /// `bench/service.sh` measures the delay to a client with it.
+    fn event(&self) -> Value {
+        let mut v = self.to_json();
+        v["sent_us"] = json!(chrono::Utc::now().timestamp_micros());
+        v
+    }
 }
 
 /// State shared by the main loop, the pump and the API's client threads.
@@ -175,7 +183,7 @@ impl Shared {
                     book.back_mut().expect("just pushed")
                 }
             };
-            entry.to_json()
+            entry.event()
         };
         hub.publish("alert", data);
     }
@@ -194,7 +202,7 @@ impl Shared {
             for x in book.iter_mut().filter(|x| x.ignored.is_none()) {
                 if serde_json::from_str::<Value>(&x.callback_filter).is_ok_and(|f| f == filter) {
                     x.ignored = Some(json!({"how": how, "by": by, "at": at, "ignore_id": info.id}));
-                    updated.push(x.to_json());
+                    updated.push(x.event());
                 }
             }
         }

@@ -28,17 +28,13 @@ fn install_signal_handlers() {
     }
 }
 
-/// The message for missing capture rights (exit code 4).
+/// The message for missing capture rights (exit code 4). It never suggests capabilities on a
+/// binary users run: the service is the one privileged process.
 pub fn permission_hint() -> String {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.canonicalize().ok())
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "/usr/local/bin/leakwatch".into());
-    format!(
-        "leakwatch needs permission to capture packets. Either run it as root, or give the binary the capture \
-         capability once: sudo setcap cap_net_raw,cap_net_admin+eip {exe} (make install does this)"
-    )
+    "leakwatch needs permission to capture packets. Run it as root (sudo leakwatch run), or let the \
+     Leakwatch service watch this machine and use it without privileges: `sudo systemctl start leakwatch`, \
+     then `leakwatch watch` (as root or a member of group leakwatch)"
+        .to_string()
 }
 
 pub fn run(args: &RunArgs) -> i32 {

@@ -189,7 +189,10 @@ impl Watch {
         let mut child =
             client(socket, Some(gid), &args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
         let events = lines(child.stdout.take().unwrap());
-        Watch { _child: KillOnDrop(child), events }
+        let w = Watch { _child: KillOnDrop(child), events };
+        // Subscribed from its first line on.
+        w.wait(WAIT, |v| v["event"] == "watching");
+        w
     }
 
     /// The next event that `pred` accepts, within `within`.
@@ -252,9 +255,6 @@ fn uploads_of_root_and_of_short_lived_programs_reach_an_unprivileged_client_attr
     // Each 40 KB program is an alert of its own.
     let service = Service::start(&pair, "max_traffic_during_10_sec = 20000\nmin_leak_size = 20000\n");
     let watch = Watch::start(&service.socket(), gid, &[]);
-    // The watcher is subscribed once it prints its first event; status events are not asked
-    // for, so give it a moment to connect and subscribe.
-    std::thread::sleep(Duration::from_millis(700));
 
     const LONG: usize = 400_000;
     const SHORT: usize = 40_960;
@@ -353,7 +353,6 @@ fn clients_see_each_others_ignores_at_once_and_edits_of_the_file_apply_without_r
     let gid = leakwatch_gid();
     let service = Service::start(&pair, "");
     let watch = Watch::start(&service.socket(), gid, &["--changes"]);
-    std::thread::sleep(Duration::from_millis(700));
 
     // One client adds an ignore; the other sees it, with who made it.
     let filter = r#"{"pattern":{"processname":"uploader-one"},"name":"one"}"#;
@@ -391,6 +390,38 @@ fn clients_see_each_others_ignores_at_once_and_edits_of_the_file_apply_without_r
     let ev = watch.wait(WAIT, |v| v["event"] == "change" && v["data"]["kind"] == "ignore_removed");
     assert_eq!(ev["data"]["name"], "two");
     assert!(!std::fs::read_to_string(&file).unwrap().contains("\"two\""));
+    drop(watch);
+    service.stop();
+}
+
+#[test]
+fn a_reload_applies_mode_and_interfaces_at_once_and_a_bad_file_keeps_what_runs() {
+    let Some(pair) = prerequisites() else { return };
+    let gid = leakwatch_gid();
+    let mut service = Service::start(&pair, "");
+    let watch = Watch::start(&service.socket(), gid, &["--changes"]);
+    let config = service.path("leakwatch.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let edited = text.replace("mode = \"paranoid\"", "mode = \"chill\"").replace(
+        &format!("interfaces = [\"{}\"]", pair.veth_a),
+        &format!("interfaces = [\"{}\", \"lo\"]", pair.veth_a),
+    );
+    std::fs::write(&config, &edited).unwrap();
+    sh(&["kill", "-HUP", &service.child.0.id().to_string()]);
+    let ev = watch.wait(WAIT, |v| v["event"] == "change" && v["data"]["kind"] == "mode");
+    assert_eq!(ev["data"]["mode"], "chill", "{ev}");
+    assert_eq!(ev["data"]["by"], "SIGHUP or reload");
+    service.wait_stderr("capture restarted");
+    service.wait_stderr("capturing on lo");
+
+    // A file that does not parse changes nothing, and says where it is wrong.
+    std::fs::write(&config, format!("{edited}\nmin_leak_size = \"big\"\n")).unwrap();
+    sh(&["kill", "-HUP", &service.child.0.id().to_string()]);
+    service.wait_stderr("configuration not reloaded");
+    let (code, out, err) = run_client(&service.socket(), Some(gid), &["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["mode"], "chill", "{status}");
     drop(watch);
     service.stop();
 }

@@ -109,10 +109,17 @@ pub fn watch(json_out: bool, changes: bool) -> i32 {
     if let Err(e) = c.subscribe(kinds) {
         return fail(e);
     }
-    if !json_out {
-        eprintln!("leakwatch: watching the service's alerts as {} (Ctrl-C stops)", c.user);
-    }
     let stdout = std::io::stdout();
+    if json_out {
+        // A first line once subscribed: a script knows from when on nothing is missed.
+        let first = json!({"event": "watching", "data": {"user": c.user, "server": c.server, "events": kinds}});
+        let mut out = stdout.lock();
+        if writeln!(out, "{first}").and_then(|()| out.flush()).is_err() {
+            return EXIT_OK;
+        }
+    } else {
+        eprintln!("leakwatch: watching the service's alerts as {} (Ctrl-C stops)", terminal_safe(&c.user));
+    }
     loop {
         let ev = match c.next_event(None) {
             Ok(Some(ev)) => ev,

@@ -153,9 +153,24 @@ impl System {
         Ok(System { engine, handle, live: None, legacy, recording, tracing, notices })
     }
 
-    /// Starts live capture (after the caller subscribed to what it needs).
+    /// Starts live capture (after the caller subscribed to what it needs); a capture already
+    /// running is stopped first (the service's reload with other interfaces).
     pub fn start_live(&mut self, options: LiveOptions) -> &LiveCapture {
+        if let Some(old) = self.live.take() {
+            old.stop();
+        }
         self.live.insert(LiveCapture::start(self.handle.clone(), options))
+    }
+
+    /// Stops the legacy server and starts it again with `options` (`None`: off).
+    pub fn restart_legacy(&mut self, options: Option<LegacyOptions>) -> Result<(), String> {
+        if let Some(old) = self.legacy.take() {
+            old.stop();
+        }
+        if let Some(opts) = options {
+            self.legacy = Some(LegacyServer::start(self.handle.clone(), opts).map_err(|e| e.to_string())?);
+        }
+        Ok(())
     }
 
     pub fn handle(&self) -> &EngineHandle {

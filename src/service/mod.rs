@@ -12,7 +12,7 @@ pub mod config;
 mod state;
 
 use crate::api::server::{Access, Server};
-use crate::capture::live::{LiveCounters, LiveOptions};
+use crate::capture::live::LiveOptions;
 use crate::compose::{AsnSpec, RecordSpec, Spec, System};
 use crate::engine::{Command, Delivery, EngineHandle};
 use crate::judge::Rules;
@@ -62,7 +62,6 @@ pub fn run(config_path: &Path) -> i32 {
             return 1;
         }
     };
-    let follow_local_nets = config.local_nets.is_empty();
     let mut engine_config = EngineConfig {
         thresholds: config.thresholds,
         realert_after: config.realert_after,
@@ -70,7 +69,9 @@ pub fn run(config_path: &Path) -> i32 {
         rules,
         ..EngineConfig::default()
     };
-    if follow_local_nets && let Ok(all) = crate::capture::interfaces::list() {
+    if config.local_nets.is_empty()
+        && let Ok(all) = crate::capture::interfaces::list()
+    {
         engine_config.local_nets = crate::capture::interfaces::own_nets(&all, config.loopback);
     }
     let spec = Spec {
@@ -84,11 +85,7 @@ pub fn run(config_path: &Path) -> i32 {
             country_mmdb: config.country_mmdb.clone(),
         },
         reverse_dns: config.reverse_dns,
-        legacy: config.legacy.then(|| crate::legacy::LegacyOptions {
-            ports: config.legacy_ports.clone(),
-            locale: config.locale,
-            ..crate::legacy::LegacyOptions::default()
-        }),
+        legacy: config.legacy.then(|| legacy_options(&config)),
         record: RecordSpec {
             history: config.history.clone(),
             history_required: false,
@@ -120,7 +117,6 @@ pub fn run(config_path: &Path) -> i32 {
     let handle = system.handle().clone();
     let alerts = handle.subscribe_alerts(Delivery::Lossy);
     let changes = handle.subscribe_changes();
-    let legacy_events = system.legacy().map_or_else(crossbeam_channel::never, |l| l.events());
     let stats = handle.subscribe_stats();
     let shared = Arc::new(Shared::new(
         config.clone(),
@@ -145,26 +141,46 @@ pub fn run(config_path: &Path) -> i32 {
         }
     };
     let hub = server.hub();
-    let live = system.start_live(LiveOptions {
-        interfaces: config.interfaces.clone(),
-        include_loopback: config.loopback,
-        follow_local_nets,
-    });
-    let counters = live.counters();
-    let live_status = live.status();
+    let mut live_status = system.start_live(live_options(&config)).status();
+    let mut legacy_events = system.legacy().map_or_else(crossbeam_channel::never, |l| l.events());
     eprintln!(
         "leakwatch: service started (pid {}); clients connect to {} (root and group {})",
         std::process::id(),
         config.socket.display(),
         config.group
     );
-    let pump = state::start_pump(shared.clone(), hub.clone(), alerts, changes, legacy_events, live_status, stats);
+    let pump = state::start_pump(shared.clone(), hub.clone(), alerts, changes, stats);
 
     let mut last_status = Instant::now();
     while !signals.stop_requested() {
         std::thread::sleep(Duration::from_millis(50));
+        for s in live_status.try_iter() {
+            eprintln!("leakwatch: {s}");
+        }
+        for e in legacy_events.try_iter() {
+            eprintln!("leakwatch: {}", e.to_string().escape_debug());
+        }
         if signals.take_reload() || shared.reload_requested.swap(false, Ordering::SeqCst) {
-            let result = reload(&shared, &handle);
+            let old = shared.config();
+            let result = reload(&shared, &handle).map(|mut text| {
+                let new = shared.config();
+                if new.interfaces != old.interfaces || new.loopback != old.loopback || new.local_nets != old.local_nets
+                {
+                    live_status = system.start_live(live_options(&new)).status();
+                    text.push_str("; capture restarted");
+                }
+                if new.legacy != old.legacy || new.legacy_ports != old.legacy_ports {
+                    let opts = new.legacy.then(|| legacy_options(&new));
+                    match system.restart_legacy(opts) {
+                        Ok(()) => {
+                            text.push_str(if new.legacy { "; legacy server restarted" } else { "; legacy server off" })
+                        }
+                        Err(e) => text.push_str(&format!("; the legacy server could not start: {e}")),
+                    }
+                    legacy_events = system.legacy().map_or_else(crossbeam_channel::never, |l| l.events());
+                }
+                text
+            });
             match &result {
                 Ok(text) => eprintln!("leakwatch: {text}"),
                 Err(e) => eprintln!("leakwatch: error: configuration not reloaded: {e}"),
@@ -176,7 +192,7 @@ pub fn run(config_path: &Path) -> i32 {
         }
         if last_status.elapsed() >= Duration::from_secs(1) {
             last_status = Instant::now();
-            let status = status_figures(&system, &counters, hub.clients());
+            let status = status_figures(&system, hub.clients());
             shared.set_figures(status);
             hub.publish("status", shared.status_json());
         }
@@ -192,9 +208,27 @@ pub fn run(config_path: &Path) -> i32 {
     0
 }
 
+/// What to capture, from the configuration.
+fn live_options(c: &ServiceConfig) -> LiveOptions {
+    LiveOptions {
+        interfaces: c.interfaces.clone(),
+        include_loopback: c.loopback,
+        follow_local_nets: c.local_nets.is_empty(),
+    }
+}
+
+fn legacy_options(c: &ServiceConfig) -> crate::legacy::LegacyOptions {
+    crate::legacy::LegacyOptions {
+        ports: c.legacy_ports.clone(),
+        locale: c.locale,
+        ..crate::legacy::LegacyOptions::default()
+    }
+}
+
 /// Live figures for `status`.
-fn status_figures(system: &System, counters: &LiveCounters, clients: usize) -> state::Figures {
+fn status_figures(system: &System, clients: usize) -> state::Figures {
     let legacy = system.legacy().map(|l| l.status());
+    let counters = system.live().map(|l| l.counters()).unwrap_or_default();
     state::Figures {
         interfaces: counters.active_interfaces(),
         packets: counters.packets.load(Ordering::Relaxed),
@@ -229,10 +263,10 @@ fn reload(shared: &Shared, handle: &EngineHandle) -> Result<String, String> {
         handle.command_by(Command::SetRealertAfter(new.realert_after), by);
         applied.push("realert_after".to_string());
     }
+    if new.local_nets != old.local_nets && !new.local_nets.is_empty() {
+        handle.command_by(Command::SetLocalNets(crate::direction::LocalNets::new(new.local_nets.clone())), by);
+    }
     let restart: Vec<&str> = [
-        ("interfaces", new.interfaces != old.interfaces || new.loopback != old.loopback),
-        ("local_nets", new.local_nets != old.local_nets),
-        ("legacy", new.legacy != old.legacy || new.legacy_ports != old.legacy_ports),
         ("forward", new.forward != old.forward),
         ("history", new.history != old.history),
         ("ignores", new.ignores != old.ignores),
@@ -247,9 +281,8 @@ fn reload(shared: &Shared, handle: &EngineHandle) -> Result<String, String> {
     .map(|(k, _)| k)
     .collect();
     let mut keep = new.clone();
-    // What needs a restart stays as it runs until then.
-    keep.interfaces = old.interfaces.clone();
-    keep.loopback = old.loopback;
+    // What needs a restart stays as it runs until then (capture and the legacy server are
+    // restarted by the caller).
     keep.socket = old.socket.clone();
     keep.group = old.group.clone();
     keep.ignores = old.ignores.clone();

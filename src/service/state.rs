@@ -7,12 +7,10 @@ use super::config::{ServiceConfig, SettingsChange};
 use crate::alert::{AlertEvent, AlertPhase};
 use crate::api::server::Hub;
 use crate::api::{ApiError, Caller};
-use crate::capture::live::LiveStatus;
 use crate::detect::Stats;
 use crate::engine::{Change, ChangeKind, Command, EngineHandle, IgnoreFor, IgnoreInfo};
 use crate::history::{AlertQuery, GroupBy, HistoryStore};
 use crate::i18n::Messages;
-use crate::legacy::LegacyEvent;
 use crossbeam_channel::{Receiver, select};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -297,15 +295,13 @@ fn ignore_json(i: &IgnoreInfo) -> Value {
     })
 }
 
-/// Turns the engine's alerts and changes (and the legacy server's and capture's news) into API
-/// events and journal lines, until the engine stops.
+/// Turns the engine's alerts and changes into API events and journal lines, until the engine
+/// stops.
 pub fn start_pump(
     shared: Arc<Shared>,
     hub: Arc<Hub>,
     alerts: Receiver<AlertEvent>,
     changes: Receiver<Change>,
-    legacy: Receiver<LegacyEvent>,
-    live: Receiver<LiveStatus>,
     stats: Receiver<Stats>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
@@ -317,12 +313,14 @@ pub fn start_pump(
                         Ok(e) => shared.on_alert(&e, &hub),
                         Err(_) => break,
                     },
-                    recv(changes) -> c => if let Ok(c) = c { shared.on_change(&c, &hub) },
-                    recv(legacy) -> e => if let Ok(e) = e {
-                        eprintln!("leakwatch: {}", e.to_string().escape_debug());
+                    recv(changes) -> c => match c {
+                        Ok(c) => shared.on_change(&c, &hub),
+                        Err(_) => break,
                     },
-                    recv(live) -> s => if let Ok(s) = s { eprintln!("leakwatch: {s}") },
-                    recv(stats) -> s => if let Ok(s) = s { shared.on_stats(&s) },
+                    recv(stats) -> s => match s {
+                        Ok(s) => shared.on_stats(&s),
+                        Err(_) => break,
+                    },
                 }
             }
         })

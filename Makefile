@@ -19,6 +19,27 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR := $(DESTDIR)$(PREFIX)/bin
 DATADIR := $(DESTDIR)$(PREFIX)/share/leakwatch
+DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/leakwatch
+# The service (docs/service.md): its unit, its group and its fixed paths. The config and state
+# directories are not under PREFIX: the service looks for them there whatever the prefix.
+UNITDIR ?= /etc/systemd/system
+SYSUSERSDIR ?= /etc/sysusers.d
+CONFDIR := $(DESTDIR)/etc/leakwatch
+STATEDIR := $(DESTDIR)/var/lib/leakwatch
+SERVICE_UNIT := packaging/systemd/leakwatch.service
+SERVICE_CONFIG := packaging/leakwatch.toml
+SERVICE_GROUP := leakwatch
+# `make uninstall PURGE=1` also removes the config, the history and the group.
+PURGE ?=
+# Where `make deb`/`deb-check` put the leakwatch binary for Tauri's bundler: its `files` map
+# (src-tauri/tauri.conf.json) takes paths relative to src-tauri/, and the build directory is
+# outside the checkout. Git-ignored.
+DEB_STAGE := src-tauri/target-stage
+# `make test` runs `deb-check` (debug .deb from the existing debug builds, inspected) unless
+# DEB_CHECK=no.
+DEB_CHECK ?= yes
+# The Tauri CLI from npm (brings its prebuilt binary).
+TAURI_CLI := npx --yes @tauri-apps/cli@2
 
 # What `make run` passes to leakwatch: live capture on every up interface, alerts
 # in the terminal (the tray app replaces this once it exists). Override with
@@ -76,7 +97,8 @@ TEST_LOG := $(or $(TMPDIR),/tmp)/leakwatch-test.$(shell echo $$PPID).log
 # Prints a header line before each step.
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: help deps build run test test-all fuzz-short bench install clean check-cargo target-dir app ui tauri-driver deb
+.PHONY: help deps build run test test-all fuzz-short bench install uninstall clean check-cargo target-dir app ui \
+        tauri-driver deb deb-check check-service-config
 
 help:
 	@echo 'Leakwatch: watches outgoing traffic and says when a program sends data out.'
@@ -87,16 +109,22 @@ help:
 	@echo '           (CLI arguments: make run ARGS="replay samples/ookla.pcap";'
 	@echo '            app arguments: make run APP_ARGS="--replay samples/ookla.pcap --speed 5")'
 	@echo '  app      debug build of the tray app (builds ui/ first when it is there)'
-	@echo '  deb      release .deb of the tray app (binary with capture capability, desktop entry)'
-	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests'
+	@echo '  deb      release .deb: the service (unit, config, group), the leakwatch CLI and the tray app'
+	@echo '           (no capability on any binary; docs/service.md)'
+	@echo '  deb-check  debug .deb from the existing debug builds, then packaging/check-deb.sh on it'
+	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests, the UI tests,'
+	@echo '           deb-check (skip it with DEB_CHECK=no)'
 	@echo '  test-all test, then the long checks (bench/flood.sh: 2 million destinations; fuzz-short)'
 	@echo '  fuzz-short  each cargo-fuzz target of fuzz/ for FUZZ_TIME s (default 30) from its committed'
 	@echo '           corpus; fails on any crash, timeout or OOM (nightly + cargo-fuzz; docs/reliability.md)'
 	@echo '  build    release build of the leakwatch binary'
 	@echo '  bench    run the benchmarks (replay, patterns, asn_load, history; see bench/README.md)'
 	@echo '  deps     install missing system packages (scripts/install-deps)'
-	@echo '  install  install leakwatch to $$(PREFIX)/bin (data to $$(PREFIX)/share/leakwatch)'
-	@echo '           and let it capture without root'
+	@echo '  install  install leakwatch to $$(PREFIX)/bin (data to $$(PREFIX)/share/leakwatch), the service'
+	@echo '           unit to $(UNITDIR), the default config to /etc/leakwatch (kept if there),'
+	@echo '           group leakwatch (with $$SUDO_USER in it); then enable and start the service'
+	@echo '  uninstall  stop and remove the service, leakwatch and its data; keeps /etc/leakwatch and'
+	@echo '           /var/lib/leakwatch unless PURGE=1 (which also removes group leakwatch)'
 	@echo '  clean    remove the build directory'
 	@echo '  help     this text'
 	@echo
@@ -104,6 +132,7 @@ help:
 	@echo '  CARGO_TARGET_DIR = $(CARGO_TARGET_DIR)'
 	@echo '  LEAKWATCH_SHARED = $(LEAKWATCH_SHARED)'
 	@echo '  PREFIX           = $(PREFIX)'
+	@echo '  DESTDIR          = $(DESTDIR)  (staged install: no group, no systemctl)'
 	@echo '  CARGO            = $(or $(CARGO),(not found: run make deps))'
 
 deps:
@@ -164,13 +193,45 @@ tauri-driver: check-cargo
 	  CARGO_TARGET_DIR='$(TOOLS_ROOT)/build' $(CARGO) install tauri-driver --locked --root '$(TOOLS_ROOT)' && \
 	  rm -rf '$(TOOLS_ROOT)/build'; fi
 
-# The release .deb: leakwatch-app with the capture capability (postinst setcap) and a desktop
-# entry, plus the ASN data. Needs the built UI (no placeholder in a package) and npm.
-deb: deps check-cargo target-dir ui
+# Fails early when the service's default config (written with the service) is not in the tree.
+check-service-config:
+	@test -f '$(SERVICE_CONFIG)' || { echo 'make: $(SERVICE_CONFIG) is missing: the service'"'"'s default config' >&2; exit 1; }
+
+# The release .deb: the service (unit, default config, sysusers file, docs/service.md), the
+# leakwatch CLI, the tray app with its desktop entry, and the ASN data. Its maintainer scripts
+# (src-tauri/deb/) create group leakwatch, add the installing user, and enable and start the
+# service; no binary gets a capability. Needs the built UI (no placeholder in a package) and npm.
+deb: deps check-cargo target-dir ui check-service-config
 	@test -f ui/dist/index.html || { echo 'make: ui/dist is missing: the .deb needs the web UI' >&2; exit 1; }
+	$(call step,'cargo build --release --locked --bin leakwatch (the CLI and service, for the .deb)')
+	$(CARGO) build --release --locked --bin leakwatch
+	install -D -m 0755 '$(CARGO_TARGET_DIR)/release/leakwatch' '$(DEB_STAGE)/leakwatch'
 	$(call step,'cargo tauri build --bundles deb (@tauri-apps/cli from npm)')
-	cd src-tauri && LEAKWATCH_REQUIRE_UI=1 npx --yes @tauri-apps/cli@2 build --bundles deb
+	cd src-tauri && LEAKWATCH_REQUIRE_UI=1 $(TAURI_CLI) build --bundles deb
+	rm -rf '$(DEB_STAGE)'
+	bash packaging/check-deb.sh $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb
 	@ls -1 $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb
+
+# The same package from the debug builds that `make test` has just made, then
+# packaging/check-deb.sh: contents, control, maintainer scripts run against a scratch root.
+# `cargo test --no-run` with the test step's own arguments finds those builds fresh (a `cargo
+# build` would link other ones: the test profile differs). `tauri bundle` compiles nothing, but
+# it rewrites the app binary in place (a running one fails with "Text file busy"), so it packs
+# a copy in $(DEB_CHECK_DIR). Warm: about 35 s.
+DEB_CHECK_DIR := $(CARGO_TARGET_DIR)/deb-check
+deb-check: check-cargo target-dir check-service-config
+	$(call step,'debug builds of leakwatch and leakwatch-app (those of the tests)')
+	$(CARGO) test --locked --all-targets --no-run
+	$(CARGO) test --locked -p leakwatch-app --no-run
+	rm -rf '$(DEB_CHECK_DIR)'
+	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch-app' '$(DEB_CHECK_DIR)/debug/leakwatch-app'
+	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch' '$(DEB_STAGE)/leakwatch'
+	$(call step,'cargo tauri bundle --debug --bundles deb')
+	cd src-tauri && CARGO_TARGET_DIR='$(DEB_CHECK_DIR)' $(TAURI_CLI) bundle --debug --bundles deb
+	@# The copies (about 1 GiB with the bundler's unpacked tree); the .deb stays for a look.
+	rm -rf '$(DEB_STAGE)' '$(DEB_CHECK_DIR)/debug/leakwatch-app' $$(find '$(DEB_CHECK_DIR)/debug/bundle/deb' -mindepth 1 -maxdepth 1 -type d)
+	$(call step,'packaging/check-deb.sh (dpkg-deb: contents, control, maintainer scripts)')
+	bash packaging/check-deb.sh $(DEB_CHECK_DIR)/debug/bundle/deb/*.deb
 
 test: deps check-cargo target-dir ui tauri-driver
 	$(call step,'cargo fmt --all --check')
@@ -192,11 +253,16 @@ test: deps check-cargo target-dir ui tauri-driver
 	  echo "ui: skipped: the web UI needs Node.js 20.19 or newer (found: $$(node --version 2>/dev/null || echo none))" | tee -a '$(TEST_LOG)'; \
 	  echo 'ui: 0 passed, 0 failed, 1 skipped' | tee -a '$(TEST_LOG)'; \
 	fi
+	@if [ '$(DEB_CHECK)' = no ]; then \
+	  echo 'deb: skipped: DEB_CHECK=no' | tee -a '$(TEST_LOG)'; echo 'deb: 0 passed, 0 failed, 1 skipped' | tee -a '$(TEST_LOG)'; \
+	else \
+	  $(MAKE) --no-print-directory deb-check 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}; \
+	fi
 	@awk '/^test result:/ { for (i = 2; i < NF; i++) { \
 	         if ($$(i+1) ~ /^passed/) p += $$i; \
 	         if ($$(i+1) ~ /^failed/) f += $$i; \
 	         if ($$(i+1) ~ /^ignored/) s += $$i } } \
-	     /^ui: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p += $$2; f += $$4; s += $$6 } \
+	     /^(ui|deb): [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p += $$2; f += $$4; s += $$6 } \
 	     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' '$(TEST_LOG)'
 	@rm -f '$(TEST_LOG)'
 
@@ -235,12 +301,12 @@ bench: deps check-cargo target-dir
 	$(call step,'cargo bench --locked (replay, patterns, asn_load, history)')
 	$(CARGO) bench --locked --bench replay --bench patterns --bench asn_load --bench history
 
-# Installs the release binary and gives it the capture capabilities:
-# cap_net_raw lets a non-root user open raw/packet sockets (libpcap capture),
-# cap_net_admin lets it set capture options on interfaces (e.g. promiscuous
-# mode). With these the binary captures as a normal user, so nothing
-# (and certainly not the UI) has to run as root.
-install: build
+# Installs leakwatch and its service. No capability on the binary (any user may run it): the
+# privileges belong to leakwatch.service, which systemd starts with an exact capability set
+# (packaging/systemd/leakwatch.service, docs/service.md). With DESTDIR (a staged install) only
+# files are written: no group, no systemctl.
+install: check-service-config build
+	@[ -n '$(DESTDIR)' ] || [ "$$(id -u)" = 0 ] || { echo 'make: install needs root: sudo make install' >&2; exit 1; }
 	$(call step,'install $(LEAKWATCH) to $(BINDIR)')
 	install -d '$(BINDIR)'
 	install -m 0755 '$(LEAKWATCH)' '$(BINDIR)/leakwatch'
@@ -249,9 +315,75 @@ install: build
 	install -m 0644 data/asn-ipv4.csv.gz data/asn-ipv6.csv.gz data/geo-whois-asn-country.mmdb \
 	  data/DBIP-LICENSE.txt data/ROUTEVIEWS-LICENSE.txt data/NRO-LICENSE.txt \
 	  data/UPSTREAM-MODIFICATIONS.txt data/README.md '$(DATADIR)/'
-	@command -v setcap >/dev/null 2>&1 || { \
-	  echo 'make: setcap not found (Debian/Ubuntu: libcap2-bin; Fedora/Arch: libcap).' >&2; exit 1; }
-	setcap cap_net_raw,cap_net_admin,cap_perfmon+eip '$(BINDIR)/leakwatch'
+	install -D -m 0644 docs/service.md '$(DOCDIR)/service.md'
+	$(call step,'install the service: $(DESTDIR)$(UNITDIR)/leakwatch.service (ExecStart=$(PREFIX)/bin/leakwatch)')
+	install -d '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(SYSUSERSDIR)'
+	sed -e 's|^ExecStart=/usr/bin/leakwatch |ExecStart=$(PREFIX)/bin/leakwatch |' \
+	    -e 's|file:/usr/share/doc/leakwatch/|file:$(PREFIX)/share/doc/leakwatch/|' \
+	    '$(SERVICE_UNIT)' > '$(DESTDIR)$(UNITDIR)/leakwatch.service.tmp'
+	@grep -qx 'ExecStart=$(PREFIX)/bin/leakwatch service .*' '$(DESTDIR)$(UNITDIR)/leakwatch.service.tmp' || { \
+	  echo 'make: could not point ExecStart of $(SERVICE_UNIT) at $(PREFIX)/bin/leakwatch' >&2; exit 1; }
+	chmod 0644 '$(DESTDIR)$(UNITDIR)/leakwatch.service.tmp'
+	mv -f '$(DESTDIR)$(UNITDIR)/leakwatch.service.tmp' '$(DESTDIR)$(UNITDIR)/leakwatch.service'
+	install -m 0644 packaging/sysusers.d/leakwatch.conf '$(DESTDIR)$(SYSUSERSDIR)/leakwatch.conf'
+	@if [ -e '$(CONFDIR)/leakwatch.toml' ]; then \
+	  echo 'make: kept $(CONFDIR)/leakwatch.toml (the default is $(SERVICE_CONFIG))'; \
+	else \
+	  echo "install -D -m 0644 $(SERVICE_CONFIG) $(CONFDIR)/leakwatch.toml"; \
+	  install -D -m 0644 '$(SERVICE_CONFIG)' '$(CONFDIR)/leakwatch.toml'; \
+	fi
+	@if [ -n '$(DESTDIR)' ]; then \
+	  echo 'make: staged install in $(DESTDIR): create group $(SERVICE_GROUP) and start leakwatch.service on the target'; \
+	  exit 0; \
+	fi; \
+	set -e; \
+	printf '\n==> %s\n' 'group $(SERVICE_GROUP) (root and its members may use the service)'; \
+	if getent group '$(SERVICE_GROUP)' >/dev/null; then echo 'make: group $(SERVICE_GROUP) exists'; \
+	else echo 'groupadd --system $(SERVICE_GROUP)'; groupadd --system '$(SERVICE_GROUP)'; fi; \
+	user='$(SUDO_USER)'; \
+	if [ -n "$$user" ] && [ "$$user" != root ]; then \
+	  if id -nG "$$user" | tr ' ' '\n' | grep -qx '$(SERVICE_GROUP)'; then \
+	    echo "make: $$user is in group $(SERVICE_GROUP)"; \
+	  else \
+	    echo "usermod -aG $(SERVICE_GROUP) $$user"; usermod -aG '$(SERVICE_GROUP)' "$$user"; \
+	    echo "make: added $$user to group $(SERVICE_GROUP): log out and in again (until then: newgrp $(SERVICE_GROUP))"; \
+	    echo "      before the app or 'leakwatch watch' can use the service."; \
+	  fi; \
+	else \
+	  echo 'make: to let a user use the service: sudo usermod -aG $(SERVICE_GROUP) USER (then log in again)'; \
+	fi; \
+	if [ -d /run/systemd/system ]; then \
+	  printf '\n==> %s\n' 'systemctl daemon-reload; enable leakwatch.service; (re)start it'; \
+	  systemctl daemon-reload; \
+	  systemctl enable leakwatch.service; \
+	  systemctl restart leakwatch.service; \
+	  echo 'make: leakwatch.service is running (systemctl status leakwatch; journalctl -u leakwatch)'; \
+	else \
+	  echo; \
+	  echo 'make: systemd is not running here (not PID 1): start the service by hand:'; \
+	  echo '      sudo $(PREFIX)/bin/leakwatch service'; \
+	  echo '      (or, under systemd: systemctl daemon-reload && systemctl enable --now leakwatch)'; \
+	fi
+
+# Removes what `install` put down. The config and ignores (/etc/leakwatch), the history
+# (/var/lib/leakwatch) and group leakwatch stay unless PURGE=1.
+uninstall:
+	@[ -n '$(DESTDIR)' ] || [ "$$(id -u)" = 0 ] || { echo 'make: uninstall needs root: sudo make uninstall' >&2; exit 1; }
+	@if [ -z '$(DESTDIR)' ] && [ -d /run/systemd/system ]; then \
+	  echo 'systemctl disable --now leakwatch.service'; \
+	  systemctl disable --now leakwatch.service || true; \
+	fi
+	rm -f '$(BINDIR)/leakwatch' '$(DESTDIR)$(UNITDIR)/leakwatch.service' '$(DESTDIR)$(SYSUSERSDIR)/leakwatch.conf'
+	rm -rf '$(DATADIR)' '$(DOCDIR)'
+	@if [ -z '$(DESTDIR)' ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@if [ '$(PURGE)' = 1 ]; then \
+	  echo "rm -rf $(CONFDIR) $(STATEDIR)"; rm -rf '$(CONFDIR)' '$(STATEDIR)'; \
+	  if [ -z '$(DESTDIR)' ] && getent group '$(SERVICE_GROUP)' >/dev/null; then \
+	    echo 'groupdel $(SERVICE_GROUP)'; groupdel '$(SERVICE_GROUP)'; fi; \
+	else \
+	  echo 'make: kept $(CONFDIR) (config, ignores), $(STATEDIR) (history) and group $(SERVICE_GROUP);'; \
+	  echo '      make uninstall PURGE=1 removes them too'; \
+	fi
 
 clean:
 	$(call step,'remove $(CARGO_TARGET_DIR)')

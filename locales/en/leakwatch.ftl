@@ -396,7 +396,18 @@ app-tooltip-watching = Leakwatch: watching
 app-tooltip-alert = Leakwatch: new alert
 app-tooltip-paused = Leakwatch: paused
 app-tooltip-no-permission = Leakwatch: not allowed to capture
-app-no-permission = Leakwatch is not allowed to capture packets. Give the app the capture capability once (the window itself never needs root): sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip { $exe }
+app-no-permission = Without the service, watching needs capture rights that the app must never have. Start the Leakwatch service, which has them, and open Leakwatch without --embedded:
+    sudo systemctl start leakwatch
+app-service-not-running = The Leakwatch service is not running (nothing answers on { $socket }). Start it with:
+    sudo systemctl start leakwatch
+app-service-no-access = You ({ $user }) may not use the Leakwatch service: only root and members of group leakwatch may. Add yourself, then log out and in again:
+    sudo usermod -aG leakwatch { $user }
+app-service-connecting = Connecting to the Leakwatch service…
+app-service-failed = The Leakwatch service cannot be used: { $error }
+app-embedded-blind = Embedded mode, without the service: with your own rights Leakwatch cannot name other users' programs (system services, updaters) nor short-lived programs. The service sees them: sudo systemctl start leakwatch
+app-tray-no-service = Service not running: sudo systemctl start leakwatch
+app-tray-no-access = Not in group leakwatch: sudo usermod -aG leakwatch { $user }
+app-tooltip-no-service = Leakwatch: the service is not running
 app-foreign-frames =
     { $count ->
         [one] { $count } frame

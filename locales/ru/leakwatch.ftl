@@ -399,7 +399,18 @@ app-tooltip-watching = Leakwatch: наблюдение
 app-tooltip-alert = Leakwatch: новая тревога
 app-tooltip-paused = Leakwatch: пауза
 app-tooltip-no-permission = Leakwatch: нет права на захват
-app-no-permission = Leakwatch не может перехватывать пакеты. Один раз дайте приложению право на захват (окну права root не нужны никогда): sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip { $exe }
+app-no-permission = Без службы для наблюдения нужны права на захват, которых у приложения не должно быть никогда. Запустите службу Leakwatch (у неё эти права есть) и откройте Leakwatch без --embedded:
+    sudo systemctl start leakwatch
+app-service-not-running = Служба Leakwatch не запущена (на { $socket } никто не отвечает). Запустите её:
+    sudo systemctl start leakwatch
+app-service-no-access = Вам ({ $user }) нельзя пользоваться службой Leakwatch: можно только root и членам группы leakwatch. Добавьте себя в группу, затем выйдите из системы и войдите снова:
+    sudo usermod -aG leakwatch { $user }
+app-service-connecting = Подключение к службе Leakwatch…
+app-service-failed = Службой Leakwatch нельзя воспользоваться: { $error }
+app-embedded-blind = Встроенный режим, без службы: с вашими правами Leakwatch не может назвать программы других пользователей (системные службы, обновления) и короткоживущие программы. Служба их видит: sudo systemctl start leakwatch
+app-tray-no-service = Служба не запущена: sudo systemctl start leakwatch
+app-tray-no-access = Вы не в группе leakwatch: sudo usermod -aG leakwatch { $user }
+app-tooltip-no-service = Leakwatch: служба не запущена
 app-foreign-frames = Другое устройство присылает кадры с адресом этого компьютера в качестве отправителя; они не учтены как отправка данных (всего: { $count }). Другое устройство в этой сети использует тот же адрес или подделывает его: проверьте, как в сети раздаются адреса.
 app-legacy-title = Leakwatch: исключения изменила другая программа
 app-legacy-ignore-now = Локальная программа ({ $peer }) через старый сокет велела Leakwatch не замечать до перезапуска: { $filter }

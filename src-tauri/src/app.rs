@@ -136,9 +136,10 @@ pub fn main() -> i32 {
 }
 
 fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
-    let source = match &args.replay {
-        Some(path) => Source::Replay { path: path.clone(), speed: args.speed },
-        None => Source::Live,
+    let source = match (&args.replay, args.embedded) {
+        (Some(path), _) => Source::Replay { path: path.clone(), speed: args.speed },
+        (None, true) => Source::Live,
+        (None, false) => Source::Service { socket: leakwatch::api::socket_path() },
     };
     let opts = Options {
         source,
@@ -146,11 +147,12 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
         reverse_dns: !args.no_reverse_dns,
         asn: true,
         legacy_ports: args.legacy_ports.clone(),
-        // A developer's --replay does not go into the user's history unless --history says where.
-        history: match (&args.history, &args.replay) {
-            (Some(path), _) => Some(path.clone()),
-            (None, Some(_)) => None,
-            (None, None) => leakwatch::history::default_path(),
+        // A developer's --replay does not go into the user's history unless --history says where;
+        // with the service, the service keeps the history.
+        history: match (&args.history, &args.replay, args.embedded) {
+            (Some(path), _, _) => Some(path.clone()),
+            (None, None, true) => leakwatch::history::default_path(),
+            _ => None,
         },
     };
     let minimized = args.minimized;

@@ -5,8 +5,20 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug, Clone)]
-#[command(name = "leakwatch-app", version, about = "Leakwatch tray app: tells you when a program sends data out")]
+#[command(
+    name = "leakwatch-app",
+    version,
+    about = "Leakwatch tray app: tells you when a program sends data out",
+    long_about = "Leakwatch tray app: tells you when a program sends data out. It shows what the Leakwatch \
+                  service sees (start it with `sudo systemctl start leakwatch`; members of group leakwatch may \
+                  use it) and needs no rights of its own."
+)]
 pub struct Args {
+    /// Without the service: run an engine inside the app with your own rights. It cannot name
+    /// other users' programs nor short-lived ones, and needs capture rights the app should not
+    /// have: use the service when you can.
+    #[arg(long, conflicts_with = "replay")]
+    pub embedded: bool,
     /// Developer mode: feed the app from this capture file instead of live capture (no capture
     /// rights needed).
     #[arg(long, value_name = "FILE")]
@@ -17,20 +29,40 @@ pub struct Args {
     /// Start in the tray without opening the window (used when started at login).
     #[arg(long)]
     pub minimized: bool,
-    /// Never ask DNS servers for the names of addresses.
+    /// With --embedded: never ask DNS servers for the names of addresses.
     #[arg(long)]
     pub no_reverse_dns: bool,
     /// Do not show desktop notifications.
     #[arg(long)]
     pub no_notifications: bool,
-    /// Ports tried, in order, for the legacy TCP protocol of old GUIs (turned on and off in
-    /// Settings).
-    #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = leakwatch::cli::parse_port_range)]
+    /// With --embedded or --replay: ports tried, in order, for the legacy TCP protocol of old
+    /// GUIs (turned on and off in Settings; the service serves it itself).
+    #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = parse_port_range)]
     pub legacy_ports: RangeInclusive<u16>,
-    /// Record history in this database (default: history.sqlite in the user's data directory;
-    /// a --replay records only when this is given).
+    /// With --embedded or --replay: record history in this database (default with
+    /// --embedded: history.sqlite in the user's data directory; a --replay records only when
+    /// this is given). The service keeps its own.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+}
+
+/// `5000-5010` or a single port.
+pub fn parse_port_range(s: &str) -> Result<RangeInclusive<u16>, String> {
+    let s = s.trim();
+    let port = |p: &str| -> Result<u16, String> {
+        match p.trim().parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("`{s}` is not a port range: write e.g. 5000-5010 (ports 1 to 65535)")),
+            Ok(n) => Ok(n),
+        }
+    };
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (port(a)?, port(b)?),
+        None => (port(s)?, port(s)?),
+    };
+    if a > b {
+        return Err(format!("`{s}`: the first port must not be above the last, e.g. 5000-5010"));
+    }
+    Ok(a..=b)
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -56,5 +88,8 @@ mod tests {
         let b = Args::try_parse_from(["leakwatch-app", "--legacy-ports", "6000-6002"]).unwrap();
         assert_eq!(b.legacy_ports, 6000..=6002);
         assert!(Args::try_parse_from(["leakwatch-app", "--legacy-ports", "6000-"]).is_err());
+        assert!(!a.embedded);
+        assert!(Args::try_parse_from(["leakwatch-app", "--embedded"]).unwrap().embedded);
+        assert!(Args::try_parse_from(["leakwatch-app", "--embedded", "--replay", "x"]).is_err());
     }
 }

@@ -1,10 +1,9 @@
-//! The History tab over `leakwatch::history`: a recorder fed by the engine handle (lossy: the
-//! engine never waits for the disk) and one read connection for the three commands
-//! (`history_uploads`, `history_alerts`, `export_history` in docs/ui-contract.md).
+//! The History tab of an embedded engine over `leakwatch::history`: one read connection to the
+//! database the composed system records into, for the three commands (`history_uploads`,
+//! `history_alerts`, `export_history` in docs/ui-contract.md). With the service, the same
+//! commands go through its API (`crate::backend::remote`).
 
-use leakwatch::engine::{Delivery, EngineHandle};
-use leakwatch::history::{AlertQuery, GroupBy, HistoryStore, Limits, Recorder, UploadsView, parse_since};
-use leakwatch::i18n::Locale;
+use leakwatch::history::{AlertQuery, GroupBy, HistoryStore, UploadsView, parse_since};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -17,34 +16,20 @@ const MAX_ALERTS: usize = 1000;
 pub struct History {
     path: Option<PathBuf>,
     reader: Mutex<Option<HistoryStore>>,
-    recorder: Mutex<Option<Recorder>>,
     /// Why there is no history, for the commands' errors.
     problem: Option<String>,
 }
 
 impl History {
-    /// Opens `path` (moving a bad file aside, as `leakwatch run` does) and starts recording from
-    /// `handle`. Problems are returned as notices for the status line; the app runs on without.
-    pub fn start(handle: &EngineHandle, path: Option<PathBuf>, locale: Locale) -> (History, Option<String>) {
+    /// Opens `path` for reading (the recorder, started by the composed system, created it).
+    pub fn open(path: Option<PathBuf>) -> History {
         let Some(path) = path else {
-            return (History { problem: Some("history is off in this run".into()), ..History::default() }, None);
+            return History { problem: Some("history is off in this run".into()), ..History::default() };
         };
-        let (store, note) = match HistoryStore::open(&path, Limits::default()) {
-            Ok(x) => x,
-            Err(e) => {
-                let msg = e.to_string();
-                return (History { problem: Some(msg.clone()), ..History::default() }, Some(msg));
-            }
-        };
-        let recorder = Recorder::start(handle, store, Delivery::Lossy, locale);
-        let reader = HistoryStore::open_existing(&path).ok();
-        let history = History {
-            path: Some(path),
-            reader: Mutex::new(reader),
-            recorder: Mutex::new(Some(recorder)),
-            problem: None,
-        };
-        (history, note)
+        match HistoryStore::open_existing(&path) {
+            Ok(store) => History { path: Some(path), reader: Mutex::new(Some(store)), problem: None },
+            Err(e) => History { problem: Some(e.to_string()), ..History::default() },
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&HistoryStore) -> Result<T, String>) -> Result<T, String> {
@@ -55,21 +40,22 @@ impl History {
         }
     }
 
+    /// The database in use, if any.
+    pub fn path(&self) -> Option<&PathBuf> {
+        self.path.as_ref()
+    }
+}
+
+impl crate::backend::HistorySource for History {
     /// `history_uploads`: the range ends now, or at `until` (Unix seconds, excluded).
-    pub fn uploads(
-        &self,
-        range: &str,
-        by: &str,
-        program: Option<&str>,
-        until: Option<i64>,
-    ) -> Result<UploadsView, String> {
+    fn uploads(&self, range: &str, by: &str, program: Option<&str>, until: Option<i64>) -> Result<UploadsView, String> {
         let by = GroupBy::parse(by).map_err(|e| format!("by: {e}"))?;
         let end = until.unwrap_or_else(|| chrono::Utc::now().timestamp());
         self.with(|s| s.uploads_view(range, by, program.filter(|p| !p.is_empty()), end))
     }
 
     /// `history_alerts`: alerts of the look-back `since` ending now, or at `until`.
-    pub fn alerts(
+    fn alerts(
         &self,
         since: &str,
         program: Option<String>,
@@ -92,7 +78,7 @@ impl History {
     /// `export_history` once a path is known (the command asks with the save dialog): writes to
     /// `path`, or without one to [`default_export_dir`] as [`default_file_name`]; returns the
     /// path written.
-    pub fn export(&self, format: &str, path: Option<String>) -> Result<Option<String>, String> {
+    fn export(&self, format: &str, path: Option<String>) -> Result<Option<String>, String> {
         check_format(format)?;
         let target = match path.filter(|p| !p.is_empty()) {
             Some(p) => PathBuf::from(p),
@@ -102,18 +88,6 @@ impl History {
         };
         self.with(|s| s.export(format, &target).map_err(|e| format!("path: {}: {e}", target.display())))?;
         Ok(Some(target.display().to_string()))
-    }
-
-    /// The database in use, if any.
-    pub fn path(&self) -> Option<&PathBuf> {
-        self.path.as_ref()
-    }
-
-    /// Waits for the recorder's last write (after the engine finished).
-    pub fn finish(&self) {
-        if let Some(r) = self.recorder.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            r.finish();
-        }
     }
 }
 

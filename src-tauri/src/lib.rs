@@ -1,14 +1,19 @@
-//! The Leakwatch tray app: Tauri glue over the engine. [`core`] holds everything testable
-//! without a display (engine, events, commands); [`app`] wires it to Tauri (window, tray,
-//! plugins); [`notify`] shows desktop notifications; [`menu`] is the tray menu as plain data.
+//! The Leakwatch tray app: Tauri glue over the Leakwatch service (or, for `--replay` and
+//! `--embedded`, an engine in the app). [`backend`] is where alerts come from (the service's
+//! API, or the embedded engine); [`state`] is what the app shows, owned by one thread that
+//! [`core`] runs and answers the commands with (all testable without a display); [`app`] wires
+//! it to Tauri (window, tray, plugins); [`notify`] shows desktop notifications; [`menu`] is the
+//! tray menu as plain data.
 
 pub mod app;
 pub mod args;
+pub mod backend;
 pub mod commands;
 pub mod core;
 pub mod history;
 pub mod menu;
 pub mod notify;
 pub mod settings;
+pub mod state;
 pub mod tray;
 pub mod views;

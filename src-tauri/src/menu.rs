@@ -28,8 +28,11 @@ pub struct TrayState {
     pub recent: Vec<(u64, String)>,
     /// A new alert arrived since the window was last opened.
     pub unseen: bool,
-    /// Capture is not permitted (or failed): nothing is being watched.
+    /// Capture is not permitted (or failed), or the service cannot be reached: nothing is
+    /// being watched.
     pub not_watching: bool,
+    /// Why, with the command that fixes it (shown first in the menu and as the tooltip).
+    pub problem: Option<String>,
 }
 
 /// The three tray icons.
@@ -107,7 +110,12 @@ impl TrayState {
             pause.insert(0, item("resume", t("app-tray-resume")));
             pause.insert(1, Entry::Separator);
         }
-        vec![
+        let mut top = Vec::new();
+        if let Some(p) = &self.problem {
+            top.push(Entry::Item { id: "problem".into(), label: p.clone(), enabled: false });
+            top.push(Entry::Separator);
+        }
+        top.extend([
             item("open", t("app-tray-open")),
             Entry::Separator,
             Entry::Submenu { label: t("app-tray-recent"), entries: recent },
@@ -116,7 +124,8 @@ impl TrayState {
             Entry::Check { id: "autostart".into(), label: t("app-tray-autostart"), checked: self.autostart },
             Entry::Separator,
             item("quit", t("app-tray-quit")),
-        ]
+        ]);
+        top
     }
 }
 
@@ -155,6 +164,7 @@ mod tests {
             recent: (1..=7).rev().map(|i| (i, format!("alert {i}"))).collect(),
             unseen: false,
             not_watching: false,
+            problem: None,
         }
     }
 
@@ -246,6 +256,16 @@ mod tests {
         assert_eq!(action_for("mode:loud"), None);
         assert_eq!(action_for("alert:x"), None);
         assert_eq!(action_for("no-alerts"), None);
+    }
+
+    #[test]
+    fn a_problem_comes_first_and_does_nothing() {
+        let msgs = Messages::new(Locale::En);
+        let fix = "Service not running: sudo systemctl start leakwatch".to_string();
+        let menu = TrayState { problem: Some(fix.clone()), not_watching: true, ..state() }.menu(&msgs);
+        assert_eq!(menu[0], Entry::Item { id: "problem".into(), label: fix, enabled: false });
+        assert_eq!(menu[1], Entry::Separator);
+        assert_eq!(action_for("problem"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The tray icon and its menu in Tauri, drawn from the plain [`crate::menu`] model.
 
 use crate::core::Core;
-use crate::menu::{Entry, TrayIcon, action_for};
+use crate::menu::{Entry, TrayIcon, TrayState, action_for};
 use std::sync::Arc;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
@@ -22,13 +22,20 @@ fn icon(i: TrayIcon) -> tauri::Result<Image<'static>> {
     })
 }
 
-fn tooltip_id(i: TrayIcon, not_watching: bool) -> &'static str {
-    match i {
-        TrayIcon::Paused if not_watching => "app-tooltip-no-permission",
-        TrayIcon::Paused => "app-tooltip-paused",
-        TrayIcon::Alert => "app-tooltip-alert",
-        TrayIcon::Watching => "app-tooltip-watching",
+/// The tooltip: what is wrong (with the fix) when something is, else the icon's meaning.
+fn tooltip(state: &TrayState, msgs: &leakwatch::i18n::Messages) -> String {
+    if let Some(p) = &state.problem {
+        return format!("Leakwatch: {p}");
     }
+    msgs.text(
+        match state.icon() {
+            TrayIcon::Paused if state.not_watching => "app-tooltip-no-permission",
+            TrayIcon::Paused => "app-tooltip-paused",
+            TrayIcon::Alert => "app-tooltip-alert",
+            TrayIcon::Watching => "app-tooltip-watching",
+        },
+        None,
+    )
 }
 
 fn build_entries<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
@@ -52,8 +59,12 @@ fn build_entries<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Re
     Ok(out)
 }
 
-fn build_menu<R: Runtime>(app: &AppHandle<R>, core: &Core) -> tauri::Result<Menu<R>> {
-    let entries = core.tray_state().menu(&core.messages());
+fn build_menu<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &TrayState,
+    msgs: &leakwatch::i18n::Messages,
+) -> tauri::Result<Menu<R>> {
+    let entries = state.menu(msgs);
     let items = build_entries(app, &entries)?;
     let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|b| b.as_ref()).collect();
     Menu::with_items(app, &refs)
@@ -62,11 +73,11 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, core: &Core) -> tauri::Result<Menu
 /// Creates the tray icon (call once, from setup).
 pub fn create<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>) -> tauri::Result<()> {
     let state = core.tray_state();
-    let menu = build_menu(app, core)?;
-    let i = state.icon();
+    let msgs = core.messages();
+    let menu = build_menu(app, &state, &msgs)?;
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(icon(i)?)
-        .tooltip(core.messages().text(tooltip_id(i, state.not_watching), None))
+        .icon(icon(state.icon())?)
+        .tooltip(tooltip(&state, &msgs))
         .menu(&menu)
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| {
@@ -90,19 +101,26 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
     let Some(core) = app.try_state::<Arc<Core>>() else { return };
     let core = core.inner().clone();
     let handle = app.clone();
-    let _ = app.run_on_main_thread(move || {
+    // Asked here, off the main thread; drawn there.
+    std::thread::spawn(move || {
+        let (state, msgs) = (core.tray_state(), core.messages());
+        let app = handle.clone();
+        let _ = app.run_on_main_thread(move || redraw(&handle, &state, &msgs));
+    });
+}
+
+fn redraw<R: Runtime>(handle: &AppHandle<R>, state: &TrayState, msgs: &leakwatch::i18n::Messages) {
+    {
         let Some(tray) = handle.tray_by_id(TRAY_ID) else { return };
-        let state = core.tray_state();
-        let i = state.icon();
-        if let Ok(img) = icon(i) {
+        if let Ok(img) = icon(state.icon()) {
             let _ = tray.set_icon(Some(img));
         }
-        let _ = tray.set_tooltip(Some(core.messages().text(tooltip_id(i, state.not_watching), None)));
-        match build_menu(&handle, &core) {
+        let _ = tray.set_tooltip(Some(tooltip(state, msgs)));
+        match build_menu(handle, state, msgs) {
             Ok(menu) => {
                 let _ = tray.set_menu(Some(menu));
             }
             Err(e) => eprintln!("leakwatch-app: tray menu: {e}"),
         }
-    });
+    }
 }

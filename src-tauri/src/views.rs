@@ -1,7 +1,7 @@
 //! The JSON shapes the UI sees (`docs/ui-contract.md`): alert views, the engine status, ignores,
 //! per-second statistics, and the book of the last alerts kept in memory.
 
-use leakwatch::alert::{AlertEvent, AlertPhase};
+use leakwatch::alert::{Alert, AlertEvent, AlertPhase};
 use leakwatch::detect::Stats;
 use leakwatch::engine::IgnoreInfo;
 use leakwatch::i18n::Messages;
@@ -19,18 +19,30 @@ pub const EV_STATS: &str = "stats";
 pub const EV_STATUS: &str = "engine-status";
 pub const EV_SHOW_ALERT: &str = "show-alert";
 
+/// An alert's content: the engine's (embedded; texts made in the app's language) or the
+/// service's JSON (`Alert::to_json` in the service's language).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlertBody {
+    Engine(Alert),
+    Service(Value),
+}
+
 /// One alert as the UI shows it: `Alert::to_json` plus `id`, `phase` and `ignored`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertEntry {
     pub id: u64,
     pub phase: AlertPhase,
     pub ignored: bool,
-    pub event: AlertEvent,
+    pub body: AlertBody,
 }
 
 impl AlertEntry {
     pub fn view(&self, msgs: &Messages) -> Value {
-        let mut v = self.event.alert.to_json(msgs);
+        let mut v = match &self.body {
+            AlertBody::Engine(a) => a.to_json(msgs),
+            AlertBody::Service(j) if j.is_object() => j.clone(),
+            AlertBody::Service(_) => Value::Object(Default::default()),
+        };
         v["id"] = self.id.into();
         v["phase"] = serde_json::to_value(self.phase).unwrap_or(Value::Null);
         v["ignored"] = self.ignored.into();
@@ -38,7 +50,10 @@ impl AlertEntry {
     }
 
     pub fn callback_filter(&self) -> &str {
-        &self.event.alert.callback_filter
+        match &self.body {
+            AlertBody::Engine(a) => &a.callback_filter,
+            AlertBody::Service(j) => j["callback_filter"].as_str().unwrap_or_default(),
+        }
     }
 }
 
@@ -60,24 +75,33 @@ pub enum Change {
 impl AlertBook {
     /// Records an engine event. An update of an alert that fell out of the book is kept as new.
     pub fn record(&mut self, e: AlertEvent) -> Change {
-        let id = e.alert.id;
-        if e.phase != AlertPhase::New
+        self.record_body(e.alert.id, e.phase, AlertBody::Engine(e.alert), false)
+    }
+
+    /// Records alert `id` in `phase`. A known alert is updated (when `phase` is not `New`, or
+    /// always with `update_known`: the service resends an alert whose ignored state changed).
+    pub fn record_body(&mut self, id: u64, phase: AlertPhase, body: AlertBody, update_known: bool) -> Change {
+        if (phase != AlertPhase::New || update_known)
             && let Some(entry) = self.entries.iter_mut().find(|x| x.id == id)
         {
-            entry.phase = e.phase;
-            entry.event = e;
+            entry.phase = phase;
+            entry.body = body;
             return Change::Updated(id);
         }
         // A re-notification after the cool-down reuses nothing: it is a new row (or the same
         // id coming back as New, which replaces the old row).
         self.entries.retain(|x| x.id != id);
-        self.entries.push_front(AlertEntry { id, phase: e.phase, ignored: false, event: e });
+        self.entries.push_front(AlertEntry { id, phase, ignored: false, body });
         self.entries.truncate(MAX_ALERTS);
         Change::New(id)
     }
 
     pub fn get(&self, id: u64) -> Option<&AlertEntry> {
         self.entries.iter().find(|x| x.id == id)
+    }
+
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut AlertEntry> {
+        self.entries.iter_mut().find(|x| x.id == id)
     }
 
     /// Newest first.
@@ -93,17 +117,23 @@ impl AlertBook {
         self.entries.is_empty()
     }
 
-    /// Marks every alert whose callback filter is `filter` (un)ignored; returns the ids changed.
+    /// Marks every alert whose callback filter is `filter` (compared as JSON) (un)ignored;
+    /// returns the ids changed.
     pub fn set_ignored(&mut self, filter: &str, ignored: bool) -> Vec<u64> {
         let mut changed = Vec::new();
         for e in self.entries.iter_mut() {
-            if e.callback_filter() == filter && e.ignored != ignored {
+            if e.ignored != ignored && same_filter(e.callback_filter(), filter) {
                 e.ignored = ignored;
                 changed.push(e.id);
             }
         }
         changed
     }
+}
+
+/// Two filter texts are the same filter (compared as JSON, so spacing does not matter).
+pub fn same_filter(a: &str, b: &str) -> bool {
+    a == b || matches!((serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The status the UI and the tray show.
@@ -209,7 +239,7 @@ impl StatsView {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use leakwatch::alert::{Alert, LeakKind};
+    use leakwatch::alert::LeakKind;
     use leakwatch::i18n::Locale;
     use leakwatch::time::Ts;
 
@@ -239,7 +269,12 @@ pub(crate) mod tests {
     #[test]
     fn view_has_the_contract_fields() {
         let msgs = Messages::new(Locale::En);
-        let e = AlertEntry { id: 7, phase: AlertPhase::New, ignored: false, event: event(7, AlertPhase::New, "{}") };
+        let e = AlertEntry {
+            id: 7,
+            phase: AlertPhase::New,
+            ignored: false,
+            body: AlertBody::Engine(event(7, AlertPhase::New, "{}").alert),
+        };
         let v = e.view(&msgs);
         // The contract's AlertView fields (docs/ui-contract.md).
         let fields = "id phase kind exciter message process dstip dstport srcport hostname orgname asn country \
@@ -265,5 +300,18 @@ pub(crate) mod tests {
         assert_eq!(b.len(), MAX_ALERTS);
         assert_eq!(b.set_ignored("f", true).len(), MAX_ALERTS);
         assert!(b.set_ignored("f", true).is_empty());
+    }
+
+    #[test]
+    fn service_alerts_update_when_known_and_filters_compare_as_json() {
+        let mut b = AlertBook::default();
+        let body = |f: &str| AlertBody::Service(serde_json::json!({"callback_filter": f, "bytes": 1}));
+        assert_eq!(b.record_body(3, AlertPhase::New, body(r#"{"a": 1}"#), true), Change::New(3));
+        assert_eq!(b.record_body(3, AlertPhase::New, body(r#"{"a": 1}"#), true), Change::Updated(3));
+        assert_eq!(b.set_ignored(r#"{"a":1}"#, true), vec![3]);
+        let v = b.get(3).unwrap().view(&Messages::new(Locale::En));
+        assert_eq!((v["id"].as_u64(), v["ignored"].as_bool(), v["bytes"].as_u64()), (Some(3), Some(true), Some(1)));
+        assert!(same_filter(r#"{"a": 1}"#, r#"{"a":1}"#));
+        assert!(!same_filter(r#"{"a":1}"#, r#"{"a":2}"#));
     }
 }

@@ -1,0 +1,157 @@
+//! Where the app's alerts come from and where its commands go: the [`Backend`] trait and its two
+//! implementations. [`remote::Remote`] is the normal one: a client of the Leakwatch service's
+//! local API (the app holds no capture rights). [`embedded::Embedded`] runs an engine in the
+//! app's own process, for `--replay FILE` and for `--embedded` on a machine without the service.
+//!
+//! A backend reports what happens as [`Feed`] items on a channel; the core's owner thread turns
+//! them into the contract's events, notifications and the tray's state (`crate::state`).
+
+pub mod embedded;
+pub mod remote;
+
+use crate::settings::Settings;
+use crate::views::IgnoreView;
+use leakwatch::alert::{Alert, AlertPhase};
+use leakwatch::capture::live::LiveStatus;
+use leakwatch::detect::Stats;
+use leakwatch::history::UploadsView;
+use leakwatch::legacy::LegacyEvent;
+use serde_json::Value;
+
+/// Something a backend saw, for the owner thread.
+pub enum Feed {
+    /// An alert began, continued, ended, or its ignored state changed.
+    Alert(AlertFeed),
+    /// Bytes uploaded per program in one second (embedded only: the API has no such event).
+    Stats(Stats),
+    /// An ignore was added (its filter as compact JSON text).
+    IgnoreAdded {
+        id: u64,
+        filter: String,
+    },
+    IgnoreRemoved {
+        id: u64,
+    },
+    /// Detection was paused or resumed (by this app or another client).
+    Paused(bool),
+    /// The detection mode, thresholds or cool-down in force changed (service values as
+    /// `settings.get` gives them; embedded: never, the app set them itself).
+    ServiceSettings(Value),
+    /// Live capture news (embedded live mode).
+    Live(LiveStatus),
+    /// What a local program did over the legacy TCP protocol (embedded: the app serves it).
+    Legacy(LegacyEvent),
+    /// The service's `status` (remote), about once a second.
+    Status(Value),
+    /// The connection to the service came up (`user` as the service knows us).
+    Connected {
+        user: String,
+        server: String,
+    },
+    /// No connection to the service, and why.
+    Disconnected(Unreachable),
+}
+
+/// One alert as a backend reports it.
+pub struct AlertFeed {
+    pub id: u64,
+    pub phase: AlertPhase,
+    /// The engine's alert (embedded): texts are made in the app's language.
+    pub alert: Option<Alert>,
+    /// The alert as the service sent it (`Alert::to_json`, in the service's language).
+    pub json: Option<Value>,
+    /// Remote: whether the service marks it ignored (`None`: embedded, decided by the ignores).
+    pub ignored: Option<bool>,
+    /// Part of the backlog read at connect time: listed, never notified.
+    pub backlog: bool,
+}
+
+/// Why the service cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    /// Nothing answers on the socket.
+    NotRunning { socket: String },
+    /// The socket's permissions, or the service, keep this user out (not in group leakwatch).
+    NoAccess { user: String, detail: String },
+    /// Something else (a protocol or version mismatch, an I/O error).
+    Failed(String),
+}
+
+/// Live figures of an embedded engine, read once a second for the status.
+#[derive(Clone, Debug, Default)]
+pub struct Figures {
+    pub interfaces: Vec<String>,
+    pub packets: u64,
+    pub drops: u64,
+    pub foreign_frames: u64,
+    pub legacy_port: Option<u16>,
+    /// Why the legacy server is not running although the settings turn it on.
+    pub legacy_error: Option<String>,
+}
+
+/// What the app asks of its source of alerts. Errors are human messages naming the field.
+pub trait Backend: Send + Sync + 'static {
+    /// Ignores what alert `alert_id` (whose callback filter is `filter`) is about; `scope` is
+    /// the contract's (`for_now`, `for_15m`, `for_1h`, `for_24h`, `always`). Returns the
+    /// ignore's id.
+    fn ignore_alert(&self, alert_id: u64, filter: &str, scope: &str) -> Result<u64, String>;
+    /// `false`: no such ignore.
+    fn remove_ignore(&self, id: u64) -> Result<bool, String>;
+    /// The ignores in force (`source` as the backend knows it).
+    fn list_ignores(&self) -> Result<Vec<IgnoreView>, String>;
+    /// Applies the detection part of a settings change (mode, thresholds, cool-down, and for
+    /// an embedded engine the interfaces and the legacy server).
+    fn apply_settings(&self, old: &Settings, new: &Settings) -> Result<(), String>;
+    fn pause(&self) -> Result<(), String>;
+    fn resume(&self) -> Result<(), String>;
+    /// Live figures (embedded); `None` for the service, whose status arrives as [`Feed::Status`].
+    fn figures(&self) -> Option<Figures>;
+    /// A note for the status line while watching (embedded live: what it cannot see).
+    fn note(&self) -> Option<String> {
+        None
+    }
+    /// Stops everything the backend started (idempotent).
+    fn shutdown(&self);
+}
+
+/// The History tab's commands (`history_uploads`, `history_alerts`, `export_history`): the
+/// embedded engine's database (`crate::history::History`) or the service's API.
+pub trait HistorySource: Send + Sync + 'static {
+    /// Uploads of `range` ending now, or at `until` (Unix seconds, excluded).
+    fn uploads(&self, range: &str, by: &str, program: Option<&str>, until: Option<i64>) -> Result<UploadsView, String>;
+    /// Alerts of the look-back `since` ending now, or at `until`.
+    fn alerts(
+        &self,
+        since: &str,
+        program: Option<String>,
+        query: Option<String>,
+        until: Option<i64>,
+    ) -> Result<Vec<Value>, String>;
+    /// Writes the export to `path` (or the default file); returns the path written.
+    fn export(&self, format: &str, path: Option<String>) -> Result<Option<String>, String>;
+}
+
+/// The contract's ignore scopes, as the API's `for`.
+pub fn api_scope(scope: &str) -> Result<&'static str, String> {
+    Ok(match scope {
+        "for_now" => "now",
+        "for_15m" => "15m",
+        "for_1h" => "1h",
+        "for_24h" => "24h",
+        "always" => "always",
+        other => {
+            return Err(format!("scope: {other:?} is not one of for_now, for_15m, for_1h, for_24h, always"));
+        }
+    })
+}
+
+/// Where an exported history goes: `path`, or the default file in the user's download folder.
+pub fn export_target(format: &str, path: Option<String>) -> Result<std::path::PathBuf, String> {
+    crate::history::check_format(format)?;
+    match path.filter(|p| !p.is_empty()) {
+        Some(p) => Ok(std::path::PathBuf::from(p)),
+        None => Ok(crate::history::default_export_dir()
+            .ok_or_else(|| "path: no download or home directory is known for this user".to_string())?
+            .join(crate::history::default_file_name(format))),
+    }
+}

@@ -1,0 +1,425 @@
+//! The app as a client of the Leakwatch service (`leakwatch service`) over its local API: the
+//! normal way to run it, with no capture rights in the app.
+//!
+//! Two connections: one, owned by the reader thread, is subscribed to the service's events
+//! (alerts, changes, status) and turns them into [`Feed`] items; the other carries the app's
+//! calls (ignores, pause, settings, history). When the service is not there, or this user may
+//! not use it, the reader says so ([`Feed::Disconnected`]) and tries again every few seconds,
+//! so the app comes alive as soon as the service starts.
+
+use super::{AlertFeed, Backend, Feed, Figures, HistorySource, Unreachable};
+use crate::settings::Settings;
+use crate::views::IgnoreView;
+use crossbeam_channel::Sender;
+use leakwatch::alert::AlertPhase;
+use leakwatch::api::client::{Client, ClientError};
+use leakwatch::history::UploadsView;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Time between two connection attempts while the service is away.
+pub const RETRY_EVERY: Duration = Duration::from_secs(3);
+/// Most alerts and history rows asked for at once.
+const RECENT: u64 = 500;
+const HISTORY_ALERTS: u64 = 1000;
+
+/// A client of the service.
+pub struct Remote {
+    socket: PathBuf,
+    /// The connection for calls (made on first use, dropped when it breaks).
+    calls: Mutex<Option<Client>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// What a failed connection means for the user.
+pub fn unreachable(e: &ClientError) -> Unreachable {
+    match e {
+        ClientError::NotRunning(path) => Unreachable::NotRunning { socket: path.display().to_string() },
+        ClientError::PermissionDenied { user, .. } => {
+            Unreachable::NoAccess { user: user.clone(), detail: e.to_string() }
+        }
+        ClientError::Refused(msg) => Unreachable::NoAccess { user: current_user(), detail: msg.clone() },
+        other => Unreachable::Failed(other.to_string()),
+    }
+}
+
+fn current_user() -> String {
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "$USER".into())
+}
+
+/// An error of a call, as the contract's commands report it.
+fn call_error(e: ClientError) -> String {
+    e.to_string()
+}
+
+fn phase(s: &str) -> AlertPhase {
+    match s {
+        "update" => AlertPhase::Update,
+        "end" => AlertPhase::End,
+        _ => AlertPhase::New,
+    }
+}
+
+/// A filter as compact JSON text (the API sends it as an object).
+fn filter_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An `alert` event's data (or an `alerts.recent` entry) as a feed item.
+fn alert_feed(data: &Value, backlog: bool) -> Option<Feed> {
+    Some(Feed::Alert(AlertFeed {
+        id: data.get("id")?.as_u64()?,
+        phase: phase(data["phase"].as_str().unwrap_or("new")),
+        alert: None,
+        json: Some(data.get("alert")?.clone()),
+        ignored: Some(!data["ignored"].is_null()),
+        backlog,
+    }))
+}
+
+/// What a `change` event means for the app.
+fn change_feed(data: &Value) -> Vec<Feed> {
+    let ignore = |i: &Value| Some(Feed::IgnoreAdded { id: i.get("id")?.as_u64()?, filter: filter_text(&i["filter"]) });
+    match data["kind"].as_str().unwrap_or_default() {
+        "ignore_added" => ignore(&data["ignore"]).into_iter().collect(),
+        "ignore_removed" => data["id"].as_u64().map(|id| Feed::IgnoreRemoved { id }).into_iter().collect(),
+        "ignores_reloaded" => {
+            let removed = data["removed"].as_array().cloned().unwrap_or_default();
+            let added = data["added"].as_array().cloned().unwrap_or_default();
+            removed
+                .iter()
+                .filter_map(|v| v.as_u64().map(|id| Feed::IgnoreRemoved { id }))
+                .chain(added.iter().filter_map(ignore))
+                .collect()
+        }
+        "paused" => vec![Feed::Paused(true)],
+        "resumed" => vec![Feed::Paused(false)],
+        "mode" | "thresholds" | "realert_after" => {
+            let mut s = serde_json::Map::new();
+            for k in ["mode", "max_traffic_during_10_sec", "min_leak_size", "realert_after_s"] {
+                if let Some(v) = data.get(k) {
+                    s.insert(k.into(), v.clone());
+                }
+            }
+            vec![Feed::ServiceSettings(Value::Object(s))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// One connected session: reads the state, then forwards events until the connection breaks
+/// (an error) or `stop` is set (`Ok`).
+fn session(socket: &Path, feed: &Sender<Feed>, stop: &AtomicBool) -> Result<(), ClientError> {
+    let mut c = Client::connect(socket)?;
+    c.subscribe(&["alert", "change", "status"])?;
+    let send = |f: Feed| feed.send(f).map_err(|_| ClientError::Protocol("the app is stopping".into()));
+    send(Feed::Connected { user: c.user.clone(), server: c.server.clone() })?;
+    send(Feed::ServiceSettings(c.call("settings.get", json!({}))?))?;
+    send(Feed::Status(c.call("status", json!({}))?))?;
+    for i in c.call("ignore.list", json!({}))?.as_array().into_iter().flatten() {
+        if let Some(id) = i["id"].as_u64() {
+            send(Feed::IgnoreAdded { id, filter: filter_text(&i["filter"]) })?;
+        }
+    }
+    // Newest first: listed oldest first so the book ends newest first.
+    let recent = c.call("alerts.recent", json!({"limit": RECENT}))?;
+    for a in recent.as_array().into_iter().flatten().rev() {
+        if let Some(f) = alert_feed(a, true) {
+            send(f)?;
+        }
+    }
+    while !stop.load(Ordering::Relaxed) {
+        let Some(ev) = c.next_event(Some(Duration::from_millis(500)))? else { continue };
+        let data = &ev["data"];
+        match ev["event"].as_str().unwrap_or_default() {
+            "alert" => {
+                if let Some(f) = alert_feed(data, false) {
+                    send(f)?;
+                }
+            }
+            "change" => {
+                for f in change_feed(data) {
+                    send(f)?;
+                }
+            }
+            "status" => send(Feed::Status(data.clone()))?,
+            "lost" => {
+                eprintln!("leakwatch-app: the service dropped {} events for this app (it was too slow)", data["events"])
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl Remote {
+    /// Starts the reader thread on `socket`; it keeps (re)connecting until [`Backend::shutdown`].
+    pub fn start(socket: PathBuf, feed: Sender<Feed>) -> Arc<Remote> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let me = Arc::new(Remote { socket: socket.clone(), calls: Mutex::new(None), stop: stop.clone() });
+        let spawned = std::thread::Builder::new().name("leakwatch-service-events".into()).spawn(move || {
+            let mut last: Option<Unreachable> = None;
+            while !stop.load(Ordering::Relaxed) {
+                match session(&socket, &feed, &stop) {
+                    Ok(()) => break,
+                    Err(e) => {
+                        let why = unreachable(&e);
+                        if last.as_ref() != Some(&why) {
+                            eprintln!("leakwatch-app: {e}");
+                        }
+                        last = Some(why.clone());
+                        if feed.send(Feed::Disconnected(why)).is_err() {
+                            break;
+                        }
+                    }
+                }
+                let mut waited = Duration::ZERO;
+                while waited < RETRY_EVERY && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    waited += Duration::from_millis(100);
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            eprintln!("leakwatch-app: cannot start the service reader: {e}");
+        }
+        me
+    }
+
+    /// Calls `method`; a broken connection is made again once.
+    fn call(&self, method: &str, params: Value) -> Result<Value, ClientError> {
+        let mut guard = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tried = false;
+        loop {
+            if guard.is_none() {
+                *guard = Some(Client::connect(&self.socket)?);
+            }
+            let client = guard.as_mut().expect("just connected");
+            match client.call(method, params.clone()) {
+                Ok(v) => return Ok(v),
+                Err(e @ ClientError::Remote { .. }) => return Err(e),
+                Err(e) => {
+                    *guard = None;
+                    if tried {
+                        return Err(e);
+                    }
+                    tried = true;
+                }
+            }
+        }
+    }
+}
+
+impl Backend for Remote {
+    fn ignore_alert(&self, alert_id: u64, filter: &str, scope: &str) -> Result<u64, String> {
+        let how = super::api_scope(scope)?;
+        let reply = match self.call("ignore.alert", json!({"alert": alert_id, "for": how})) {
+            // The service no longer keeps that alert: ignore its filter instead.
+            Err(ClientError::Remote { code, .. }) if code == "not_found" && !filter.is_empty() => {
+                self.call("ignore.add", json!({"filter": filter, "for": how}))
+            }
+            other => other,
+        }
+        .map_err(|e| format!("id: {e}"))?;
+        reply["id"].as_u64().ok_or_else(|| format!("id: the service answered {reply}"))
+    }
+
+    fn remove_ignore(&self, id: u64) -> Result<bool, String> {
+        match self.call("ignore.remove", json!({"id": id})) {
+            Ok(_) => Ok(true),
+            Err(ClientError::Remote { code, .. }) if code == "not_found" => Ok(false),
+            Err(e) => Err(format!("id: {e}")),
+        }
+    }
+
+    fn list_ignores(&self) -> Result<Vec<IgnoreView>, String> {
+        let list = self.call("ignore.list", json!({})).map_err(call_error)?;
+        Ok(list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| {
+                let text = |k: &str| i[k].as_str().map(str::to_string);
+                Some(IgnoreView {
+                    id: i["id"].as_u64()?,
+                    name: text("name"),
+                    filter: filter_text(&i["filter"]),
+                    permanent: i["permanent"].as_bool().unwrap_or(false),
+                    until: text("until"),
+                    // Who made it, as the service recorded it (a user name, or legacy-socket).
+                    source: text("by").or_else(|| text("source")),
+                    created_at: text("added"),
+                })
+            })
+            .collect())
+    }
+
+    fn apply_settings(&self, old: &Settings, new: &Settings) -> Result<(), String> {
+        if new.interfaces != old.interfaces {
+            return Err("interfaces: the service captures on the interfaces of its configuration file \
+                        (/etc/leakwatch/leakwatch.toml, key `interfaces`); edit it there, then run \
+                        `sudo systemctl reload leakwatch`"
+                .into());
+        }
+        if new.legacy_enabled != old.legacy_enabled {
+            return Err("legacy_enabled: the service serves old GUIs as its configuration file says \
+                        (/etc/leakwatch/leakwatch.toml, key `legacy`); edit it there, then run \
+                        `sudo systemctl reload leakwatch`"
+                .into());
+        }
+        let mut change = serde_json::Map::new();
+        if new.mode != old.mode {
+            change.insert("mode".into(), json!(new.mode));
+        }
+        if new.max_traffic_during_10_sec != old.max_traffic_during_10_sec {
+            change.insert("max_traffic_during_10_sec".into(), json!(new.max_traffic_during_10_sec));
+        }
+        if new.min_leak_size != old.min_leak_size {
+            change.insert("min_leak_size".into(), json!(new.min_leak_size));
+        }
+        if new.realert_after_s != old.realert_after_s {
+            change.insert("realert_after".into(), json!(format!("{}s", new.realert_after_s)));
+        }
+        if change.is_empty() {
+            return Ok(());
+        }
+        self.call("settings.set", Value::Object(change)).map(|_| ()).map_err(call_error)
+    }
+
+    fn pause(&self) -> Result<(), String> {
+        self.call("pause", json!({})).map(|_| ()).map_err(call_error)
+    }
+
+    fn resume(&self) -> Result<(), String> {
+        self.call("resume", json!({})).map(|_| ()).map_err(call_error)
+    }
+
+    fn figures(&self) -> Option<Figures> {
+        None
+    }
+
+    fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        *self.calls.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+impl HistorySource for Remote {
+    /// The service's `history.uploads` gives the totals of the range; it has no time series nor
+    /// an end other than now, so the chart stays empty and `until` is not honoured.
+    fn uploads(
+        &self,
+        range: &str,
+        by: &str,
+        program: Option<&str>,
+        _until: Option<i64>,
+    ) -> Result<UploadsView, String> {
+        let (span, bucket_s) = leakwatch::history::range_spec(range)?;
+        leakwatch::history::GroupBy::parse(by).map_err(|e| format!("by: {e}"))?;
+        let mut params = json!({"by": by, "since": range});
+        if let Some(p) = program.filter(|p| !p.is_empty()) {
+            params["program"] = json!(p);
+        }
+        let rows = self.call("history.uploads", params).map_err(call_error)?;
+        let top: Vec<leakwatch::history::UploadRow> = rows
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(50)
+            .map(|r| leakwatch::history::UploadRow {
+                key: r["key"].as_str().unwrap_or_default().to_string(),
+                country: r["country"].as_str().map(str::to_string),
+                bytes: r["bytes"].as_u64().unwrap_or(0),
+            })
+            .collect();
+        let until = chrono::Utc::now().timestamp();
+        Ok(UploadsView { bucket_s, since: until - span, until, newest: None, series: Vec::new(), top })
+    }
+
+    fn alerts(
+        &self,
+        since: &str,
+        program: Option<String>,
+        query: Option<String>,
+        until: Option<i64>,
+    ) -> Result<Vec<Value>, String> {
+        leakwatch::history::parse_since(since).map_err(|e| format!("since: {e}"))?;
+        let mut params = json!({"limit": HISTORY_ALERTS});
+        if since != "all" {
+            params["since"] = json!(since);
+        }
+        if let Some(p) = program.filter(|p| !p.is_empty()) {
+            params["program"] = json!(p);
+        }
+        if let Some(q) = query.filter(|q| !q.trim().is_empty()) {
+            params["search"] = json!(q);
+        }
+        let list = self.call("history.alerts", params).map_err(call_error)?;
+        let mut out: Vec<Value> = list.as_array().cloned().unwrap_or_default();
+        if let Some(until) = until {
+            // The API lists up to now: drop what is at or after `until`.
+            out.retain(|a| {
+                a["at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_none_or(|t| t.timestamp() < until)
+            });
+        }
+        Ok(out)
+    }
+
+    fn export(&self, format: &str, path: Option<String>) -> Result<Option<String>, String> {
+        let target = super::export_target(format, path)?;
+        let alerts = self.call("history.alerts", json!({"limit": 0})).map_err(call_error)?;
+        let alerts: Vec<Value> = alerts.as_array().cloned().unwrap_or_default();
+        let text = if format == "json" {
+            let uploads = self.call("history.uploads", json!({"by": "program"})).map_err(call_error)?;
+            serde_json::to_string_pretty(&json!({"alerts": alerts, "uploads": uploads})).map_err(|e| e.to_string())?
+        } else {
+            let records: Vec<_> = alerts.into_iter().map(|json| leakwatch::history::AlertRecord { json }).collect();
+            leakwatch::history::alerts_csv(&records)
+        };
+        leakwatch::files::write_atomically(&target, text.as_bytes())
+            .map_err(|e| format!("path: {}: {e}", target.display()))?;
+        Ok(Some(target.display().to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_events_become_feed_items() {
+        let added = json!({"kind": "ignore_added", "by": "alice", "ignore": {"id": 4, "filter": {"dstip": "1.2.3.4"}}});
+        let f = change_feed(&added);
+        assert!(matches!(&f[..], [Feed::IgnoreAdded { id: 4, filter }] if filter == r#"{"dstip":"1.2.3.4"}"#));
+        assert!(matches!(
+            &change_feed(&json!({"kind": "ignore_removed", "id": 4}))[..],
+            [Feed::IgnoreRemoved { id: 4 }]
+        ));
+        assert!(matches!(&change_feed(&json!({"kind": "paused"}))[..], [Feed::Paused(true)]));
+        let mode = change_feed(&json!({"kind": "mode", "mode": "chill", "by": "bob"}));
+        assert!(matches!(&mode[..], [Feed::ServiceSettings(v)] if v == &json!({"mode": "chill"})));
+    }
+
+    #[test]
+    fn alert_events_carry_the_ignored_state() {
+        let data = json!({"id": 9, "phase": "update", "alert": {"bytes": 1}, "ignored": {"how": "always"}});
+        let Some(Feed::Alert(a)) = alert_feed(&data, false) else { panic!() };
+        assert_eq!((a.id, a.phase, a.ignored), (9, AlertPhase::Update, Some(true)));
+    }
+
+    #[test]
+    fn a_missing_socket_says_the_service_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Client::connect(&dir.path().join("api.sock")).err().unwrap();
+        assert!(matches!(unreachable(&e), Unreachable::NotRunning { .. }));
+    }
+}

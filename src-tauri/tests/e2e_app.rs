@@ -5,6 +5,8 @@
 //! a temporary `--history` file). Screenshots go to
 //! `$CARGO_TARGET_DIR/ui-shots/` (or `target/ui-shots/`).
 //!
+//! Without the service, the window shows the command that starts it.
+//!
 //! Skipped, with the reason printed, when the web UI is not in this tree (`ui/package.json`),
 //! not built (`ui/dist/index.html`), or tauri-driver / WebKitWebDriver are missing.
 
@@ -47,9 +49,10 @@ fn save_shot(s: &Session, name: &str) {
     }
 }
 
-#[test]
-fn real_app_replay_ignore_always_and_mode_persists() {
-    const NAME: &str = "real_app_replay_ignore_always_and_mode_persists";
+/// Whether the end-to-end tests can run here (else says why, and they skip); inside their
+/// Xvfb session, always. Re-runs test `name` inside that session when called outside it, and
+/// then returns false too (the outer call is done).
+fn ready(name: &str) -> bool {
     // LEAKWATCH_E2E_UI_DIR: another checkout's ui/ whose dist the app was built with
     // (TAURI_CONFIG='{"build":{"frontendDist":"<dir>/dist"}}'), for trying the test before ui/ lands.
     let ui = std::env::var_os("LEAKWATCH_E2E_UI_DIR")
@@ -57,27 +60,81 @@ fn real_app_replay_ignore_always_and_mode_persists() {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui"));
     if std::env::var_os(support::INSIDE).is_none() {
         if !ui.join("package.json").is_file() {
-            eprintln!("SKIP {NAME}: ui/ has no package.json yet (the web UI lands from its own branch)");
-            return;
+            eprintln!("SKIP {name}: ui/ has no package.json yet (the web UI lands from its own branch)");
+            return false;
         }
         if !ui.join("dist/index.html").is_file() {
             eprintln!(
-                "SKIP {NAME}: ui/dist is not built (make test runs ui/scripts/ci.sh build before building the app)"
+                "SKIP {name}: ui/dist is not built (make test runs ui/scripts/ci.sh build before building the app)"
             );
-            return;
+            return false;
         }
         if tauri_driver().is_none() {
             eprintln!(
-                "SKIP {NAME}: tauri-driver is not installed (make test installs it to /var/cache/leakwatch-tools)"
+                "SKIP {name}: tauri-driver is not installed (make test installs it to /var/cache/leakwatch-tools)"
             );
-            return;
+            return false;
         }
         if !support::have("WebKitWebDriver") {
-            eprintln!("SKIP {NAME}: WebKitWebDriver is missing (apt-get install webkit2gtk-driver)");
-            return;
+            eprintln!("SKIP {name}: WebKitWebDriver is missing (apt-get install webkit2gtk-driver)");
+            return false;
         }
     }
-    if support::rerun_inside(NAME, &["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "dbus-run-session", "--"]) {
+    !support::rerun_inside(name, &["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "dbus-run-session", "--"])
+}
+
+/// Without the service (nothing at `$LEAKWATCH_SOCKET`), the app's window says so with the
+/// command that starts it, instead of alerts that never come.
+#[test]
+fn real_app_without_the_service_shows_the_command_that_starts_it() {
+    const NAME: &str = "real_app_without_the_service_shows_the_command_that_starts_it";
+    if !ready(NAME) {
+        return;
+    }
+    let config = tempfile::tempdir().unwrap();
+    let (port, native) = (free_port(), free_port());
+    let mut driver = Command::new(tauri_driver().unwrap())
+        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .env("LEAKWATCH_CONFIG_DIR", config.path())
+        .env("LEAKWATCH_SOCKET", config.path().join("no-service.sock"))
+        .env("HOME", config.path())
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("tauri-driver starts");
+    let attempt = || -> Result<(), String> {
+        if !webdriver::wait_port(port, Duration::from_secs(20)) {
+            return Err("tauri-driver does not listen".into());
+        }
+        let s = Session::new(port, env!("CARGO_BIN_EXE_leakwatch-app"), &[])?;
+        let msg = s.wait("[data-testid=status-message]", Duration::from_secs(15))?;
+        let t = Instant::now();
+        loop {
+            let text = s.property(&msg, "textContent")?.as_str().unwrap_or_default().to_string();
+            if text.contains("sudo systemctl start leakwatch") && text.contains("no-service.sock") {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                return Err(format!("the window says: {text}"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // The screenshot lags the page a little.
+        std::thread::sleep(Duration::from_millis(500));
+        save_shot(&s, "app-no-service");
+        s.close();
+        Ok(())
+    };
+    let result = attempt();
+    let _ = driver.kill();
+    let _ = driver.wait();
+    result.unwrap();
+}
+
+#[test]
+fn real_app_replay_ignore_always_and_mode_persists() {
+    const NAME: &str = "real_app_replay_ignore_always_and_mode_persists";
+    if !ready(NAME) {
         return;
     }
     let config = tempfile::tempdir().unwrap();

@@ -1,12 +1,13 @@
-//! The tray app as an ordinary user against the real service (issue 16): the test starts
-//! `leakwatch service` as root with a temporary configuration (socket, ignores and history in a
-//! temporary directory; loopback capture with only 127.0.0.1 local, a low sudden-upload
-//! threshold), then runs itself again
-//! as user 65534 in group `leakwatch` inside its own Xvfb and D-Bus session with a fake
+//! The tray app as an ordinary user against the real service (issue 16). The test writes a
+//! temporary service configuration (socket, ignores and history in a temporary directory;
+//! loopback capture with only 127.0.0.1 local; a low sudden-upload threshold) and runs itself
+//! again as user 65534 in group `leakwatch` inside its own Xvfb and D-Bus session with a fake
 //! notification server. There it starts the app (debug binary, no flags: the service is its
-//! backend) and checks that the app's process has no capabilities (`CapEff` 0), that a 200 KB
-//! upload on loopback raises the service's alert and the app shows it as a notification with
-//! both buttons, and that "Always ignore" on it reaches the service as an ignore by that user.
+//! backend) before the service and checks that the app says the service is not running, with
+//! the command that starts it; the test then starts `leakwatch service` as root and the app
+//! connects by itself. The app's process has no capabilities (`CapEff` and `CapPrm` 0); a
+//! 200 KB upload on loopback raises the service's alert, which the app shows as a notification
+//! with both buttons; and "Always ignore" on it reaches the service as an ignore by that user.
 //!
 //! Needs root, `setpriv`, `xvfb-run`, `dbus-run-session`, `getent`, `groupadd` and the service
 //! binary (`$CARGO_TARGET_DIR/debug/leakwatch`, built when missing); without them it prints
@@ -29,6 +30,8 @@ const NAME: &str = "an_unprivileged_app_shows_an_alert_the_service_raised";
 const USER: u32 = 65534;
 /// Set for the run as that user.
 const AS_USER: &str = "LEAKWATCH_TEST_APP_AS_USER";
+/// A file the run as the user creates in its home when the service should start.
+const START_THE_SERVICE: &str = "start-the-service";
 
 /// Kills (the process group of) a child when dropped, in every path.
 struct Reaper(Child, bool);
@@ -152,18 +155,6 @@ fn an_unprivileged_app_shows_an_alert_the_service_raised() {
          ignores = \"{p}/ignores.user.json\"\nhistory = \"{p}/history.sqlite\"\nsocket = \"{p}/api.sock\"\n"
     );
     std::fs::write(dir.path().join("leakwatch.toml"), config).unwrap();
-    let mut child = Command::new(&service)
-        .args(["service", "--config"])
-        .arg(dir.path().join("leakwatch.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting leakwatch service");
-    let service_log = lines(child.stderr.take().unwrap(), "service");
-    let _service = Reaper(child, false);
-    wait_line(&service_log, "service started", Duration::from_secs(30)).expect("the service starts");
-    wait_line(&service_log, "capturing on lo", Duration::from_secs(30)).expect("the service captures on lo");
 
     // The user's home and config directory.
     let home = tempfile::tempdir().unwrap();
@@ -190,18 +181,46 @@ fn an_unprivileged_app_shows_an_alert_the_service_raised() {
     let out = lines(inner.stdout.take().unwrap(), "as user");
     let _err = lines(inner.stderr.take().unwrap(), "as user, stderr");
     let mut inner = Reaper(inner, true);
+    // The app starts first; the service when the run as the user asks for it.
+    let ready = home.path().join(START_THE_SERVICE);
+    let mut service_run: Option<(Reaper, Receiver<String>)> = None;
+    let mut said = Vec::new();
     let end = Instant::now() + Duration::from_secs(180);
     let status = loop {
+        said.extend(out.try_iter());
+        if service_run.is_none() && ready.exists() {
+            service_run = Some(start_service(&service, dir.path()));
+        }
         if let Some(st) = inner.0.try_wait().unwrap() {
             break st;
         }
         assert!(Instant::now() < end, "the run as the user did not end within 180 s");
         std::thread::sleep(Duration::from_millis(100));
     };
-    let said: Vec<String> = out.try_iter().collect();
+    while let Ok(l) = out.recv_timeout(Duration::from_secs(2)) {
+        said.push(l);
+    }
     assert!(status.success(), "the run as the user failed ({status})");
+    assert!(service_run.is_some(), "the run as the user never asked for the service");
     assert!(said.iter().any(|l| l.contains("1 passed")), "the run as the user did not run the test: {said:?}");
     assert!(said.iter().any(|l| l.contains("CapEff 0000000000000000")), "no CapEff line: {said:?}");
+}
+
+/// Starts the service with the configuration in `dir`; returns it and its stderr once it captures.
+fn start_service(service: &Path, dir: &Path) -> (Reaper, Receiver<String>) {
+    let mut child = Command::new(service)
+        .args(["service", "--config"])
+        .arg(dir.join("leakwatch.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting leakwatch service");
+    let log = lines(child.stderr.take().unwrap(), "service");
+    let reaper = Reaper(child, false);
+    wait_line(&log, "service started", Duration::from_secs(30)).expect("the service starts");
+    wait_line(&log, "capturing on lo", Duration::from_secs(30)).expect("the service captures on lo");
+    (reaper, log)
 }
 
 /// The part run as the ordinary user, inside Xvfb and a private D-Bus session.
@@ -211,7 +230,12 @@ fn as_user() {
     let socket = leakwatch::api::socket_path();
     let (server, log) = fake_server::start(true);
     let app = env!("CARGO_BIN_EXE_leakwatch-app");
+    // A desktop session has a runtime directory (the tray icon is written there).
+    let runtime = Path::new(&std::env::var("HOME").unwrap()).join("run");
+    std::fs::create_dir_all(&runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let mut child = Command::new(app)
+        .env("XDG_RUNTIME_DIR", &runtime)
         .arg("--minimized")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -221,6 +245,12 @@ fn as_user() {
     let app_log = lines(child.stderr.take().unwrap(), "app");
     let pid = child.id();
     let _app = Reaper(child, false);
+    // No service yet: the app says so, with the command that starts it.
+    let said = wait_line(&app_log, "is not running", Duration::from_secs(60)).expect("the app finds no service");
+    assert!(said.contains("sudo systemctl start leakwatch"), "{said}");
+    let home = std::env::var("HOME").unwrap();
+    std::fs::write(Path::new(&home).join(START_THE_SERVICE), "").unwrap();
+    // It keeps trying, and connects once the service runs.
     wait_line(&app_log, "connected to leakwatch", Duration::from_secs(60)).expect("the app connects to the service");
 
     // No capabilities at all in the app's process.

@@ -21,7 +21,7 @@ use crate::settings::{EngineConfig, Thresholds};
 use crate::time::{SECOND, Ts};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 /// Packets parsed by a capture source, with what it could not turn into packets.
@@ -334,6 +334,8 @@ pub struct EngineHandle {
     dropped: Arc<AtomicU64>,
     /// How full the bounded tables are, updated by the engine once a second.
     tables: Arc<TableCounters>,
+    /// Set when the engine thread has stopped: a reply awaited then never comes.
+    stopped: Arc<AtomicBool>,
 }
 
 /// The running engine thread.
@@ -361,12 +363,17 @@ impl Engine {
         let (recycle_tx, recycle_rx) = bounded(queue + 8);
         let dropped = Arc::new(AtomicU64::new(0));
         let tables = Arc::new(TableCounters::default());
-        let shared = Shared { dropped: dropped.clone(), tables: tables.clone() };
+        let stopped = Arc::new(AtomicBool::new(false));
+        let shared = Shared { dropped: dropped.clone(), tables: tables.clone(), stopped: stopped.clone() };
         let thread = std::thread::Builder::new()
             .name("leakwatch-engine".into())
-            .spawn(move || State::new(config, sockets, ignores, recycle_tx, shared).run(rx))
+            .spawn(move || {
+                // Marks the engine stopped however the thread ends (even by a panic).
+                let _stopped = StoppedOnDrop(shared.stopped.clone());
+                State::new(config, sockets, ignores, recycle_tx, shared).run(rx)
+            })
             .expect("spawning the engine thread");
-        Engine { handle: EngineHandle { tx, recycle: recycle_rx, dropped, tables }, thread: Some(thread) }
+        Engine { handle: EngineHandle { tx, recycle: recycle_rx, dropped, tables, stopped }, thread: Some(thread) }
     }
 
     pub fn handle(&self) -> EngineHandle {
@@ -384,6 +391,28 @@ impl Engine {
 }
 
 impl EngineHandle {
+    /// Waits for the reply to a command. `None` when the engine stopped without replying: a
+    /// command sent after it stopped stays in its queue, so waiting on the reply alone could
+    /// last for ever.
+    fn reply<T>(&self, rx: &Receiver<T>) -> Option<T> {
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(v) => return Some(v),
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if self.stopped.load(Ordering::SeqCst) {
+                        return rx.try_recv().ok();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the engine thread has stopped (its input ended).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
     /// Alert events from now on.
     pub fn subscribe_alerts(&self, delivery: Delivery) -> Receiver<AlertEvent> {
         let (tx, rx) =
@@ -477,14 +506,14 @@ impl EngineHandle {
         let (reply, rx) = bounded(1);
         let c = Command::Ignore { filter: filter.to_string(), how, source: IgnoreSource::User, reply };
         self.command_by(c, by);
-        rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
+        self.reply(&rx).unwrap_or_else(|| Err("the engine has stopped".into()))
     }
 
     /// [`EngineHandle::remove_ignore`] on behalf of `by` (a user name).
     pub fn remove_ignore_by(&self, id: u64, by: &str) -> Result<bool, String> {
         let (reply, rx) = bounded(1);
         self.command_by(Command::RemoveIgnore { id, reply }, by);
-        rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
+        self.reply(&rx).unwrap_or_else(|| Err("the engine has stopped".into()))
     }
 
     /// Switches the mode; alerts already open are judged again.
@@ -508,21 +537,21 @@ impl EngineHandle {
     pub fn ignore_from(&self, filter: &str, how: IgnoreFor, source: IgnoreSource) -> Result<u64, String> {
         let (reply, rx) = bounded(1);
         self.command(Command::Ignore { filter: filter.to_string(), how, source, reply });
-        rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
+        self.reply(&rx).unwrap_or_else(|| Err("the engine has stopped".into()))
     }
 
     /// Removes an ignore by id; `Ok(false)` when there is none.
     pub fn remove_ignore(&self, id: u64) -> Result<bool, String> {
         let (reply, rx) = bounded(1);
         self.command(Command::RemoveIgnore { id, reply });
-        rx.recv().unwrap_or_else(|_| Err("the engine has stopped".into()))
+        self.reply(&rx).unwrap_or_else(|| Err("the engine has stopped".into()))
     }
 
     /// Every ignore in force, temporary and permanent.
     pub fn list_ignores(&self) -> Vec<IgnoreInfo> {
         let (reply, rx) = bounded(1);
         self.command(Command::ListIgnores { reply });
-        rx.recv().unwrap_or_default()
+        self.reply(&rx).unwrap_or_default()
     }
 
     /// Ends input: open alerts end, all flows close, subscribers are released.
@@ -531,7 +560,16 @@ impl EngineHandle {
         if self.tx.send(Msg::Finish(tx)).is_err() {
             return Summary::default();
         }
-        rx.recv().unwrap_or_default()
+        self.reply(&rx).unwrap_or_default()
+    }
+}
+
+/// Sets the flag when dropped.
+struct StoppedOnDrop(Arc<AtomicBool>);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 
@@ -539,6 +577,7 @@ impl EngineHandle {
 struct Shared {
     dropped: Arc<AtomicU64>,
     tables: Arc<TableCounters>,
+    stopped: Arc<AtomicBool>,
 }
 
 /// Everything the engine thread owns.
@@ -776,6 +815,7 @@ impl State {
                 Msg::Finish(reply) => {
                     self.finish();
                     self.summary.dropped_batches = self.shared.dropped.load(Ordering::Relaxed);
+                    self.shared.stopped.store(true, Ordering::SeqCst);
                     let _ = reply.send(self.summary.clone());
                     return;
                 }
@@ -934,4 +974,42 @@ fn report_flow(subs: &mut Subs<FlowRecord>, names: &Naming, count: &mut u64, mut
     r.orgname = r.orgname.or(dest.orgname);
     r.country = r.country.or(dest.country);
     subs.publish(r, &mut 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command sent after the engine stopped stays in its queue (crossbeam keeps queued
+    /// messages while any sender lives), so a reply must not be awaited for ever: replay's second
+    /// finish hung this way now and then.
+    #[test]
+    fn commands_after_the_engine_stopped_return_at_once() {
+        let engine = Engine::start(EngineConfig::default());
+        let handle = engine.handle();
+        let _ = handle.finish();
+        let started = std::time::Instant::now();
+        for _ in 0..20 {
+            assert_eq!(handle.finish(), Summary::default());
+            assert!(handle.ignore(r#"{"pattern":{"pid":"^1$"}}"#, IgnoreFor::Now).is_err());
+            assert!(handle.list_ignores().is_empty());
+        }
+        let _ = engine.finish();
+        assert!(handle.is_stopped());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    }
+
+    /// The race itself, made certain: a reply sender that outlives the engine (as one queued in
+    /// the engine's input does) must not keep a caller waiting.
+    #[test]
+    fn a_reply_that_never_comes_is_given_up_once_the_engine_stopped() {
+        let engine = Engine::start(EngineConfig::default());
+        let handle = engine.handle();
+        let _ = engine.finish();
+        let (queued_reply, rx) = bounded::<Summary>(1);
+        let started = std::time::Instant::now();
+        assert_eq!(handle.reply(&rx), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        drop(queued_reply);
+    }
 }

@@ -196,7 +196,12 @@ impl Watch {
     }
 
     /// The next event that `pred` accepts, within `within`.
-    fn wait(&self, within: Duration, mut pred: impl FnMut(&Value) -> bool) -> Value {
+    fn wait(&self, within: Duration, pred: impl FnMut(&Value) -> bool) -> Value {
+        self.try_wait(within, pred).unwrap_or_else(|| panic!("no matching event within {within:?}"))
+    }
+
+    /// The next event that `pred` accepts, or `None` when `within` passed first.
+    fn try_wait(&self, within: Duration, mut pred: impl FnMut(&Value) -> bool) -> Option<Value> {
         let end = Instant::now() + within;
         while let Some(left) = end.checked_duration_since(Instant::now()) {
             match self.events.recv_timeout(left) {
@@ -204,13 +209,13 @@ impl Watch {
                     let v: Value =
                         serde_json::from_str(&l).unwrap_or_else(|e| panic!("watch printed non-JSON {l}: {e}"));
                     if pred(&v) {
-                        return v;
+                        return Some(v);
                     }
                 }
                 Err(_) => break,
             }
         }
-        panic!("no matching event within {within:?}");
+        None
     }
 }
 
@@ -275,7 +280,9 @@ fn uploads_of_root_and_of_short_lived_programs_reach_an_unprivileged_client_attr
     let want: HashSet<u32> = short_pids.iter().copied().chain([root_pid]).collect();
     let end = Instant::now() + WAIT;
     while !want.iter().all(|p| alerted.contains_key(&u64::from(*p))) && Instant::now() < end {
-        let ev = watch.wait(end.saturating_duration_since(Instant::now()), |v| v["event"] == "alert");
+        let Some(ev) = watch.try_wait(end.saturating_duration_since(Instant::now()), |v| v["event"] == "alert") else {
+            break;
+        };
         let a = &ev["data"]["alert"];
         if a["dstip"] == pair.v4_b().as_str()
             && let Some(pid) = a["process"]["pid"].as_u64()
@@ -287,7 +294,10 @@ fn uploads_of_root_and_of_short_lived_programs_reach_an_unprivileged_client_attr
     }
     let missing: Vec<&u32> = want.iter().filter(|p| !alerted.contains_key(&u64::from(**p))).collect();
     println!("alerts reached the client for {} of {} programs", want.len() - missing.len(), want.len());
-    assert!(missing.is_empty(), "no alert named pids {missing:?} (alerted: {alerted:?})");
+    if !missing.is_empty() {
+        let (_, status, _) = run_client(&service.socket(), Some(gid), &["status", "--json"]);
+        panic!("no alert named pids {missing:?} (alerted, pid: bytes: {alerted:?}); the service's status: {status}");
+    }
 
     // History through the service, asked by the ordinary user: the bytes are the programs'.
     let total = (LONG + PROGRAMS * SHORT) as u64;

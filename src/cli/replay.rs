@@ -99,10 +99,12 @@ fn replay_one(
     let flows = args.flows.then(|| handle.subscribe_flows());
     let bar = progress_bar(path, args.no_progress);
     let progress = bar.clone().map(|b| Box::new(move |n: u64| b.set_position(n)) as Box<dyn FnMut(u64) + Send>);
-    let reader = spawn_reader(path, handle.clone(), progress);
+    let reader = spawn_reader(path, handle, progress);
+    // The system finishes once the reader is done; the alerts end with it. (Finishing it once,
+    // here: a second finish could wait for ever on an engine that has already stopped.)
     let finisher = std::thread::spawn(move || {
         let result = reader.join().unwrap_or_else(|_| Ok(Default::default()));
-        let summary = handle.finish();
+        let summary = system.stop(false);
         (result, summary)
     });
     let mut notified: HashMap<u64, u64> = HashMap::new();
@@ -126,7 +128,6 @@ fn replay_one(
         }
     }
     let (result, summary) = finisher.join().expect("the replay finisher thread");
-    system.stop(false);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -161,11 +161,12 @@ impl LegacyServer {
         let mut threads = Vec::new();
 
         let alerts = handle.subscribe_alerts(Delivery::Lossless);
+        let changes = handle.subscribe_changes();
         let (q, s, locale) = (queue.clone(), stop.clone(), opts.locale);
         threads.push(
             std::thread::Builder::new()
                 .name("leakwatch-legacy-queue".into())
-                .spawn(move || queue::feed(alerts, q, Messages::new(locale), s))?,
+                .spawn(move || queue::feed(alerts, changes, q, Messages::new(locale), s))?,
         );
 
         let refused_tx = events_tx.clone();

@@ -3,8 +3,9 @@
 //! to exactly one `get_alert`), oldest dropped and counted when full.
 
 use crate::alert::{Alert, AlertEvent, AlertPhase};
+use crate::engine::{Change, ChangeKind};
 use crate::i18n::Messages;
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::Receiver;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,8 @@ pub const QUEUE_CAPACITY: usize = 1000;
 /// The queue, shared by the feeder thread and every session.
 #[derive(Debug)]
 pub struct AlertQueue {
-    items: Mutex<VecDeque<String>>,
+    /// Each reply with its alert's callback filter (to withdraw it once that is ignored).
+    items: Mutex<VecDeque<(String, String)>>,
     capacity: usize,
     dropped: AtomicU64,
     queued: AtomicU64,
@@ -34,18 +36,33 @@ impl AlertQueue {
 
     /// Appends a reply, dropping (and counting) the oldest one when full.
     pub fn push(&self, json: String) {
+        self.push_for(json, String::new());
+    }
+
+    /// Appends the reply for an alert whose callback filter is `filter`.
+    pub fn push_for(&self, json: String, filter: String) {
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
         if items.len() >= self.capacity {
             items.pop_front();
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
-        items.push_back(json);
+        items.push_back((json, filter));
         self.queued.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Takes the oldest reply.
     pub fn pop(&self) -> Option<String> {
-        self.items.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).pop_front().map(|(json, _)| json)
+    }
+
+    /// Withdraws the waiting alerts that `filter` (an ignore just added, by any client) was made
+    /// from, so an old GUI is not shown an alert already ignored elsewhere. Returns how many.
+    pub fn withdraw(&self, filter: &str) -> usize {
+        let Ok(wanted) = serde_json::from_str::<serde_json::Value>(filter) else { return 0 };
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        let before = items.len();
+        items.retain(|(_, f)| serde_json::from_str::<serde_json::Value>(f).map_or(true, |f| f != wanted));
+        before - items.len()
     }
 
     pub fn len(&self) -> usize {
@@ -115,14 +132,40 @@ pub fn ascii_escape(json: &str) -> String {
     out
 }
 
-/// Moves new alerts from an engine subscription into the queue until the engine stops or
-/// `stop` is set. Runs on its own thread.
-pub fn feed(events: Receiver<AlertEvent>, queue: Arc<AlertQueue>, msgs: Messages, stop: Arc<AtomicBool>) {
+/// Moves new alerts from an engine subscription into the queue, and withdraws those an ignore
+/// added meanwhile silences (from `changes`), until the engine stops or `stop` is set. Runs on
+/// its own thread.
+pub fn feed(
+    events: Receiver<AlertEvent>,
+    changes: Receiver<Change>,
+    queue: Arc<AlertQueue>,
+    msgs: Messages,
+    stop: Arc<AtomicBool>,
+) {
+    let mut changes = changes;
     while !stop.load(Ordering::Relaxed) {
-        match events.recv_timeout(Duration::from_millis(200)) {
-            Ok(e) if wanted(&e) => queue.push(alert_json(&e.alert, &msgs, chrono::Utc::now().timestamp())),
-            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+        crossbeam_channel::select! {
+            recv(events) -> e => match e {
+                Ok(e) if wanted(&e) => {
+                    let reply = alert_json(&e.alert, &msgs, chrono::Utc::now().timestamp());
+                    queue.push_for(reply, e.alert.callback_filter.clone());
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            },
+            recv(changes) -> c => match c {
+                Ok(Change { what: ChangeKind::IgnoreAdded(info), .. }) => {
+                    queue.withdraw(&info.filter);
+                }
+                Ok(Change { what: ChangeKind::IgnoresReloaded { added, .. }, .. }) => {
+                    for info in added {
+                        queue.withdraw(&info.filter);
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => changes = crossbeam_channel::never(),
+            },
+            default(Duration::from_millis(200)) => {}
         }
     }
 }
@@ -140,6 +183,15 @@ mod tests {
         assert_eq!(q.dropped(), 2);
         assert_eq!(q.queued(), 5);
         assert_eq!((q.pop(), q.pop(), q.pop(), q.pop()), (Some("2".into()), Some("3".into()), Some("4".into()), None));
+    }
+
+    #[test]
+    fn an_ignored_alert_is_withdrawn_whatever_the_filter_spacing() {
+        let q = AlertQueue::new(10);
+        q.push_for("a".into(), r#"{"pattern":{"pid":"^1$"},"name":"x"}"#.into());
+        q.push_for("b".into(), r#"{"pattern":{"pid":"^2$"},"name":"x"}"#.into());
+        assert_eq!(q.withdraw(r#"{ "name": "x", "pattern": { "pid": "^1$" } }"#), 1);
+        assert_eq!((q.pop(), q.pop()), (Some("b".into()), None));
     }
 
     #[test]

@@ -292,6 +292,26 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_file_says_the_defaults() {
+        let shipped = include_str!("../../packaging/leakwatch.toml");
+        assert_eq!(ServiceConfig::parse(shipped, Path::new("leakwatch.toml")).unwrap(), ServiceConfig::default());
+        // Its commented-out values are the defaults too: uncommented, they change nothing.
+        let uncommented: String = shipped
+            .lines()
+            .map(|l| l.strip_prefix('#').filter(|r| r.contains(" = ") && !r.starts_with(' ')).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = ServiceConfig::parse(&uncommented, Path::new("leakwatch.toml")).unwrap();
+        let defaults = ServiceConfig {
+            patterns: c.patterns.clone(),
+            asn_mmdb: c.asn_mmdb.clone(),
+            country_mmdb: c.country_mmdb.clone(),
+            ..ServiceConfig::default()
+        };
+        assert_eq!(c, defaults, "a commented-out value in packaging/leakwatch.toml is not the default");
+    }
+
+    #[test]
     fn errors_name_the_file_line_and_key() {
         let e = ServiceConfig::parse("mode = \"chill\"\nmod = 3\n", Path::new("/etc/l.toml")).unwrap_err().to_string();
         assert!(e.starts_with("/etc/l.toml:2:1:"), "{e}");

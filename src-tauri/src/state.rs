@@ -3,7 +3,7 @@
 //! and the notifier. It turns what the backend reports ([`Feed`]) into the contract's events,
 //! notifications and tray changes. Nothing here locks: the core hands it one job at a time.
 
-use crate::backend::{Backend, Feed, Unreachable};
+use crate::backend::{Backend, Feed, LegacyChange, Unreachable};
 use crate::core::Sink;
 use crate::menu::{Pause, TrayState};
 use crate::notify::{Note, Notifier};
@@ -141,6 +141,23 @@ impl State {
             Feed::ServiceSettings(v) => self.on_service_settings(&v),
             Feed::Live(s) => self.on_live_status(s),
             Feed::Legacy(e) => self.on_legacy_event(&e),
+            Feed::LegacySocket(c) => {
+                // The service does not say which local program it was, only that it used the socket.
+                let mut args = FluentArgs::new();
+                args.set("peer", "legacy-socket");
+                let key = match c {
+                    LegacyChange::Added { filter, permanent } => {
+                        args.set("filter", filter);
+                        if permanent { "app-legacy-ignore-always" } else { "app-legacy-ignore-now" }
+                    }
+                    LegacyChange::Removed { id, name } => {
+                        args.set("id", id);
+                        args.set("name", name.unwrap_or_else(|| "-".into()));
+                        "app-legacy-ignore-removed"
+                    }
+                };
+                self.inform(key, &args);
+            }
             Feed::Status(v) => {
                 let packets = v["packets"].as_u64().unwrap_or(0);
                 self.rate(packets);
@@ -323,7 +340,12 @@ impl State {
             // Logged only: a flood of connections must not become a flood of notifications.
             LegacyEvent::ConnectionRefused { .. } => return,
         };
-        let (title, body) = (self.msgs.text("app-legacy-title", None), self.msgs.text(key, Some(&args)));
+        self.inform(key, &args);
+    }
+
+    /// A notification without buttons about a change another program made.
+    fn inform(&mut self, key: &str, args: &FluentArgs<'_>) {
+        let (title, body) = (self.msgs.text("app-legacy-title", None), self.msgs.text(key, Some(args)));
         if let Some(n) = self.notifier.as_mut()
             && let Err(e) = n.inform(&title, &body)
         {
@@ -563,6 +585,18 @@ mod tests {
         let backend = Arc::new(Fixed(Mutex::new(figures)));
         let settings = Settings { locale: "en".into(), ..Settings::default() };
         (State::new(backend.clone(), sink.clone(), None, settings, Vec::new(), remote), sink, backend)
+    }
+
+    #[test]
+    fn ignores_a_program_adds_over_the_services_legacy_socket_are_announced() {
+        let (mut st, ..) = state(true, None);
+        let fake = crate::notify::FakeNotifier::default();
+        st.notifier = Some(Box::new(fake.clone()));
+        st.on_feed(Feed::LegacySocket(LegacyChange::Added { filter: "{\"a\":1}".into(), permanent: true }));
+        let shown = fake.shown.lock().unwrap().clone();
+        assert_eq!(shown.len(), 1);
+        assert!(shown[0].1.contains("another program"), "{shown:?}");
+        assert!(shown[0].2.contains("legacy-socket") && shown[0].2.contains("for ever"), "{shown:?}");
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub enum Feed {
     Live(LiveStatus),
     /// What a local program did over the legacy TCP protocol (embedded: the app serves it).
     Legacy(LegacyEvent),
+    /// A local program changed the service's ignores over its legacy TCP socket (remote): the
+    /// user is told, as when the app serves that socket itself.
+    LegacySocket(LegacyChange),
     /// The service's `status` (remote), about once a second.
     Status(Value),
     /// The connection to the service came up (`user` as the service knows us).
@@ -64,6 +67,13 @@ pub struct AlertFeed {
     pub ignored: Option<bool>,
     /// Part of the backlog read at connect time: listed, never notified.
     pub backlog: bool,
+}
+
+/// What a program did over the service's legacy socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LegacyChange {
+    Added { filter: String, permanent: bool },
+    Removed { id: u64, name: Option<String> },
 }
 
 /// Why the service cannot be used.

@@ -7,7 +7,7 @@
 //! not use it, the reader says so ([`Feed::Disconnected`]) and tries again every few seconds,
 //! so the app comes alive as soon as the service starts.
 
-use super::{AlertFeed, Backend, Feed, Figures, HistorySource, Unreachable};
+use super::{AlertFeed, Backend, Feed, Figures, HistorySource, LegacyChange, Unreachable};
 use crate::settings::Settings;
 use crate::views::IgnoreView;
 use crossbeam_channel::Sender;
@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Who the service names for changes made over its legacy TCP socket.
+const LEGACY_SOCKET: &str = "legacy-socket";
 /// Time between two connection attempts while the service is away.
 pub const RETRY_EVERY: Duration = Duration::from_secs(3);
 /// Most alerts and history rows asked for at once.
@@ -86,9 +88,25 @@ fn alert_feed(data: &Value, backlog: bool) -> Option<Feed> {
 /// What a `change` event means for the app.
 fn change_feed(data: &Value) -> Vec<Feed> {
     let ignore = |i: &Value| Some(Feed::IgnoreAdded { id: i.get("id")?.as_u64()?, filter: filter_text(&i["filter"]) });
+    let legacy = data["by"] == LEGACY_SOCKET;
     match data["kind"].as_str().unwrap_or_default() {
-        "ignore_added" => ignore(&data["ignore"]).into_iter().collect(),
-        "ignore_removed" => data["id"].as_u64().map(|id| Feed::IgnoreRemoved { id }).into_iter().collect(),
+        "ignore_added" => {
+            let i = &data["ignore"];
+            let told = legacy.then(|| {
+                Feed::LegacySocket(LegacyChange::Added {
+                    filter: filter_text(&i["filter"]),
+                    permanent: i["permanent"].as_bool().unwrap_or(false),
+                })
+            });
+            ignore(i).into_iter().chain(told).collect()
+        }
+        "ignore_removed" => {
+            let id = data["id"].as_u64();
+            let told = id.filter(|_| legacy).map(|id| {
+                Feed::LegacySocket(LegacyChange::Removed { id, name: data["name"].as_str().map(str::to_string) })
+            });
+            id.map(|id| Feed::IgnoreRemoved { id }).into_iter().chain(told).collect()
+        }
         "ignores_reloaded" => {
             let removed = data["removed"].as_array().cloned().unwrap_or_default();
             let added = data["added"].as_array().cloned().unwrap_or_default();
@@ -405,6 +423,19 @@ mod tests {
             [Feed::IgnoreRemoved { id: 4 }]
         ));
         assert!(matches!(&change_feed(&json!({"kind": "paused"}))[..], [Feed::Paused(true)]));
+        // A local program over the service's legacy socket: the user is told.
+        let by_socket = json!({"kind": "ignore_added", "by": "legacy-socket",
+            "ignore": {"id": 5, "filter": {"dstip": "1.2.3.4"}, "permanent": true}});
+        let f = change_feed(&by_socket);
+        assert!(matches!(
+            &f[..],
+            [Feed::IgnoreAdded { id: 5, .. }, Feed::LegacySocket(LegacyChange::Added { permanent: true, .. })]
+        ));
+        let removed = change_feed(&json!({"kind": "ignore_removed", "by": "legacy-socket", "id": 5, "name": null}));
+        assert!(matches!(
+            &removed[..],
+            [Feed::IgnoreRemoved { id: 5 }, Feed::LegacySocket(LegacyChange::Removed { id: 5, name: None })]
+        ));
         let mode = change_feed(&json!({"kind": "mode", "mode": "chill", "by": "bob"}));
         assert!(matches!(&mode[..], [Feed::ServiceSettings(v)] if v == &json!({"mode": "chill"})));
     }

@@ -9,7 +9,7 @@
 #     users, systemd): nothing on this machine changes.
 # Prints one line per check and `deb: N passed, N failed, 0 skipped` (counted by `make test`).
 #
-# Usage: packaging/check-deb.sh FILE.deb
+# Usage: packaging/check-deb.sh FILE.deb   (KEEP_TMP=1 keeps the scratch directory for a look)
 set -uo pipefail
 
 deb="${1:?usage: packaging/check-deb.sh FILE.deb}"

@@ -105,7 +105,7 @@ help:
 	@echo
 	@echo 'Usage: make TARGET   (as root, or: sudo make TARGET)'
 	@echo
-	@echo '  run      with a display: the tray app (leakwatch-app); without: leakwatch run (Ctrl-C stops)'
+	@echo '  run      with a display: the service (the installed one, or this build'"'"'s for this run) and the tray app as the desktop user; without: leakwatch run (Ctrl-C stops)'
 	@echo '           (CLI arguments: make run ARGS="replay samples/ookla.pcap";'
 	@echo '            app arguments: make run APP_ARGS="--replay samples/ookla.pcap --speed 5")'
 	@echo '  app      debug build of the tray app (builds ui/ first when it is there)'
@@ -168,9 +168,13 @@ build: deps check-cargo target-dir
 	$(CARGO) build --release --locked --bin leakwatch
 
 ifeq ($(HAVE_DISPLAY),yes)
+# The app as the desktop user, fed by the installed service or, when none runs, by this build's
+# service started for this run (scripts/run-app).
 run: deps app
-	$(call step,'leakwatch-app $(APP_ARGS)')
-	$(APP) $(APP_ARGS)
+	$(call step,'cargo build --locked --bin leakwatch (the service)')
+	$(CARGO) build --locked --bin leakwatch
+	$(call step,'scripts/run-app: the service, then leakwatch-app $(APP_ARGS)')
+	bash scripts/run-app '$(CARGO_TARGET_DIR)/debug/leakwatch' '$(APP)' $(APP_ARGS)
 else
 run: deps build
 	$(call step,'no display: leakwatch $(ARGS)')

@@ -60,6 +60,8 @@ pub struct Client {
     next_id: u64,
     /// Events received while waiting for a reply.
     pending: VecDeque<Value>,
+    /// Longest wait for a reply ([`Client::set_call_timeout`]; `None`: for ever).
+    call_timeout: Option<Duration>,
     /// The greeting's `user`: who the service takes this client for.
     pub user: String,
     /// The greeting's `server`: e.g. `leakwatch 0.1.0`.
@@ -96,6 +98,7 @@ impl Client {
             writer,
             next_id: 1,
             pending: VecDeque::new(),
+            call_timeout: None,
             user: String::new(),
             server: String::new(),
         };
@@ -127,10 +130,20 @@ impl Client {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&json!({"id": id, "method": method, "params": params}))?;
+        let limit = self.call_timeout;
+        let deadline = limit.map(|t| Instant::now() + t);
         loop {
-            let v = self
-                .read_value(None)?
-                .ok_or_else(|| ClientError::Protocol("the service closed the connection".into()))?;
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let timed_out = || {
+                ClientError::Io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no reply to {method} within {:?}", limit.unwrap_or_default()),
+                ))
+            };
+            if left == Some(Duration::ZERO) {
+                return Err(timed_out());
+            }
+            let v = self.read_value(left)?.ok_or_else(timed_out)?;
             if v.get("event").is_some() {
                 self.pending.push_back(v);
                 continue;
@@ -146,6 +159,13 @@ impl Client {
             }
             return Ok(v.get("result").cloned().unwrap_or(Value::Null));
         }
+    }
+
+    /// Makes [`Client::call`] give up (with an I/O error) when no reply came within `timeout`
+    /// (`None`: wait for ever, the default). A connection that timed out may still get the late
+    /// reply: drop it and connect again.
+    pub fn set_call_timeout(&mut self, timeout: Option<Duration>) {
+        self.call_timeout = timeout;
     }
 
     /// Subscribes to event kinds (`alert`, `change`, `status`; empty: all).

@@ -24,6 +24,8 @@ use std::time::Duration;
 const LEGACY_SOCKET: &str = "legacy-socket";
 /// Time between two connection attempts while the service is away.
 pub const RETRY_EVERY: Duration = Duration::from_secs(3);
+/// Longest wait for the service's reply to one of the app's calls.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 /// Most alerts and history rows asked for at once.
 const RECENT: u64 = 500;
 const HISTORY_ALERTS: u64 = 1000;
@@ -216,12 +218,20 @@ impl Remote {
         let mut tried = false;
         loop {
             if guard.is_none() {
-                *guard = Some(Client::connect(&self.socket)?);
+                let mut c = Client::connect(&self.socket)?;
+                // The window waits for these: a stuck service must not freeze it.
+                c.set_call_timeout(Some(CALL_TIMEOUT));
+                *guard = Some(c);
             }
             let client = guard.as_mut().expect("just connected");
             match client.call(method, params.clone()) {
                 Ok(v) => return Ok(v),
                 Err(e @ ClientError::Remote { .. }) => return Err(e),
+                Err(ClientError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    // A late reply would answer the next call: start afresh next time.
+                    *guard = None;
+                    return Err(ClientError::Io(e));
+                }
                 Err(e) => {
                     *guard = None;
                     if tried {
@@ -445,6 +455,29 @@ mod tests {
         let data = json!({"id": 9, "phase": "update", "alert": {"bytes": 1}, "ignored": {"how": "always"}});
         let Some(Feed::Alert(a)) = alert_feed(&data, false) else { panic!() };
         assert_eq!((a.id, a.phase, a.ignored), (9, AlertPhase::Update, Some(true)));
+    }
+
+    /// A service that greets and then never answers: the call gives up in time.
+    #[test]
+    fn a_stuck_service_does_not_hold_a_call_for_ever() {
+        use std::io::{BufRead, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(b"{\"hello\":{\"api\":1,\"server\":\"stuck\",\"user\":\"u\",\"uid\":1}}\n").unwrap();
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(s.try_clone().unwrap()).read_line(&mut line);
+            std::thread::sleep(Duration::from_millis(1500));
+        });
+        let mut c = Client::connect(&path).unwrap();
+        c.set_call_timeout(Some(Duration::from_millis(300)));
+        let t = std::time::Instant::now();
+        let e = c.call("status", json!({})).expect_err("no reply");
+        assert!(matches!(&e, ClientError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        server.join().unwrap();
     }
 
     #[test]

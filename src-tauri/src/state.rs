@@ -57,6 +57,8 @@ pub struct State {
     pub link: Link,
     /// The service's last `status`.
     pub service_status: Option<Value>,
+    /// When the service we know of started (its alert ids are per run).
+    pub service_started: Option<String>,
     /// Embedded live capture: not permitted before any interface started, or the last error.
     pub no_permission: bool,
     pub started_any: bool,
@@ -100,6 +102,7 @@ impl State {
             unseen: false,
             link: if remote { Link::Connecting } else { Link::Embedded },
             service_status: None,
+            service_started: None,
             no_permission: false,
             started_any: false,
             last_error: None,
@@ -159,6 +162,16 @@ impl State {
                 self.inform(key, &args);
             }
             Feed::Status(v) => {
+                let started = v["started"].as_str().map(str::to_string);
+                if self.service_started.is_some() && started.is_some() && started != self.service_started {
+                    // Another run of the service: its alert ids start again, so ours mean nothing.
+                    self.book = AlertBook::default();
+                    self.notified_at.clear();
+                    self.sink.tray_changed();
+                }
+                if started.is_some() {
+                    self.service_started = started;
+                }
                 let packets = v["packets"].as_u64().unwrap_or(0);
                 self.rate(packets);
                 let paused = v["paused"].as_bool().unwrap_or(false);
@@ -665,6 +678,22 @@ mod tests {
         assert_eq!(st.list_alerts()[0]["ignored"], false);
         st.on_feed(Feed::Paused(true));
         assert_eq!(st.status.state, "paused");
+        // The same service again (a reconnect) keeps the alerts; another run of it does not:
+        // its alert 5 is another alert.
+        st.on_feed(Feed::Status(json!({"started": "2026-12-02T10:00:00Z", "paused": true})));
+        st.on_feed(Feed::Status(json!({"started": "2026-12-02T10:00:00Z", "paused": true})));
+        assert_eq!(st.list_alerts().len(), 1);
+        st.on_feed(Feed::Status(json!({"started": "2026-12-02T11:00:00Z", "paused": false})));
+        assert!(st.list_alerts().is_empty());
+        st.on_feed(Feed::Alert(crate::backend::AlertFeed {
+            id: 5,
+            phase: AlertPhase::New,
+            alert: None,
+            json: Some(alert),
+            ignored: Some(false),
+            backlog: false,
+        }));
+        assert_eq!(sink.0.lock().unwrap().iter().filter(|(n, _)| n == "alert").count(), 2, "a new alert again");
         let names: Vec<String> = sink.0.lock().unwrap().iter().map(|(n, _)| n.clone()).collect();
         assert!(names.contains(&"alert".to_string()) && names.contains(&"alert-updated".to_string()), "{names:?}");
         assert_eq!(st.tray_state().recent[0].1, "curl → 127.0.0.1 (195.3 KiB)");

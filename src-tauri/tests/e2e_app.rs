@@ -49,6 +49,10 @@ fn save_shot(s: &Session, name: &str) {
     }
 }
 
+/// One end-to-end test at a time: each runs the same app binary, and the replay test waits for
+/// that binary to be gone (`pgrep -f`) before starting it again.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Whether the end-to-end tests can run here (else says why, and they skip); inside their
 /// Xvfb session, always. Re-runs test `name` inside that session when called outside it, and
 /// then returns false too (the outer call is done).
@@ -88,6 +92,7 @@ fn ready(name: &str) -> bool {
 #[test]
 fn real_app_without_the_service_shows_the_command_that_starts_it() {
     const NAME: &str = "real_app_without_the_service_shows_the_command_that_starts_it";
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     if !ready(NAME) {
         return;
     }
@@ -134,6 +139,7 @@ fn real_app_without_the_service_shows_the_command_that_starts_it() {
 #[test]
 fn real_app_replay_ignore_always_and_mode_persists() {
     const NAME: &str = "real_app_replay_ignore_always_and_mode_persists";
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     if !ready(NAME) {
         return;
     }

@@ -106,6 +106,23 @@ fn service_binary() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
+/// Whether another user can run `bin` (it and every folder above it are open to others).
+fn others_can_run(bin: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    for p in bin.ancestors() {
+        let mode = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?.permissions().mode();
+        if mode & 0o001 == 0 {
+            return Err(format!(
+                "{} is closed to other users (mode {:o}), so the app cannot run as an ordinary user: \
+                 build into a directory others can enter (CARGO_TARGET_DIR=/var/cache/leakwatch-target)",
+                p.display(),
+                mode & 0o777
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn leakwatch_gid() -> Result<u32, String> {
     let find = || -> Option<u32> {
         let out = Command::new("getent").args(["group", "leakwatch"]).output().ok()?;
@@ -140,6 +157,11 @@ fn an_unprivileged_app_shows_an_alert_the_service_raised() {
         Ok(b) => b,
         Err(e) => return skip(&e),
     };
+    for bin in [std::env::current_exe().unwrap(), PathBuf::from(env!("CARGO_BIN_EXE_leakwatch-app"))] {
+        if let Err(e) = others_can_run(&bin) {
+            return skip(&e);
+        }
+    }
     let gid = match leakwatch_gid() {
         Ok(g) => g,
         Err(e) => return skip(&e),

@@ -481,6 +481,15 @@ mod tests {
     }
 
     #[test]
+    fn a_user_outside_the_group_is_told_how_to_join_it() {
+        let denied = ClientError::PermissionDenied { path: "/run/leakwatch/api.sock".into(), user: "alice".into() };
+        assert!(matches!(unreachable(&denied), Unreachable::NoAccess { user, .. } if user == "alice"));
+        let refused = ClientError::Refused("user bob (uid 1001) may not use the Leakwatch service".into());
+        assert!(matches!(unreachable(&refused), Unreachable::NoAccess { .. }));
+        assert!(matches!(unreachable(&ClientError::Version(9)), Unreachable::Failed(_)));
+    }
+
+    #[test]
     fn a_missing_socket_says_the_service_is_not_running() {
         let dir = tempfile::tempdir().unwrap();
         let e = Client::connect(&dir.path().join("api.sock")).err().unwrap();

@@ -866,12 +866,23 @@ impl State {
         self.advance(p.ts);
         let sockets = &mut self.sockets;
         let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
-        let (acc, process) = self.flows.account(
+        let (mut acc, mut process) = self.flows.account(
             p,
             &self.config.local_nets,
             |proto, ip, port| sockets.lookup(proto, ip, port),
             &mut |r| report_flow(subs, names, n, r),
         );
+        // Between the table's retries, what the kernel told since (a connection's owner arrives
+        // a moment after its first packet): cheap, so asked for every packet still unattributed.
+        if acc.counted && process.is_none() {
+            let (ip, port) = if acc.outgoing { (p.src, p.sport) } else { (p.dst, p.dport) };
+            if let Some(found) = self.sockets.quick_lookup(p.proto, ip, port)
+                && self.flows.attribute(p, &found)
+            {
+                acc.attributed_now = true;
+                process = Some(found);
+            }
+        }
         if acc.attributed_now
             && let Some(proc_) = &process
         {

@@ -255,6 +255,19 @@ impl FlowTable {
         (acc, if acc.counted { flow.process.clone() } else { None })
     }
 
+    /// Gives the flow of `p` its program when it has none yet (found by
+    /// [`crate::process::SocketTable::quick_lookup`]); `false` when it had one or is unknown.
+    pub fn attribute(&mut self, p: &Packet, process: &Arc<ProcessInfo>) -> bool {
+        let (key, _) = FlowKey::of(p);
+        match self.flows.get_mut(&key) {
+            Some(flow) if flow.process.is_none() => {
+                flow.process = Some(process.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Asks `owner` again for the flows still without a program that began less than
     /// [`PENDING_FOR`] before `now`; `found(remote, program)` is called for each one found, so
     /// what it sent so far can be credited. Meant for a periodic tick (about once a second).

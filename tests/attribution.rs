@@ -72,3 +72,24 @@ fn an_owner_that_is_never_found_leaves_the_threat_unknown_and_retries_are_rate_l
     // plus the last chance the engine gives unattributed flows before its final report.
     assert_eq!(asked.load(Ordering::SeqCst), 51);
 }
+
+#[test]
+fn an_owner_found_after_the_alert_takes_the_alert_over() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    // Found at the 31st lookup (packets 0.1 s apart: 3.0 s in), after the sudden alert at 2.5 s.
+    let table = Late { misses: 30, asked: asked.clone(), inner: curl_table() };
+    let engine = Engine::start_with(EngineConfig::default(), Box::new(table));
+    let h = engine.handle();
+    let alerts = h.subscribe_alerts(Delivery::Lossless);
+    let packets = Stream::curl().steady(40 * 1024, us(5.0));
+    assert!(h.send_batch(Batch { packets: packets.clone(), ..Batch::default() }));
+    engine.finish();
+    let events: Vec<_> = alerts.iter().collect();
+    let new: Vec<_> = events.iter().filter(|e| e.phase == AlertPhase::New).collect();
+    assert_eq!(new.len(), 1, "one alert, not a second one for curl: {events:#?}");
+    assert!(new[0].alert.process.is_none(), "raised before the owner was known");
+    let end = events.iter().find(|e| e.phase == AlertPhase::End).expect("an end event");
+    assert_eq!(end.alert.id, new[0].alert.id, "the same alert");
+    assert_eq!(end.alert.process.as_ref().map(|p| p.name.as_str()), Some("curl"), "{end:#?}");
+    assert_eq!(end.alert.bytes, payload(&packets), "every byte of the upload is curl's");
+}

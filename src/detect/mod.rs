@@ -430,15 +430,33 @@ impl Detector {
     }
 
     /// Credits to `process` what an unknown program sent to `remote` before the socket table
-    /// found its owner: the unknown threat becomes (or joins) that program's threat. An unknown
-    /// threat that already alerted keeps its alert.
+    /// found its owner: the unknown threat becomes (or joins) that program's threat.
+    ///
+    /// An unknown threat that already alerted becomes the program's, alert and all, when the
+    /// program has no threat of its own to that destination (its updates and end then name the
+    /// program): a short-lived program's owner can be told by the kernel a moment after all its
+    /// bytes were counted. Otherwise it keeps its alert.
     pub fn credit(&mut self, remote: IpAddr, process: &Arc<ProcessInfo>) {
         let from = ThreatKey { pid: None, remote };
         let Some(from_slot) = self.tracks.slot_of(&from) else { return };
-        if self.tracks.at_mut(from_slot).is_none_or(|(_, t)| t.episode.is_some()) {
+        let Some(alerted) = self.tracks.at_mut(from_slot).map(|(_, t)| t.episode.is_some()) else { return };
+        let to = ThreatKey { pid: Some(process.pid), remote };
+        if alerted {
+            if self.tracks.slot_of(&to).is_some() {
+                return;
+            }
+            self.tracks.rekey(&from, to);
+            if let Some((_, t)) = self.tracks.at_mut(from_slot) {
+                t.process = Some(process.clone());
+            }
+            for k in self.open.iter_mut().filter(|k| **k == from) {
+                *k = to;
+            }
+            if let Some(n) = self.notified.remove(&from) {
+                self.notified.insert(to, n);
+            }
             return;
         }
-        let to = ThreatKey { pid: Some(process.pid), remote };
         match self.tracks.slot_of(&to) {
             None => {
                 // The slot (and its place in `touched`) moves with the track.

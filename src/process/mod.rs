@@ -35,6 +35,13 @@ pub trait SocketTable: Send {
     /// Called about once a second (the engine's clock): a chance for a slow background refresh.
     fn tick(&mut self) {}
 
+    /// The owner of `(proto, ip, port)` if it is known without any work (the kernel already
+    /// told it): asked for every packet of a flow still without a program, where
+    /// [`SocketTable::lookup`] is asked only now and then.
+    fn quick_lookup(&mut self, _proto: Proto, _local_ip: IpAddr, _local_port: u16) -> Option<Arc<ProcessInfo>> {
+        None
+    }
+
     /// Whether asking again can ever find a program (not for [`NoSocketTable`]): the engine then
     /// skips its periodic second chance for unattributed flows.
     fn can_attribute(&self) -> bool {

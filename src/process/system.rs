@@ -515,6 +515,11 @@ impl SocketTable for SystemSocketTable {
         None
     }
 
+    fn quick_lookup(&mut self, proto: Proto, local_ip: IpAddr, local_port: u16) -> Option<Arc<ProcessInfo>> {
+        self.drain_traced();
+        self.find_traced(proto, local_ip, local_port)
+    }
+
     fn tick(&mut self) {
         self.drain_traced();
         let now = Instant::now();

@@ -19,13 +19,15 @@ use std::time::Duration;
 const EV_ALERT: u8 = 1;
 const EV_CHANGE: u8 = 2;
 const EV_STATUS: u8 = 4;
-const EV_ALL: u8 = EV_ALERT | EV_CHANGE | EV_STATUS;
+const EV_STATS: u8 = 8;
+const EV_ALL: u8 = EV_ALERT | EV_CHANGE | EV_STATUS | EV_STATS;
 
 fn event_bit(kind: &str) -> Option<u8> {
     match kind {
         "alert" => Some(EV_ALERT),
         "change" => Some(EV_CHANGE),
         "status" => Some(EV_STATUS),
+        "stats" => Some(EV_STATS),
         _ => None,
     }
 }
@@ -46,7 +48,13 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Sends an event to every client subscribed to `kind` (`alert`, `change`, `status`).
+    /// Whether any client is subscribed to `kind` (so the caller can skip building the event).
+    pub fn wanted(&self, kind: &str) -> bool {
+        let Some(bit) = event_bit(kind) else { return false };
+        self.clients.lock().is_ok_and(|c| c.iter().any(|c| c.events.load(Ordering::Relaxed) & bit != 0))
+    }
+
+    /// Sends an event to every client subscribed to `kind` (`alert`, `change`, `status`, `stats`).
     pub fn publish(&self, kind: &str, data: Value) {
         let Some(bit) = event_bit(kind) else { return };
         let Ok(clients) = self.clients.lock() else { return };
@@ -364,7 +372,9 @@ fn subscribe(params: &Value, events: &AtomicU8) -> Result<Value, ApiError> {
             let mut bits = 0;
             for k in kinds {
                 let bit = k.as_str().and_then(event_bit).ok_or_else(|| {
-                    ApiError::invalid(format!("events: unknown kind {k}: use \"alert\", \"change\" or \"status\""))
+                    ApiError::invalid(format!(
+                        "events: unknown kind {k}: use \"alert\", \"change\", \"status\" or \"stats\""
+                    ))
                 })?;
                 bits |= bit;
             }
@@ -373,7 +383,7 @@ fn subscribe(params: &Value, events: &AtomicU8) -> Result<Value, ApiError> {
         Some(other) => return Err(ApiError::invalid(format!("events: expected a list of kinds, got {other}"))),
     };
     events.store(bits, Ordering::SeqCst);
-    let names: Vec<&str> = [("alert", EV_ALERT), ("change", EV_CHANGE), ("status", EV_STATUS)]
+    let names: Vec<&str> = [("alert", EV_ALERT), ("change", EV_CHANGE), ("status", EV_STATUS), ("stats", EV_STATS)]
         .into_iter()
         .filter(|(_, b)| bits & b != 0)
         .map(|(n, _)| n)

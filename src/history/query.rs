@@ -4,7 +4,7 @@
 use super::packed::{self, Totals};
 use super::store::{HistoryError, HistoryStore, floor};
 use rusqlite::params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -53,7 +53,7 @@ impl GroupBy {
 }
 
 /// A total of uploaded bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadRow {
     /// The program, the organisation or the country, as grouped (empty: unknown).
     pub key: String,
@@ -63,7 +63,7 @@ pub struct UploadRow {
 }
 
 /// Bytes of one program in one bucket of a time series.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeriesPoint {
     /// Start of the bucket, seconds since the epoch.
     pub start: i64,
@@ -358,7 +358,7 @@ pub fn csv_field(s: &str) -> String {
 }
 
 /// What the History tab's chart and table show for one range (the `history_uploads` command).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadsView {
     /// Width of each chart bucket in seconds.
     pub bucket_s: i64,

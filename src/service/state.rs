@@ -256,12 +256,28 @@ impl Shared {
         hub.publish("change", data);
     }
 
-    fn on_stats(&self, s: &Stats) {
+    fn on_stats(&self, s: &Stats, hub: &Hub) {
         for r in &s.rates {
             self.counted.fetch_add(r.bytes, Ordering::Relaxed);
             if r.process.is_some() {
                 self.attributed.fetch_add(r.bytes, Ordering::Relaxed);
             }
+        }
+        if !s.rates.is_empty() && hub.wanted("stats") {
+            let rates: Vec<Value> = s
+                .rates
+                .iter()
+                .map(|r| {
+                    json!({
+                        "process": r.process.as_deref(),
+                        "remote": r.remote.to_string(),
+                        "bytes": r.bytes,
+                        "orgname": r.orgname,
+                        "country": r.country,
+                    })
+                })
+                .collect();
+            hub.publish("stats", json!({"second": s.second.rfc3339(), "rates": rates}));
         }
     }
 
@@ -318,7 +334,7 @@ pub fn start_pump(
                         Err(_) => break,
                     },
                     recv(stats) -> s => match s {
-                        Ok(s) => shared.on_stats(&s),
+                        Ok(s) => shared.on_stats(&s, &hub),
                         Err(_) => break,
                     },
                 }
@@ -416,6 +432,16 @@ impl Backend {
         let since_s = since.map(|span| end.saturating_sub(span));
         let program = str_param(params, "program")?.map(str::to_string);
         let failed = |e: crate::history::HistoryError| ApiError::new("failed", e.to_string());
+        if method == "history.view" {
+            let range = str_param(params, "range")?.unwrap_or("24h");
+            let by = GroupBy::parse(str_param(params, "by")?.unwrap_or("program")).map_err(ApiError::invalid)?;
+            let until = match params.get("until") {
+                None | Some(Value::Null) => chrono::Utc::now().timestamp(),
+                Some(v) => v.as_i64().ok_or_else(|| ApiError::invalid("until: expected seconds since the epoch"))?,
+            };
+            let view = store.uploads_view(range, by, program.as_deref(), until).map_err(ApiError::invalid)?;
+            return Ok(serde_json::to_value(view).unwrap_or(Value::Null));
+        }
         if method == "history.alerts" {
             let q = AlertQuery {
                 since_us: since_s.map(|s| s.saturating_mul(1_000_000)),
@@ -518,7 +544,7 @@ impl crate::api::Backend for Backend {
                 let text = super::request_reload(&self.shared, Duration::from_secs(30)).map_err(failed)?;
                 Ok(json!({"message": text}))
             }
-            "history.alerts" | "history.uploads" => self.history(method, params),
+            "history.alerts" | "history.uploads" | "history.view" => self.history(method, params),
             other => Err(ApiError::new(
                 "unknown_method",
                 format!("no method `{}` (docs/api.md lists them)", crate::text::clip(other, 60).escape_debug()),

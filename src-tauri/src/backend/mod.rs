@@ -22,7 +22,7 @@ use serde_json::Value;
 pub enum Feed {
     /// An alert began, continued, ended, or its ignored state changed.
     Alert(AlertFeed),
-    /// Bytes uploaded per program in one second (embedded only: the API has no such event).
+    /// Bytes uploaded per program in one second (the engine's, or the service's `stats` events).
     Stats(Stats),
     /// An ignore was added (its filter as compact JSON text).
     IgnoreAdded {

@@ -133,11 +133,38 @@ fn change_feed(data: &Value) -> Vec<Feed> {
     }
 }
 
+/// A `stats` event as the engine's per-second figures (the live chart's input).
+fn stats_feed(data: &Value) -> Option<leakwatch::detect::Stats> {
+    let second = chrono::DateTime::parse_from_rfc3339(data["second"].as_str()?).ok()?.timestamp_micros();
+    let rates = data["rates"]
+        .as_array()?
+        .iter()
+        .filter_map(|r| {
+            let p = &r["process"];
+            let process = p["pid"].as_u64().map(|pid| {
+                std::sync::Arc::new(leakwatch::process::ProcessInfo {
+                    pid: pid as u32,
+                    name: p["name"].as_str().unwrap_or_default().to_string(),
+                    exe: p["exe"].as_str().map(str::to_string),
+                })
+            });
+            Some(leakwatch::detect::Rate {
+                process,
+                remote: r["remote"].as_str()?.parse().ok()?,
+                bytes: r["bytes"].as_u64()?,
+                orgname: r["orgname"].as_str().map(str::to_string),
+                country: r["country"].as_str().map(str::to_string),
+            })
+        })
+        .collect();
+    Some(leakwatch::detect::Stats { second: leakwatch::time::Ts(second), rates })
+}
+
 /// One connected session: reads the state, then forwards events until the connection breaks
 /// (an error) or `stop` is set (`Ok`).
 fn session(socket: &Path, feed: &Sender<Feed>, stop: &AtomicBool) -> Result<(), ClientError> {
     let mut c = Client::connect(socket)?;
-    c.subscribe(&["alert", "change", "status"])?;
+    c.subscribe(&["alert", "change", "status", "stats"])?;
     let send = |f: Feed| feed.send(f).map_err(|_| ClientError::Protocol("the app is stopping".into()));
     send(Feed::Connected { user: c.user.clone(), server: c.server.clone() })?;
     send(Feed::ServiceSettings(c.call("settings.get", json!({}))?))?;
@@ -169,6 +196,11 @@ fn session(socket: &Path, feed: &Sender<Feed>, stop: &AtomicBool) -> Result<(), 
                 }
             }
             "status" => send(Feed::Status(data.clone()))?,
+            "stats" => {
+                if let Some(s) = stats_feed(data) {
+                    send(Feed::Stats(s))?;
+                }
+            }
             "lost" => {
                 eprintln!("leakwatch-app: the service dropped {} events for this app (it was too slow)", data["events"])
             }
@@ -339,35 +371,19 @@ impl Backend for Remote {
 }
 
 impl HistorySource for Remote {
-    /// The service's `history.uploads` gives the totals of the range; it has no time series nor
-    /// an end other than now, so the chart stays empty and `until` is not honoured.
-    fn uploads(
-        &self,
-        range: &str,
-        by: &str,
-        program: Option<&str>,
-        _until: Option<i64>,
-    ) -> Result<UploadsView, String> {
-        let (span, bucket_s) = leakwatch::history::range_spec(range)?;
+    /// The service's `history.view`: the same series and totals the embedded store gives.
+    fn uploads(&self, range: &str, by: &str, program: Option<&str>, until: Option<i64>) -> Result<UploadsView, String> {
+        leakwatch::history::range_spec(range)?;
         leakwatch::history::GroupBy::parse(by).map_err(|e| format!("by: {e}"))?;
-        let mut params = json!({"by": by, "since": range});
+        let mut params = json!({"range": range, "by": by});
         if let Some(p) = program.filter(|p| !p.is_empty()) {
             params["program"] = json!(p);
         }
-        let rows = self.call("history.uploads", params).map_err(call_error)?;
-        let top: Vec<leakwatch::history::UploadRow> = rows
-            .as_array()
-            .into_iter()
-            .flatten()
-            .take(50)
-            .map(|r| leakwatch::history::UploadRow {
-                key: r["key"].as_str().unwrap_or_default().to_string(),
-                country: r["country"].as_str().map(str::to_string),
-                bytes: r["bytes"].as_u64().unwrap_or(0),
-            })
-            .collect();
-        let until = chrono::Utc::now().timestamp();
-        Ok(UploadsView { bucket_s, since: until - span, until, newest: None, series: Vec::new(), top })
+        if let Some(u) = until {
+            params["until"] = json!(u);
+        }
+        let view = self.call("history.view", params).map_err(call_error)?;
+        serde_json::from_value(view).map_err(|e| format!("the service's history view: {e}"))
     }
 
     fn alerts(
@@ -421,6 +437,22 @@ impl HistorySource for Remote {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stats_events_become_the_charts_figures() {
+        let data = serde_json::json!({"second": "2026-12-02T22:00:01.000Z", "rates": [
+            {"process": {"pid": 42, "name": "curl", "exe": "/usr/bin/curl"}, "remote": "10.200.0.2", "bytes": 1500,
+             "orgname": null, "country": null},
+            {"process": null, "remote": "fd00:200::2", "bytes": 7, "orgname": "X", "country": "IT"},
+            {"process": null, "remote": "not an address", "bytes": 1}
+        ]});
+        let s = super::stats_feed(&data).expect("parsed");
+        assert_eq!(s.second.rfc3339(), "2026-12-02T22:00:01.000Z");
+        assert_eq!(s.rates.len(), 2, "a rate that does not parse is left out");
+        assert_eq!(s.rates[0].process.as_ref().map(|p| (p.pid, p.name.as_str())), Some((42, "curl")));
+        assert_eq!((s.rates[1].bytes, s.rates[1].country.as_deref()), (7, Some("IT")));
+        assert!(super::stats_feed(&serde_json::json!({"second": "yesterday", "rates": []})).is_none());
+    }
+
     use super::*;
 
     #[test]

@@ -172,6 +172,7 @@ while True:
     c,_=s.accept(); threading.Thread(target=d,args=(c,),daemon=True).start()
 " &
 PIDS+=("$!")
+disown "$!"  # killed at the end on purpose: no job notice
 sleep 1
 for i in $(seq "$ROUNDS"); do
     # A distinct program each round (its own pid: its own threat).

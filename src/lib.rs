@@ -24,6 +24,7 @@ pub mod legacy;
 pub mod naming;
 pub mod os;
 pub mod packet;
+pub mod parse;
 pub mod patterns;
 pub mod process;
 pub mod service;

@@ -37,32 +37,13 @@ pub struct Args {
     pub no_notifications: bool,
     /// With --embedded or --replay: ports tried, in order, for the legacy TCP protocol of old
     /// GUIs (turned on and off in Settings; the service serves it itself).
-    #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = parse_port_range)]
+    #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = leakwatch::parse::parse_port_range)]
     pub legacy_ports: RangeInclusive<u16>,
     /// With --embedded or --replay: record history in this database (default with
     /// --embedded: history.sqlite in the user's data directory; a --replay records only when
     /// this is given). The service keeps its own.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
-}
-
-/// `5000-5010` or a single port.
-pub fn parse_port_range(s: &str) -> Result<RangeInclusive<u16>, String> {
-    let s = s.trim();
-    let port = |p: &str| -> Result<u16, String> {
-        match p.trim().parse::<u16>() {
-            Ok(0) | Err(_) => Err(format!("`{s}` is not a port range: write e.g. 5000-5010 (ports 1 to 65535)")),
-            Ok(n) => Ok(n),
-        }
-    };
-    let (a, b) = match s.split_once('-') {
-        Some((a, b)) => (port(a)?, port(b)?),
-        None => (port(s)?, port(s)?),
-    };
-    if a > b {
-        return Err(format!("`{s}`: the first port must not be above the last, e.g. 5000-5010"));
-    }
-    Ok(a..=b)
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

@@ -148,7 +148,7 @@ impl ServiceConfig {
             c.thresholds.min_leak_size = v;
         }
         if let Some(v) = raw.realert_after {
-            c.realert_after = crate::cli::parse_duration_us(&v).map_err(|e| bad("realert_after", e))?;
+            c.realert_after = crate::parse::parse_duration_us(&v).map_err(|e| bad("realert_after", e))?;
         }
         if let Some(v) = raw.locale {
             c.locale = crate::i18n::Locale::parse(&v).map_err(|e| bad("locale", e))?;
@@ -164,7 +164,7 @@ impl ServiceConfig {
         c.reverse_dns = raw.reverse_dns.unwrap_or(c.reverse_dns);
         c.legacy = raw.legacy.unwrap_or(c.legacy);
         if let Some(v) = raw.legacy_ports {
-            c.legacy_ports = crate::cli::parse_port_range(&v).map_err(|e| bad("legacy_ports", e))?;
+            c.legacy_ports = crate::parse::parse_port_range(&v).map_err(|e| bad("legacy_ports", e))?;
         }
         for t in raw.forward.unwrap_or_default() {
             c.forward.push(crate::history::forward::Target::parse(&t).map_err(|e| bad("forward", e.to_string()))?);
@@ -233,7 +233,7 @@ impl SettingsChange {
                         serde_json::Value::Number(n) => format!("{n}s"),
                         _ => return Err("realert_after: expected a duration such as \"10m\"".into()),
                     };
-                    let us = crate::cli::parse_duration_us(&text).map_err(|e| format!("realert_after: {e}"))?;
+                    let us = crate::parse::parse_duration_us(&text).map_err(|e| format!("realert_after: {e}"))?;
                     c.realert_after = Some((us, text));
                 }
                 other => {

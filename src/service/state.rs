@@ -352,7 +352,7 @@ fn ignore_for(v: Option<&Value>) -> Result<IgnoreFor, ApiError> {
         Some(Value::String(s)) if s == "now" => Ok(IgnoreFor::Now),
         Some(Value::String(s)) if s == "always" => Ok(IgnoreFor::Always),
         Some(Value::String(s)) => {
-            let us = crate::cli::parse_duration_us(s).map_err(|_| bad())?;
+            let us = crate::parse::parse_duration_us(s).map_err(|_| bad())?;
             if us <= 0 {
                 return Err(bad());
             }

@@ -45,12 +45,9 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temp path")
 }
 
-fn skip(name: &str) -> bool {
-    if !netns::is_root() {
-        eprintln!("SKIP {name}: needs root (mounts a tmpfs)");
-        return true;
-    }
-    false
+/// Whether the running test cannot run here (after [`netns::skip::skip`] said why).
+fn skip() -> bool {
+    !netns::skip::need_root("mounts a tmpfs")
 }
 
 fn upload(minute: i64, bytes: u64) -> WriteBatch {
@@ -105,7 +102,7 @@ fn saved_data(dir: &Path, n: u64) -> (IgnoreStore, HistoryStore) {
 
 #[test]
 fn a_full_disk_fails_writes_with_the_file_named_and_loses_nothing_saved() {
-    if skip("a_full_disk_fails_writes_with_the_file_named_and_loses_nothing_saved") {
+    if skip() {
         return;
     }
     let fs_ = Tmpfs::mount("2m");
@@ -149,7 +146,7 @@ fn a_full_disk_fails_writes_with_the_file_named_and_loses_nothing_saved() {
 
 #[test]
 fn a_read_only_config_dir_fails_writes_with_the_file_named_and_loses_nothing_saved() {
-    if skip("a_read_only_config_dir_fails_writes_with_the_file_named_and_loses_nothing_saved") {
+    if skip() {
         return;
     }
     let fs_ = Tmpfs::mount("2m");

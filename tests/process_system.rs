@@ -1,6 +1,8 @@
 //! `SystemSocketTable` against real sockets and real processes (loopback only).
 #![cfg(any(target_os = "linux", target_os = "android"))]
 
+mod skip;
+
 use leakwatch::packet::Proto;
 use leakwatch::process::{MISS_REFRESH_INTERVAL, SocketTable, SystemSocketTable};
 use std::io::Read;
@@ -69,7 +71,7 @@ fn udp_socket_is_found() {
 #[test]
 fn ipv6_loopback_is_found() {
     let Ok(listener) = TcpListener::bind("[::1]:0") else {
-        eprintln!("no IPv6 loopback here: skipped");
+        skip::skip("no IPv6 loopback here (enable IPv6 on lo: sysctl net.ipv6.conf.lo.disable_ipv6=0)");
         return;
     };
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
@@ -216,8 +218,7 @@ fn short_lived(mut t: SystemSocketTable, parallel: usize) -> (usize, usize, u64,
 /// the same load for comparison.
 #[test]
 fn short_lived_processes_are_caught_with_connection_tracing() {
-    if !is_root() {
-        println!("skipped: connection tracing needs root (or CAP_PERFMON)");
+    if !skip::need_root("connection tracing needs root or CAP_PERFMON") {
         return;
     }
     for parallel in [1, 10, 50] {
@@ -240,8 +241,7 @@ fn short_lived_processes_are_caught_with_connection_tracing() {
 /// it ran.
 #[test]
 fn traced_owner_outlives_the_program() {
-    if !is_root() {
-        println!("skipped: connection tracing needs root (or CAP_PERFMON)");
+    if !skip::need_root("connection tracing needs root or CAP_PERFMON") {
         return;
     }
     let mut t = SystemSocketTable::new();
@@ -260,9 +260,4 @@ fn traced_owner_outlives_the_program() {
     assert_eq!(p.exe.as_deref(), Some(python_exe().as_str()));
     let (attributed, _) = t.traced_counts();
     assert!(attributed >= 1);
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }

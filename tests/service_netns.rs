@@ -43,25 +43,11 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Whether this test can run; says why not (and fails when every live test is required).
 fn prerequisites() -> Option<NetPair> {
-    let required = std::env::var("LEAKWATCH_REQUIRE_LIVE").is_ok_and(|v| v == "1");
-    let missing = ["setpriv", "getent", "groupadd"].into_iter().find(|t| {
-        !Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if let Some(tool) = missing {
-        assert!(!required, "LEAKWATCH_REQUIRE_LIVE=1 but `{tool}` is missing (util-linux / passwd)");
-        println!("skipped: needs `{tool}`");
+    if let Some(tool) = ["setpriv", "getent", "groupadd"].into_iter().find(|t| !netns::skip::have(t)) {
+        netns::skip::skip(&format!("needs `{tool}` (util-linux / passwd)"));
         return None;
     }
-    let pair = NetPair::new();
-    assert!(
-        pair.is_some() || !required,
-        "LEAKWATCH_REQUIRE_LIVE=1 but the namespace test cannot run (root and ip needed)"
-    );
-    pair
+    NetPair::new()
 }
 
 /// A running service in namespace A with its own config, socket and files in a temp dir.

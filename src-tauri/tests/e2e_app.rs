@@ -64,23 +64,19 @@ fn ready(name: &str) -> bool {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui"));
     if std::env::var_os(support::INSIDE).is_none() {
         if !ui.join("package.json").is_file() {
-            eprintln!("SKIP {name}: ui/ has no package.json yet (the web UI lands from its own branch)");
+            support::skip::skip("ui/ has no package.json");
             return false;
         }
         if !ui.join("dist/index.html").is_file() {
-            eprintln!(
-                "SKIP {name}: ui/dist is not built (make test runs ui/scripts/ci.sh build before building the app)"
-            );
+            support::skip::skip("ui/dist is not built (make test runs ui/scripts/ci.sh build before building the app)");
             return false;
         }
         if tauri_driver().is_none() {
-            eprintln!(
-                "SKIP {name}: tauri-driver is not installed (make test installs it to /var/cache/leakwatch-tools)"
-            );
+            support::skip::skip("tauri-driver is not installed (make test installs it to /var/cache/leakwatch-tools)");
             return false;
         }
         if !support::have("WebKitWebDriver") {
-            eprintln!("SKIP {name}: WebKitWebDriver is missing (apt-get install webkit2gtk-driver)");
+            support::skip::skip("WebKitWebDriver is missing (apt-get install webkit2gtk-driver)");
             return false;
         }
     }

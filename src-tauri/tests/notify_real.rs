@@ -17,12 +17,12 @@ fn real_server_shows_both_actions_and_always_ignore_persists() {
     if std::env::var_os(support::INSIDE).is_none() {
         for p in ["xdotool", "xwininfo", "dbus-monitor"] {
             if !support::have(p) {
-                eprintln!("SKIP real notifications: {p} is not installed (scripts/install-deps installs it)");
+                support::skip::skip(&format!("{p} is not installed (scripts/install-deps installs it)"));
                 return;
             }
         }
         if !std::path::Path::new(DAEMON).exists() {
-            eprintln!("SKIP real notifications: {DAEMON} is missing (apt-get install notification-daemon)");
+            support::skip::skip(&format!("{DAEMON} is missing (apt-get install notification-daemon)"));
             return;
         }
     }

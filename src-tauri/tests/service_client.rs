@@ -73,16 +73,10 @@ fn wait_line(rx: &Receiver<String>, needle: &str, within: Duration) -> Result<St
 }
 
 fn skip(reason: &str) {
-    if std::env::var("LEAKWATCH_REQUIRE_LIVE").is_ok_and(|v| v == "1") {
-        panic!("{NAME} cannot run here and LEAKWATCH_REQUIRE_LIVE=1: {reason}");
-    }
-    eprintln!("skipped: {NAME}: {reason}");
+    support::skip::skip(reason);
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
-}
+use support::skip::is_root;
 
 /// The service binary next to this test's build (`…/debug/deps/<test>` → `…/debug/leakwatch`),
 /// built when missing.

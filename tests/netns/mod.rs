@@ -12,15 +12,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+#[path = "../skip/mod.rs"]
+pub mod skip;
+#[allow(unused_imports)]
+pub use skip::is_root;
 
-/// Whether this process runs as root (user id 0).
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
-        .unwrap_or(false)
-}
+static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Whether the tools the harness needs are there.
 pub fn tools_present() -> bool {
@@ -52,14 +49,14 @@ pub struct NetPair {
 }
 
 impl NetPair {
-    /// Creates the pair, or `None` (after printing why) when not root or tools are missing.
+    /// Creates the pair, or `None` (after [`skip::skip`] said why) when not root or tools are
+    /// missing.
     pub fn new() -> Option<NetPair> {
-        if !is_root() {
-            println!("skipped: needs root");
+        if !skip::need_root("network namespaces") {
             return None;
         }
         if !tools_present() {
-            println!("skipped: needs `ip` (iproute2) and python3");
+            skip::skip("needs `ip` (iproute2) and python3: scripts/install-deps installs them");
             return None;
         }
         let k = COUNTER.fetch_add(1, Ordering::SeqCst);

@@ -2,6 +2,9 @@
 //! re-running one test inside a private D-Bus session (and Xvfb).
 #![allow(dead_code)]
 
+#[path = "../../../tests/skip/mod.rs"]
+pub mod skip;
+
 use leakwatch_app::core::Sink;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -78,7 +81,7 @@ pub fn rerun_inside(name: &str, wrapper: &[&str]) -> bool {
     }
     for w in wrapper.iter().filter(|w| !w.starts_with('-') && !w.contains('=')).take(1) {
         if !have(w) {
-            eprintln!("SKIP {name}: {w} is not installed (scripts/install-deps installs it)");
+            skip::skip(&format!("{w} is not installed (scripts/install-deps installs it)"));
             return true;
         }
     }

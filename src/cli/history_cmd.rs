@@ -95,7 +95,7 @@ fn print_alerts(rows: &[serde_json::Value], json: bool, out: &mut impl Write) {
                 ignored
             )
         };
-        let line = if json { line } else { super::output::terminal_safe(&line).into_owned() };
+        let line = if json { line } else { crate::text::safe(&line).into_owned() };
         let _ = writeln!(out, "{line}");
     }
 }
@@ -130,7 +130,7 @@ fn print_uploads(rows: &[UploadRow], by: GroupBy, json: bool, csv: bool, out: &m
     }
     for r in rows {
         let line = upload_line(r, by, name, json, csv);
-        let _ = writeln!(out, "{}", if json { line } else { super::output::terminal_safe(&line).into_owned() });
+        let _ = writeln!(out, "{}", if json { line } else { crate::text::safe(&line).into_owned() });
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::{EXIT_OK, IgnoresCommand, open_ignores_at};
 use crate::judge::{Mode, Rules};
+use crate::text::safe;
 
 /// Exit code when the command could not do what was asked.
 const EXIT_FAILED: i32 = 1;
@@ -39,7 +40,14 @@ pub fn run(cmd: &IgnoresCommand) -> i32 {
             for i in list {
                 // The source column: ignores a local program added over the legacy socket
                 // must stand out (they could blind leakwatch).
-                println!("{:>4}  {:<13}  {}  {}", i.id, i.source.as_str(), i.name().unwrap_or("(no name)"), i.filter);
+                // Names and filters came from files and clients: escaped (crate::text).
+                println!(
+                    "{:>4}  {:<13}  {}  {}",
+                    i.id,
+                    i.source.as_str(),
+                    safe(i.name().unwrap_or("(no name)")),
+                    safe(&i.filter.to_string())
+                );
             }
             EXIT_OK
         }

@@ -38,7 +38,7 @@ pub fn alert_line(e: &AlertEvent, style: Style, notified_bytes: Option<u64>, msg
                 "{}  {}  {}",
                 style.paint("2", &a.at.rfc3339()),
                 style.paint(code, &label),
-                terminal_safe(&msgs.alert_message(a))
+                crate::text::safe(&msgs.alert_message(a))
             ))
         }
         AlertPhase::End if notified_bytes.is_some_and(|b| a.bytes > b) => {
@@ -55,18 +55,6 @@ pub fn alert_line(e: &AlertEvent, style: Style, notified_bytes: Option<u64>, msg
         }
         _ => None,
     }
-}
-
-/// `s` with every control character written as an escape (`\u{1b}`), for text that reaches a
-/// terminal: process names (any program can name itself `ESC[2J`, see `prctl(PR_SET_NAME)`),
-/// executable paths and host names must not move the cursor, clear the screen or recolour it.
-pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    std::borrow::Cow::Owned(
-        s.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect(),
-    )
 }
 
 /// One JSON line for a new alert.
@@ -105,17 +93,5 @@ pub fn flow_json(f: &FlowRecord, file: &str) -> String {
 pub fn emit(out: &mut impl Write, line: &str) {
     if writeln!(out, "{line}").is_err() {
         std::process::exit(0);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::terminal_safe;
-
-    #[test]
-    fn control_characters_are_escaped_for_the_terminal() {
-        assert_eq!(terminal_safe("firefox"), "firefox");
-        assert_eq!(terminal_safe("a\u{1b}[2Jb\r\n"), "a\\u{1b}[2Jb\\u{d}\\u{a}");
-        assert_eq!(terminal_safe("naïve ✓"), "naïve ✓");
     }
 }

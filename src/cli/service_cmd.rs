@@ -1,7 +1,7 @@
 //! The CLI as a client of the service: `leakwatch status`, `leakwatch watch`, and `ignores` /
 //! `history` when the service runs (they fall back to local files when it does not).
 
-use super::output::terminal_safe;
+use crate::text::safe;
 use super::{EXIT_OK, IgnoresCommand};
 use crate::api::client::{Client, ClientError};
 use serde_json::{Value, json};
@@ -94,7 +94,7 @@ pub fn status(json_out: bool) -> i32 {
         lines.push(format!("notice:      {}", n.as_str().unwrap_or_default()));
     }
     for l in lines {
-        println!("{}", terminal_safe(&l));
+        println!("{}", safe(&l));
     }
     EXIT_OK
 }
@@ -118,7 +118,7 @@ pub fn watch(json_out: bool, changes: bool) -> i32 {
             return EXIT_OK;
         }
     } else {
-        eprintln!("leakwatch: watching the service's alerts as {} (Ctrl-C stops)", terminal_safe(&c.user));
+        eprintln!("leakwatch: watching the service's alerts as {} (Ctrl-C stops)", safe(&c.user));
     }
     loop {
         let ev = match c.next_event(None) {
@@ -165,7 +165,7 @@ fn watch_line(ev: &Value) -> Option<String> {
         "lost" => format!("(missed {} events: this terminal was too slow)", data["events"]),
         _ => return None,
     };
-    Some(terminal_safe(&text).into_owned())
+    Some(safe(&text).into_owned())
 }
 
 /// `leakwatch ignores …` through the service.
@@ -195,7 +195,7 @@ pub fn ignores(cmd: &IgnoresCommand, c: &mut Client) -> i32 {
                     i["name"].as_str().unwrap_or("(no name)"),
                     i["filter"]
                 );
-                println!("{}", terminal_safe(&line));
+                println!("{}", safe(&line));
             }
             EXIT_OK
         }

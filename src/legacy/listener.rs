@@ -1,7 +1,8 @@
 //! Sockets of the legacy server: binding 127.0.0.1 and ::1 on the first free port of a range,
-//! accepting with a connection limit, and running one session per connection on its own
-//! thread with `TCP_NODELAY`, an idle timeout, a deadline for unfinished lines and a write
-//! timeout for clients that never read.
+//! accepting with a connection limit (per peer address too) that evicts the longest-idle
+//! connection rather than turn a fresh client away, and running one session per connection on
+//! its own thread with `TCP_NODELAY`, an idle timeout, a deadline for unfinished lines and a
+//! write timeout for clients that never read.
 
 use super::codec::{Event, LineSplitter};
 use super::rate::ChangeRate;
@@ -9,15 +10,21 @@ use super::session::{Backend, Session, Step};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::ops::RangeInclusive;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Limits of one server.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Connections served at once; the next one gets the finish string and is closed.
+    /// Connections served at once. When full, the connection idle longest (at least
+    /// `evict_after` since its last line) is closed to make room; when none is, the new one
+    /// gets the finish string and is closed.
     pub max_connections: usize,
+    /// Connections from one peer address at once (the same rule applies among them).
+    pub max_per_peer: usize,
+    /// How long a connection must have been without a line before a new one may evict it.
+    pub evict_after: Duration,
     /// A client that completes no line for this long is dropped.
     pub idle_timeout: Duration,
     /// A line must be complete this long after its first byte arrived (slow-drip input).
@@ -34,6 +41,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 128,
+            max_per_peer: 96,
+            evict_after: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(10 * 60),
             line_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(10),
@@ -71,6 +80,84 @@ pub fn bind_loopback(ports: RangeInclusive<u16>) -> Option<Bound> {
     None
 }
 
+/// One connection's place: who, when it last sent a line, and whether it must make room.
+struct Slot {
+    peer: std::net::IpAddr,
+    /// Milliseconds since the registry's start at the last complete line (or the connect).
+    last_line_ms: Arc<AtomicU64>,
+    evict: Arc<AtomicBool>,
+}
+
+/// The connections being served, for the limits and eviction.
+pub struct Slots {
+    start: Instant,
+    slots: Mutex<Vec<(u64, Slot)>>,
+    next: AtomicU64,
+}
+
+/// What a session holds of its slot.
+pub struct SlotHandle {
+    id: u64,
+    slots: Arc<Slots>,
+    last_line_ms: Arc<AtomicU64>,
+    evict: Arc<AtomicBool>,
+}
+
+impl SlotHandle {
+    fn touch(&self) {
+        self.last_line_ms.store(self.slots.now_ms(), Ordering::Relaxed);
+    }
+
+    fn evicted(&self) -> bool {
+        self.evict.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for SlotHandle {
+    fn drop(&mut self) {
+        self.slots.slots.lock().unwrap_or_else(|p| p.into_inner()).retain(|(id, _)| *id != self.id);
+    }
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots { start: Instant::now(), slots: Mutex::new(Vec::new()), next: AtomicU64::new(0) }
+    }
+}
+
+impl Slots {
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// A place for a connection from `peer`, evicting the longest-idle connection (of that peer
+    /// when it is at its own limit) when full; `None` when every candidate is busy.
+    pub fn admit(self: &Arc<Self>, peer: std::net::IpAddr, limits: &Limits) -> Option<SlotHandle> {
+        let now = self.now_ms();
+        let idle_enough = limits.evict_after.as_millis() as u64;
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Places being vacated (evicted, not yet gone) do not count.
+        let live = |s: &Slot| !s.evict.load(Ordering::Relaxed);
+        let total = slots.iter().filter(|(_, s)| live(s)).count();
+        let of_peer = slots.iter().filter(|(_, s)| live(s) && s.peer == peer).count();
+        let full_for_peer = of_peer >= limits.max_per_peer;
+        if full_for_peer || total >= limits.max_connections {
+            let victim = slots
+                .iter()
+                .filter(|(_, s)| live(s) && (!full_for_peer || s.peer == peer))
+                .map(|(_, s)| s)
+                .filter(|s| now.saturating_sub(s.last_line_ms.load(Ordering::Relaxed)) >= idle_enough)
+                .min_by_key(|s| s.last_line_ms.load(Ordering::Relaxed))?;
+            victim.evict.store(true, Ordering::Relaxed);
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let last_line_ms = Arc::new(AtomicU64::new(now));
+        let evict = Arc::new(AtomicBool::new(false));
+        slots.push((id, Slot { peer, last_line_ms: last_line_ms.clone(), evict: evict.clone() }));
+        Some(SlotHandle { id, slots: self.clone(), last_line_ms, evict })
+    }
+}
+
 /// Counters shared by the accept loops and sessions.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -82,12 +169,15 @@ pub struct Counters {
     pub too_long: AtomicU64,
     /// Connections dropped for idleness, a slow line or a client that does not read.
     pub timed_out: AtomicU64,
+    /// Idle connections closed to make room for a new one.
+    pub evicted: AtomicU64,
 }
 
 /// What the accept loop needs to start sessions.
 pub struct Acceptor {
     pub limits: Limits,
     pub counters: Arc<Counters>,
+    pub slots: Arc<Slots>,
     pub stop: Arc<AtomicBool>,
     /// Makes the backend of a new session, given the peer address.
     pub backend: Arc<dyn Fn(SocketAddr) -> Box<dyn Backend + Send> + Send + Sync>,
@@ -121,13 +211,13 @@ pub fn accept_loop(listener: TcpListener, acceptor: Arc<Acceptor>) {
         let peer = stream.peer_addr().unwrap_or_else(|_| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
         acceptor.counters.accepted.fetch_add(1, Ordering::Relaxed);
         let c = &acceptor.counters;
-        if c.active.fetch_add(1, Ordering::SeqCst) >= acceptor.limits.max_connections {
-            c.active.fetch_sub(1, Ordering::SeqCst);
+        let Some(slot) = acceptor.slots.admit(peer.ip(), &acceptor.limits) else {
             c.refused.fetch_add(1, Ordering::Relaxed);
             turn_away(stream);
             (acceptor.on_refused)(peer);
             continue;
-        }
+        };
+        c.active.fetch_add(1, Ordering::SeqCst);
         let guard = ActiveGuard(acceptor.counters.clone());
         let backend = (acceptor.backend)(peer);
         let a = acceptor.clone();
@@ -136,7 +226,7 @@ pub fn accept_loop(listener: TcpListener, acceptor: Arc<Acceptor>) {
             .stack_size(SESSION_STACK)
             .spawn(move || {
                 let _guard = guard;
-                serve(stream, backend, &a);
+                serve(stream, backend, &a, &slot);
             });
         if spawned.is_err() {
             // The guard went with the closure and was dropped; the stream too (closed).
@@ -175,7 +265,7 @@ enum End {
 }
 
 /// Runs one session to its end.
-fn serve(stream: TcpStream, mut backend: Box<dyn Backend + Send>, acceptor: &Acceptor) {
+fn serve(stream: TcpStream, mut backend: Box<dyn Backend + Send>, acceptor: &Acceptor, slot: &SlotHandle) {
     let limits = &acceptor.limits;
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(POLL));
@@ -191,6 +281,10 @@ fn serve(stream: TcpStream, mut backend: Box<dyn Backend + Send>, acceptor: &Acc
     let mut partial_since: Option<Instant> = None;
     let end = loop {
         if acceptor.stop.load(Ordering::Relaxed) {
+            break End::Finish;
+        }
+        if slot.evicted() {
+            acceptor.counters.evicted.fetch_add(1, Ordering::Relaxed);
             break End::Finish;
         }
         // Checked on every wake-up, input or not: a slow drip never lets the read time out.
@@ -214,6 +308,7 @@ fn serve(stream: TcpStream, mut backend: Box<dyn Backend + Send>, acceptor: &Acc
             let step: Step = match event {
                 Event::Line(line) => {
                     last_line = Instant::now();
+                    slot.touch();
                     session.on_line(line, backend.as_mut())
                 }
                 Event::TooLong => {

@@ -97,23 +97,32 @@ pub enum LegacyEvent {
 
 impl std::fmt::Display for LegacyEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Filters, reasons and names come from a local client: escaped (crate::text).
+        use crate::text::safe;
         match self {
             LegacyEvent::IgnoreAdded { filter, permanent: true, peer, .. } => write!(
                 f,
-                "a local program ({peer}) added a permanent ignore over the legacy socket: {filter} \
-                 (if you did not ask for it: `leakwatch ignores list`, then `leakwatch ignores remove ID`)"
+                "a local program ({peer}) added a permanent ignore over the legacy socket: {} \
+                 (if you did not ask for it: `leakwatch ignores list`, then `leakwatch ignores remove ID`)",
+                safe(filter)
             ),
             LegacyEvent::IgnoreAdded { id, filter, permanent: false, peer, .. } => write!(
                 f,
-                "a local program ({peer}) added ignore {id} over the legacy socket, until leakwatch stops: {filter}"
+                "a local program ({peer}) added ignore {id} over the legacy socket, until leakwatch stops: {}",
+                safe(filter)
             ),
             LegacyEvent::IgnoreRefused { filter, reason, peer } => {
-                write!(f, "refused an ignore from a local program ({peer}) over the legacy socket: {reason}: {filter}")
+                write!(
+                    f,
+                    "refused an ignore from a local program ({peer}) over the legacy socket: {}: {}",
+                    safe(reason),
+                    safe(filter)
+                )
             }
             LegacyEvent::IgnoreRemoved { id, name, peer } => write!(
                 f,
                 "a local program ({peer}) removed ignore {id} ({}) over the legacy socket",
-                name.as_deref().unwrap_or("no name")
+                safe(name.as_deref().unwrap_or("no name"))
             ),
             LegacyEvent::ConnectionRefused { peer } => {
                 write!(f, "legacy socket: too many connections, turned {peer} away")
@@ -176,6 +185,7 @@ impl LegacyServer {
         let acceptor = Arc::new(Acceptor {
             limits: opts.limits.clone(),
             counters: counters.clone(),
+            slots: Arc::new(listener::Slots::default()),
             stop: stop.clone(),
             backend: Arc::new(move |peer| {
                 Box::new(EngineBackend {
@@ -297,9 +307,12 @@ pub fn ignores_reply(list: &[IgnoreInfo]) -> String {
     queue::ascii_escape(&serde_json::json!({ "filters": filters }).to_string())
 }
 
-/// Which ignore `key` (an id, else a name) designates.
+/// Which ignore `key` (an id: ASCII digits only, so `+1` or ` 1` is a name; else a name)
+/// designates.
 pub fn find_ignore<'a>(list: &'a [IgnoreInfo], key: &str) -> Result<&'a IgnoreInfo, String> {
-    if let Ok(id) = key.parse::<u64>()
+    if !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(id) = key.parse::<u64>()
         && let Some(i) = list.iter().find(|i| i.id == id)
     {
         return Ok(i);
@@ -324,8 +337,9 @@ struct EngineBackend {
 }
 
 impl EngineBackend {
-    /// Takes one change from the shared rate, or refuses it (announcing the first refusal of
-    /// each minute as the refusal of `filter`, or of the removal of `key`).
+    /// Takes one change from the shared rate, or refuses it (announced as the refusal of
+    /// `filter`, or of the removal of `key`, with this client's address: at most one line a
+    /// second, counting the refusals it stands for).
     fn allow_change(&self, what: &str) -> Result<(), String> {
         let now = Instant::now();
         let Err(wait) = self.limiter.take(now) else { return Ok(()) };
@@ -336,11 +350,10 @@ impl EngineBackend {
             rate.per_second,
             wait.as_millis().max(1)
         );
-        if self.limiter.announce_refusal(now) {
-            emit(
-                &self.events,
-                LegacyEvent::IgnoreRefused { filter: quote(what), reason: reason.clone(), peer: self.peer },
-            );
+        if let Some(n) = self.limiter.announce_refusal(now) {
+            let reason =
+                if n > 1 { format!("{reason} ({n} changes refused in the last second)") } else { reason.clone() };
+            emit(&self.events, LegacyEvent::IgnoreRefused { filter: quote(what), reason, peer: self.peer });
         }
         Err(reason)
     }

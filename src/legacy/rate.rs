@@ -31,28 +31,35 @@ pub struct ChangeLimiter {
     rate: ChangeRate,
     /// Tokens left and when they were last counted.
     state: Mutex<(f64, Instant)>,
-    /// When a refusal was last announced.
-    announced: Mutex<Option<Instant>>,
+    /// When a refusal was last announced, and refusals since then not yet announced.
+    announced: Mutex<(Option<Instant>, u64)>,
 }
 
 impl ChangeLimiter {
     pub fn new(rate: ChangeRate) -> ChangeLimiter {
-        ChangeLimiter { rate, state: Mutex::new((f64::from(rate.burst), Instant::now())), announced: Mutex::new(None) }
+        ChangeLimiter {
+            rate,
+            state: Mutex::new((f64::from(rate.burst), Instant::now())),
+            announced: Mutex::new((None, 0)),
+        }
     }
 
     pub fn rate(&self) -> ChangeRate {
         self.rate
     }
 
-    /// Whether a refusal at `now` should be announced: at most one a minute, so that a flood of
-    /// refused changes does not become a flood of notifications.
-    pub fn announce_refusal(&self, now: Instant) -> bool {
-        let mut last = self.announced.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(60)) {
-            return false;
+    /// Whether a refusal at `now` is announced, and then how many refusals it stands for (this
+    /// one and those held back since the last announcement): at most one announcement a
+    /// second, so every refusal is seen (a person whose click was refused because a script
+    /// holds the limit learns it) without a flood of refusals becoming a flood of lines.
+    pub fn announce_refusal(&self, now: Instant) -> Option<u64> {
+        let mut a = self.announced.lock().unwrap_or_else(|p| p.into_inner());
+        a.1 += 1;
+        if a.0.is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1)) {
+            return None;
         }
-        *last = Some(now);
-        true
+        a.0 = Some(now);
+        Some(std::mem::take(&mut a.1))
     }
 
     /// Takes one change at `now`, or says how long until the next one is allowed.
@@ -100,12 +107,15 @@ mod tests {
     }
 
     #[test]
-    fn refusals_are_announced_once_a_minute() {
+    fn refusals_are_announced_at_most_once_a_second_with_how_many() {
         let l = ChangeLimiter::new(ChangeRate::default());
         let t0 = Instant::now();
-        assert!(l.announce_refusal(t0));
-        assert!(!l.announce_refusal(t0 + Duration::from_secs(59)));
-        assert!(l.announce_refusal(t0 + Duration::from_secs(60)));
+        assert_eq!(l.announce_refusal(t0), Some(1));
+        for ms in [1, 300, 999] {
+            assert_eq!(l.announce_refusal(t0 + Duration::from_millis(ms)), None);
+        }
+        assert_eq!(l.announce_refusal(t0 + Duration::from_secs(1)), Some(4), "three held back, and this one");
+        assert_eq!(l.announce_refusal(t0 + Duration::from_secs(60)), Some(1));
     }
 
     #[test]

@@ -137,9 +137,20 @@ impl Session {
     }
 }
 
-/// A reason on one line (a reply must not contain a line break).
+/// A reason on one line of printable ASCII, as the protocol's replies are (docs/protocol.md):
+/// line breaks become spaces, every other control and every non-ASCII character (a name or key
+/// the client sent, quoted back) a visible `\u{…}` escape.
 fn one_line(s: &str) -> String {
-    s.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    let joined = s.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(joined.len());
+    for c in joined.chars() {
+        if c == ' ' || c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            out.extend(c.escape_unicode());
+        }
+    }
+    out
 }
 
 /// Feeds `input` through a fresh splitter and session at once, as if it came in one read and

@@ -1,6 +1,8 @@
-//! Saving the user's files safely, for every file Leakwatch writes (ignores, settings, history
-//! export, the history database's backups): atomic private writes that never leave a half-written
-//! file, private directories, and backups of unusable files that never overwrite anything.
+//! The user's files, read and saved safely, for every file Leakwatch reads or writes (ignores,
+//! settings, config, patterns, data, history export, the history database's backups): reads that
+//! never block on a FIFO or device put in a file's place, atomic private writes that never leave a
+//! half-written file, private directories, and backups of unusable files that never overwrite
+//! anything.
 
 use chrono::{DateTime, Utc};
 use std::fs;
@@ -9,6 +11,89 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
+
+/// What a path that is not a regular file is, for messages.
+fn kind_of(meta: &fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() { "a directory" } else { "not a regular file" }
+}
+
+/// The error for a path that is there but is not a regular file (kind `InvalidInput`).
+fn not_regular(meta: &fs::Metadata) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {}, not a regular file: remove it or put a regular file in its place", kind_of(meta)),
+    )
+}
+
+/// Opens `path` for reading, refusing at once anything but a regular file (a FIFO, device,
+/// socket or directory put in a file's place): the open itself is non-blocking, so a FIFO
+/// without a writer cannot hang start-up, and nothing is read from it.
+pub fn open_regular(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    Ok(file)
+}
+
+/// The whole of the regular file `path` (see [`open_regular`]), refusing one larger than `max`
+/// bytes before reading it (kind `InvalidData`, with the size).
+pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it is {len} bytes, more than the {max} bytes allowed"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("it grew past the {max} bytes allowed")));
+    }
+    Ok(bytes)
+}
+
+/// [`read_regular`] as UTF-8 text (kind `InvalidData` when it is not).
+pub fn read_regular_text(path: &Path, max: u64) -> io::Result<String> {
+    String::from_utf8(read_regular(path, max)?)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
+/// `Ok` when nothing is at `path` or a regular file is (symbolic links followed, nothing
+/// opened): for files another library opens itself, such as the history database.
+pub fn check_regular(path: &Path) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(not_regular(&meta)),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
 
 /// `.<file name>.tmp-`: the start of the temporary files [`write_atomically`] makes for `path`.
 fn temp_prefix(path: &Path) -> String {
@@ -133,5 +218,47 @@ fn move_no_replace(from: &Path, to: &Path) -> io::Result<()> {
             }
             fs::rename(from, to)
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod special_file_tests {
+    use super::*;
+
+    fn fifo(dir: &Path) -> PathBuf {
+        let p = dir.join("ignores.user.json");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        p
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = fifo(dir.path());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let q = p.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send((open_regular(&q).map(|_| ()), read_regular(&q, 10), check_regular(&q)));
+        });
+        let (open, read, check) = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("reading a FIFO blocked");
+        for e in [open.unwrap_err(), read.unwrap_err(), check.unwrap_err()] {
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+            assert!(e.to_string().contains("a FIFO (named pipe), not a regular file"), "{e}");
+        }
+    }
+
+    #[test]
+    fn directories_and_devices_are_refused_and_regular_files_read() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_regular(dir.path(), 10).unwrap_err().to_string().contains("a directory"));
+        assert!(read_regular(Path::new("/dev/zero"), 10).unwrap_err().to_string().contains("a device"));
+        let f = dir.path().join("a.json");
+        fs::write(&f, b"{}").unwrap();
+        assert_eq!(read_regular(&f, 10).unwrap(), b"{}");
+        assert!(read_regular(&f, 1).unwrap_err().to_string().contains("more than the 1 bytes"));
+        assert!(check_regular(&dir.path().join("missing")).is_ok());
+        assert!(check_regular(&f).is_ok());
     }
 }

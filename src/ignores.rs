@@ -817,18 +817,18 @@ enum ReadOutcome {
 
 fn read_limited(path: &Path) -> Result<ReadOutcome, IgnoreError> {
     let read_err = |source| IgnoreError::Read { path: path.to_owned(), source };
-    let file = match fs::File::open(path) {
+    let file = match crate::files::open_regular(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(ReadOutcome::Missing),
         Err(err) if err.kind() == io::ErrorKind::NotADirectory => {
             return Ok(ReadOutcome::Missing);
         }
+        Err(err) if err.kind() == io::ErrorKind::InvalidInput => {
+            return Err(IgnoreError::NotAFile { path: path.to_owned() });
+        }
         Err(err) => return Err(read_err(err)),
     };
     let meta = file.metadata().map_err(read_err)?;
-    if !meta.is_file() {
-        return Err(IgnoreError::NotAFile { path: path.to_owned() });
-    }
     if meta.len() > MAX_FILE_SIZE {
         return Ok(ReadOutcome::TooLarge(meta.len()));
     }
@@ -921,6 +921,47 @@ impl<'de> Visitor<'de> for FiltersSeed {
 /// `{"filters": [..]}` in the layout of Jackson's default pretty printer, which the old daemon
 /// used: 2-space indentation, `" : "`, arrays inline as `[ {`..`}, {`..`} ]`, empty containers
 /// `{ }` / `[ ]`, no trailing newline. Known filter keys come first, in legacy order.
+/// Top-level keys of a filter that the old daemon accepts (legacy notes §4.2); any other key
+/// makes it refuse the whole file.
+pub const LEGACY_FILTER_KEYS: &[&str] =
+    &["name", "pattern", "priority", "related-patterns", "relation-mode", "msg", "msg_exciter", "comment"];
+/// Keys inside `"pattern"` that the old daemon accepts.
+pub const LEGACY_PATTERN_KEYS: &[&str] =
+    &["pid", "dstip", "srcport", "processname", "orgname", "hostname", "differ-by"];
+
+/// Why the old daemon would refuse `filter` (a key it does not know, such as Leakwatch's `exe`,
+/// `dstport`, `asn`, `country` or `kind`), or `None` when it reads it.
+pub fn legacy_incompatibility(filter: &Value) -> Option<String> {
+    let Some(obj) = filter.as_object() else { return Some("it is not a JSON object".into()) };
+    let mut unknown: Vec<String> =
+        obj.keys().filter(|k| !LEGACY_FILTER_KEYS.contains(&k.as_str())).map(|k| format!("\"{k}\"")).collect();
+    match obj.get("pattern") {
+        Some(Value::Object(p)) => unknown.extend(
+            p.keys().filter(|k| !LEGACY_PATTERN_KEYS.contains(&k.as_str())).map(|k| format!("\"pattern\".\"{k}\"")),
+        ),
+        Some(_) => return Some("its \"pattern\" is not an object".into()),
+        None => {}
+    }
+    if unknown.is_empty() {
+        return None;
+    }
+    Some(format!("the old daemon does not know {}", crate::text::safe(&unknown.join(", "))))
+}
+
+/// The text of an ignores file the old daemon can read, from `filters`: those it accepts, in its
+/// layout; and, for each one left out, its index in `filters` and why.
+pub fn legacy_only_json(filters: &[&Value]) -> (String, Vec<(usize, String)>) {
+    let mut kept = Vec::with_capacity(filters.len());
+    let mut left_out = Vec::new();
+    for (i, f) in filters.iter().enumerate() {
+        match legacy_incompatibility(f) {
+            None => kept.push(*f),
+            Some(why) => left_out.push((i, why)),
+        }
+    }
+    (to_legacy_json(&kept, &Map::new()), left_out)
+}
+
 fn to_legacy_json(filters: &[&Value], extra: &Map<String, Value>) -> String {
     let mut out = String::new();
     out.push('{');

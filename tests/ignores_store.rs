@@ -508,3 +508,99 @@ fn kill9_during_writes_loses_nothing_acknowledged() {
         eprintln!("round {round}: {} acknowledged, {} stored", acked.len(), stored.len());
     }
 }
+
+/// A FIFO (or a directory) in the place of `ignores.user.json` is refused at once, with the file
+/// named: by `leakwatch ignores list` and by `leakwatch replay`, which used to hang in `open()`
+/// (before capture started, so SIGTERM and Ctrl-C did nothing). Nothing is written to it.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_directory_as_the_ignores_file_is_refused_at_once() {
+    let exe = env!("CARGO_BIN_EXE_leakwatch");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/ookla.pcap");
+    for kind in ["fifo", "directory"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        if kind == "fifo" {
+            let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+            // SAFETY: a valid NUL-terminated path.
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        } else {
+            fs::create_dir(&path).unwrap();
+        }
+        for args in [&["ignores", "list"][..], &["replay", sample][..]] {
+            let mut child = Command::new(exe)
+                .args(args)
+                .env("LEAKWATCH_CONFIG_DIR", dir.path())
+                .env("LEAKWATCH_HISTORY_DIR", dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let start = Instant::now();
+            let status = loop {
+                if let Some(s) = child.try_wait().unwrap() {
+                    break s;
+                }
+                if start.elapsed() > Duration::from_secs(20) {
+                    let _ = child.kill();
+                    panic!("{kind}: `leakwatch {}` hangs", args.join(" "));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            assert!(!status.success(), "{kind}: `leakwatch {}` went on: {err}", args.join(" "));
+            assert!(
+                err.contains(&format!("{} is not a regular file", path.display())),
+                "{kind}: `leakwatch {}`: {err}",
+                args.join(" ")
+            );
+        }
+        assert_eq!(fs::metadata(&path).unwrap().is_dir(), kind == "directory", "left in place");
+    }
+}
+
+/// `leakwatch ignores export-legacy OUT` writes the permanent ignores the old daemon can read
+/// (only the keys of its schema, legacy notes §4.2) and names each one left out with the key
+/// it would refuse; the source file is not changed.
+#[test]
+fn export_legacy_writes_only_what_the_old_daemon_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(FILE_NAME);
+    let old = json!({"pattern": {"processname": "^\\Qcurl\\E$"}, "name": "Ignore.Custom.Curl"});
+    let new =
+        json!({"pattern": {"exe": "^\\Q/usr/bin/curl\\E$", "dstport": "443"}, "name": "Ignore.Custom.Exe\u{1b}[2J"});
+    let mut store = open_clean(&file);
+    store.add_permanent(old.clone()).unwrap();
+    store.add_permanent(new).unwrap();
+    store.add_temporary(json!({"pattern": {"dstip": "^\\Q10.200.0.9\\E$"}, "name": "T"}), None).unwrap();
+    drop(store);
+    let before = fs::read(&file).unwrap();
+    let out = dir.path().join("for-the-old-daemon.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_leakwatch"))
+        .args(["ignores", "export-legacy"])
+        .arg(&out)
+        .arg("--file")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("(Ignore.Custom.Exe\\u{1b}[2J): the old daemon does not know"), "{stdout}");
+    assert!(stdout.contains("\"pattern\".\"exe\"") && stdout.contains("\"pattern\".\"dstport\""), "{stdout}");
+    assert!(stdout.contains("wrote 1 of 2 permanent ignores"), "{stdout}");
+    let written: Value = serde_json::from_slice(&fs::read(&out).unwrap()).unwrap();
+    assert_eq!(written, json!({"filters": [old]}));
+    // Only the keys of the old schema, at both levels.
+    for f in written["filters"].as_array().unwrap() {
+        for k in f.as_object().unwrap().keys() {
+            assert!(leakwatch::ignores::LEGACY_FILTER_KEYS.contains(&k.as_str()), "{k}");
+        }
+        for k in f["pattern"].as_object().unwrap().keys() {
+            assert!(
+                ["pid", "dstip", "srcport", "processname", "orgname", "hostname", "differ-by"].contains(&k.as_str())
+            );
+        }
+    }
+    assert_eq!(fs::read(&file).unwrap(), before, "the source file changed");
+}

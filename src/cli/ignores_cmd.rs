@@ -9,12 +9,15 @@ const EXIT_FAILED: i32 = 1;
 
 pub fn run(cmd: &IgnoresCommand) -> i32 {
     let file = match cmd {
-        IgnoresCommand::List { file } | IgnoresCommand::Remove { file, .. } | IgnoresCommand::AddJson { file, .. } => {
-            file
-        }
+        IgnoresCommand::List { file }
+        | IgnoresCommand::Remove { file, .. }
+        | IgnoresCommand::AddJson { file, .. }
+        | IgnoresCommand::ExportLegacy { file, .. } => file,
     };
-    // The service's ignores when it runs, unless a file was named.
-    let local = file.path.is_some() || std::env::var_os(crate::ignores::CONFIG_DIR_ENV).is_some_and(|v| !v.is_empty());
+    // The service's ignores when it runs, unless a file was named (an export reads a file).
+    let local = file.path.is_some()
+        || matches!(cmd, IgnoresCommand::ExportLegacy { .. })
+        || std::env::var_os(crate::ignores::CONFIG_DIR_ENV).is_some_and(|v| !v.is_empty());
     if !local {
         match super::service_cmd::try_connect() {
             Ok(Some(mut client)) => return super::service_cmd::ignores(cmd, &mut client),
@@ -25,7 +28,7 @@ pub fn run(cmd: &IgnoresCommand) -> i32 {
     let path = match file.resolve() {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             return EXIT_FAILED;
         }
     };
@@ -57,26 +60,46 @@ pub fn run(cmd: &IgnoresCommand) -> i32 {
                 EXIT_OK
             }
             Ok(false) => {
-                eprintln!(
-                    "leakwatch: error: there is no ignore {id} in {}: see `leakwatch ignores list`",
-                    path.display()
-                );
+                tracing::error!("there is no ignore {id} in {}: see `leakwatch ignores list`", path.display());
                 EXIT_FAILED
             }
             Err(e) => {
-                eprintln!("leakwatch: error: {e}");
+                tracing::error!("{e}");
                 EXIT_FAILED
             }
         },
+        IgnoresCommand::ExportLegacy { out, .. } => {
+            let now = chrono::Utc::now();
+            let list = store.list(now);
+            let permanent: Vec<&serde_json::Value> =
+                list.iter().filter(|i| i.is_permanent()).map(|i| &i.filter).collect();
+            let ids: Vec<u64> = list.iter().filter(|i| i.is_permanent()).map(|i| i.id).collect();
+            let (text, left_out) = crate::ignores::legacy_only_json(&permanent);
+            if let Err(e) = crate::files::write_atomically(out, text.as_bytes()) {
+                tracing::error!("cannot write {}: {e}", out.display());
+                return EXIT_FAILED;
+            }
+            for (i, why) in &left_out {
+                let name = permanent[*i].get("name").and_then(|n| n.as_str()).unwrap_or("(no name)");
+                println!("left out ignore {} ({}): {why}", ids[*i], safe(name));
+            }
+            println!(
+                "wrote {} of {} permanent ignores to {} (a file the old daemon can read)",
+                permanent.len() - left_out.len(),
+                permanent.len(),
+                out.display()
+            );
+            EXIT_OK
+        }
         IgnoresCommand::AddJson { json, .. } => {
             if let Err(e) = Rules::shipped(Mode::Paranoid).check_filter(json) {
-                eprintln!("leakwatch: error: {e}");
+                tracing::error!("{e}");
                 return EXIT_FAILED;
             }
             let value = match serde_json::from_str(json) {
                 Ok(v) => v,
                 Err(e) => {
-                    eprintln!("leakwatch: error: the filter is not JSON: {e}");
+                    tracing::error!("the filter is not JSON: {e}");
                     return EXIT_FAILED;
                 }
             };
@@ -86,7 +109,7 @@ pub fn run(cmd: &IgnoresCommand) -> i32 {
                     EXIT_OK
                 }
                 Err(e) => {
-                    eprintln!("leakwatch: error: {e}");
+                    tracing::error!("{e}");
                     EXIT_FAILED
                 }
             }

@@ -1,9 +1,9 @@
 //! The CLI as a client of the service: `leakwatch status`, `leakwatch watch`, and `ignores` /
 //! `history` when the service runs (they fall back to local files when it does not).
 
-use crate::text::safe;
 use super::{EXIT_OK, IgnoresCommand};
 use crate::api::client::{Client, ClientError};
+use crate::text::safe;
 use serde_json::{Value, json};
 use std::io::Write;
 
@@ -13,7 +13,7 @@ pub const EXIT_SERVICE: i32 = 6;
 /// Connects to the service, or says why not.
 fn connect() -> Result<Client, i32> {
     Client::connect_default().map_err(|e| {
-        eprintln!("leakwatch: error: {e}");
+        tracing::error!("{e}");
         EXIT_SERVICE
     })
 }
@@ -24,14 +24,14 @@ pub fn try_connect() -> Result<Option<Client>, i32> {
         Ok(c) => Ok(Some(c)),
         Err(e) if e.is_not_running() => Ok(None),
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             Err(EXIT_SERVICE)
         }
     }
 }
 
 fn fail(e: ClientError) -> i32 {
-    eprintln!("leakwatch: error: {e}");
+    tracing::error!("{e}");
     EXIT_SERVICE
 }
 
@@ -118,7 +118,7 @@ pub fn watch(json_out: bool, changes: bool) -> i32 {
             return EXIT_OK;
         }
     } else {
-        eprintln!("leakwatch: watching the service's alerts as {} (Ctrl-C stops)", safe(&c.user));
+        tracing::info!("watching the service's alerts as {} (Ctrl-C stops)", safe(&c.user));
     }
     loop {
         let ev = match c.next_event(None) {
@@ -171,6 +171,10 @@ fn watch_line(ev: &Value) -> Option<String> {
 /// `leakwatch ignores …` through the service.
 pub fn ignores(cmd: &IgnoresCommand, c: &mut Client) -> i32 {
     match cmd {
+        IgnoresCommand::ExportLegacy { .. } => {
+            tracing::error!("export-legacy reads an ignores file: name it with --file");
+            super::EXIT_USAGE
+        }
         IgnoresCommand::List { .. } => {
             let list = match c.call("ignore.list", json!({})) {
                 Ok(l) => l,
@@ -210,7 +214,7 @@ pub fn ignores(cmd: &IgnoresCommand, c: &mut Client) -> i32 {
             let value: Value = match serde_json::from_str(filter) {
                 Ok(v) => v,
                 Err(e) => {
-                    eprintln!("leakwatch: error: the filter is not JSON: {e}");
+                    tracing::error!("the filter is not JSON: {e}");
                     return super::EXIT_USAGE;
                 }
             };

@@ -75,6 +75,10 @@ pub enum StartError {
     Forward(String),
     #[error("{0}")]
     History(String),
+    /// A FIFO, device or directory where a file must be: refused rather than run without the
+    /// user's ignores (and then replaced by the first ignore saved).
+    #[error("{0}")]
+    NotAFile(String),
 }
 
 /// A running system.
@@ -96,16 +100,20 @@ impl System {
     /// first, then call [`System::start_live`], so no event is missed.
     pub fn start(mut spec: Spec) -> Result<System, StartError> {
         let mut notices = Vec::new();
-        let ignores = spec.ignores.as_ref().and_then(|path| match IgnoreStore::open(path.clone()) {
-            Ok((store, problem)) => {
+        let ignores = match spec.ignores.as_ref().map(|path| IgnoreStore::open(path.clone())) {
+            None => None,
+            Some(Ok((store, problem))) => {
                 notices.extend(problem.map(|p| p.to_string()));
                 Some(store)
             }
-            Err(e) => {
+            Some(Err(e @ crate::ignores::IgnoreError::NotAFile { .. })) => {
+                return Err(StartError::NotAFile(e.to_string()));
+            }
+            Some(Err(e)) => {
                 notices.push(e.to_string());
                 None
             }
-        });
+        };
         if spec.asn.load && spec.asn.before_start {
             match spec.asn.load_now() {
                 Ok(db) => spec.config.asn = Some(db),
@@ -133,7 +141,7 @@ impl System {
             let (handle, asn) = (handle.clone(), spec.asn.clone());
             std::thread::spawn(move || match asn.load_now() {
                 Ok(db) => handle.command(Command::SetAsnDb(db)),
-                Err(e) => eprintln!("leakwatch: warning: {e}"),
+                Err(e) => tracing::warn!("{e}"),
             });
         }
         let recording = match Recording::start(&spec.record, &handle, spec.live, spec.locale, &mut notices) {

@@ -513,6 +513,10 @@ impl From<rusqlite::Error> for OpenFailure {
 
 /// Opens, sets WAL mode, checks and migrates; any failure is a message for the user.
 fn try_open(path: &Path, target: i64) -> Result<Connection, OpenFailure> {
+    // A FIFO or device in the database's place: refused, neither opened nor backed up.
+    if let Err(e) = crate::files::check_regular(path) {
+        return Err(OpenFailure { message: e.to_string(), damaged: false });
+    }
     let mut conn = Connection::open(path)?;
     let setup = || -> rusqlite::Result<()> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;

@@ -356,7 +356,8 @@ fn open_mmdb(path: &Path) -> Result<Reader<Vec<u8>>, AsnError> {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, AsnError> {
-    std::fs::read(path).map_err(|source| {
+    // The largest bundled file is a few MB; a gigabyte is no ASN table.
+    crate::files::read_regular(path, 1 << 30).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
             AsnError::Missing { path: path.to_path_buf() }
         } else {

@@ -69,7 +69,7 @@ pub(super) fn write(path: &Path, t: &Tables) -> std::io::Result<()> {
 
 /// Reads a snapshot; `None` when it is missing or anything in it is wrong.
 pub(super) fn read(path: &Path) -> Option<Tables> {
-    let data = std::fs::read(path).ok()?;
+    let data = crate::files::read_regular(path, 1 << 30).ok()?;
     parse(&data)
 }
 

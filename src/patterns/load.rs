@@ -71,7 +71,7 @@ pub(crate) fn read(path: &Path) -> Result<String, PatternError> {
     if size > MAX_FILE_BYTES {
         return Err(PatternError::TooLarge { file, size, limit: MAX_FILE_BYTES });
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = crate::files::read_regular(path, MAX_FILE_BYTES).map_err(io)?;
     String::from_utf8(bytes).map_err(|_| PatternError::NotUtf8 { file })
 }
 

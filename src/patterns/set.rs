@@ -206,6 +206,26 @@ fn unresolved(p: &Pattern, file: &str) -> Option<String> {
     ))
 }
 
+/// A warning for `msg`/`msg_exciter` in a pattern file: accepted (old files load) but not
+/// shown, because alert texts come from the locale files in the user's language.
+fn unused_texts(p: &Pattern, file: &str) -> Option<String> {
+    let keys: Vec<&str> = [("msg", p.msg.is_some()), ("msg_exciter", p.msg_exciter.is_some())]
+        .iter()
+        .filter(|k| k.1)
+        .map(|k| k.0)
+        .collect();
+    if keys.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{file}: pattern \"{}\": {} {} not used: alert texts come from the locale files (locales/*.ftl, \
+         in the user's language); remove it, or add the message to both locale files (docs/patterns.md)",
+        crate::text::safe(&p.name),
+        keys.join(" and "),
+        if keys.len() > 1 { "are" } else { "is" }
+    ))
+}
+
 /// Threat patterns, sorted by priority (descending, stable), relations resolved, no cycles.
 #[derive(Clone, Debug, Default)]
 pub struct PatternSet {
@@ -244,6 +264,7 @@ impl PatternSet {
                 patterns[i].relations = relation_targets(re, &patterns);
             }
             warnings.extend(unresolved(&patterns[i], source));
+            warnings.extend(unused_texts(&patterns[i], source));
         }
         check_cycles(&patterns, source)?;
         Ok(PatternSet { source: source.into(), patterns, warnings })
@@ -467,6 +488,15 @@ mod tests {
 
     fn names(s: &PatternSet) -> Vec<&str> {
         s.patterns().iter().map(Pattern::name).collect()
+    }
+
+    #[test]
+    fn msg_and_msg_exciter_load_with_a_warning_that_they_are_not_used() {
+        let s = set(r#"{"name":"P.\u001b[2J","priority":1,"msg":"{dstip} leak","msg_exciter":"x"}"#).unwrap();
+        assert_eq!(s.warnings().len(), 1, "{:?}", s.warnings());
+        let w = &s.warnings()[0];
+        assert!(w.starts_with("t.json: pattern \"P.\\u{1b}[2J\": msg and msg_exciter are not used"), "{w}");
+        assert!(set(r#"{"name":"P","priority":1}"#).unwrap().warnings().is_empty());
     }
 
     #[test]

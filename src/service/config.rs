@@ -126,7 +126,7 @@ impl ServiceConfig {
         if meta.len() > MAX_SIZE {
             return Err(read(std::io::Error::other(format!("larger than {MAX_SIZE} bytes"))));
         }
-        let text = std::fs::read_to_string(path).map_err(read)?;
+        let text = crate::files::read_regular_text(path, MAX_SIZE).map_err(read)?;
         ServiceConfig::parse(&text, path)
     }
 
@@ -250,7 +250,7 @@ impl SettingsChange {
     /// Writes the change into the file at `path`, keeping everything else as it was (comments
     /// too); a missing file is created. Atomic: on error the file is unchanged.
     pub fn write_to(&self, path: &Path) -> Result<(), ConfigError> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::files::read_regular_text(path, MAX_SIZE) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),

@@ -673,7 +673,7 @@ impl State {
             return;
         }
         if let Some(p) = &reload.problem {
-            eprintln!("leakwatch: warning: {p}");
+            tracing::warn!("{p}");
         }
         let added = reload.added.iter().filter_map(|id| self.ignores.get(*id)).map(IgnoreInfo::of).collect();
         self.refresh_user_ignores();
@@ -929,8 +929,8 @@ impl State {
         for ((u, table, what), said) in tables.into_iter().zip(&mut self.said_full) {
             if u.evicted > 0 && !*said {
                 *said = true;
-                eprintln!(
-                    "leakwatch: note: the {table} is full ({} {what}, packet time {}): the least recently \
+                tracing::info!(
+                    "note: the {table} is full ({} {what}, packet time {}): the least recently \
                      active are evicted from now on (a port scan or a flood of destinations?)",
                     u.capacity,
                     self.now.rfc3339()

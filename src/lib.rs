@@ -21,6 +21,7 @@ pub mod i18n;
 pub mod ignores;
 pub mod judge;
 pub mod legacy;
+pub mod logging;
 pub mod naming;
 pub mod os;
 pub mod packet;

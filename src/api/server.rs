@@ -130,11 +130,7 @@ impl Server {
         let listener = UnixListener::bind(path).map_err(bind)?;
         // Group members reach it; others are stopped by the file mode before the server's check.
         if let Err(e) = crate::os::set_group_and_mode(path, access.gid, 0o660) {
-            eprintln!(
-                "leakwatch: warning: cannot give {} to group {}: {e}; only root can connect",
-                path.display(),
-                access.group
-            );
+            tracing::warn!("cannot give {} to group {}: {e}; only root can connect", path.display(), access.group);
             let _ = crate::os::set_group_and_mode(path, None, 0o600);
         }
         listener.set_nonblocking(true).map_err(bind)?;

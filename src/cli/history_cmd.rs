@@ -19,13 +19,13 @@ pub fn run(cmd: &HistoryCommand) -> i32 {
         }
     }
     let Some(path) = db.path.clone().or_else(crate::history::default_path) else {
-        eprintln!("leakwatch: error: no data directory is known for this user: give the database with --db FILE");
+        tracing::error!("no data directory is known for this user: give the database with --db FILE");
         return EXIT_USAGE;
     };
     let store = match HistoryStore::open_existing(&path) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             return EXIT_BAD_FILE;
         }
     };
@@ -43,7 +43,7 @@ pub fn run(cmd: &HistoryCommand) -> i32 {
     match result {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             EXIT_BAD_FILE
         }
     }
@@ -176,7 +176,7 @@ fn from_service(cmd: &HistoryCommand, c: &mut crate::api::client::Client) -> i32
     match result {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             super::service_cmd::EXIT_SERVICE
         }
     }

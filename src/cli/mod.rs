@@ -39,6 +39,12 @@ pub const EXIT_NO_PERMISSION: i32 = 4;
     about = "Tells you, in plain words, when a program is sending data out"
 )]
 pub struct Cli {
+    /// More diagnostics on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Fewer diagnostics on stderr (-q warnings and errors, -qq errors only).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -71,6 +77,19 @@ pub enum Command {
         /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a completion script for SHELL to stdout (make install puts them where shells
+    /// look: e.g. `leakwatch completions bash > /usr/share/bash-completion/completions/leakwatch`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (leakwatch.1 and one per subcommand) into DIR (make install
+    /// does, into share/man/man1).
+    #[command(hide = true)]
+    Man {
+        /// Where to write them (created when missing).
+        dir: PathBuf,
     },
     /// Print the service's alerts as they happen (Ctrl-C stops).
     Watch {
@@ -182,6 +201,15 @@ pub enum IgnoresCommand {
         #[command(flatten)]
         file: IgnoresFileArg,
     },
+    /// Write the permanent ignores that the old daemon (traffic_leaks_detector) can read into
+    /// OUT, leaving out, with the reason, those that use Leakwatch's own keys (exe, dstport,
+    /// asn, country, kind): the old daemon refuses a whole file for one unknown key.
+    ExportLegacy {
+        /// The file to write (replaced atomically).
+        out: PathBuf,
+        #[command(flatten)]
+        file: IgnoresFileArg,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -286,8 +314,8 @@ impl RecordArgs {
         } else {
             let path = crate::history::default_path();
             if path.is_none() {
-                eprintln!(
-                    "leakwatch: note: no data directory is known for this user: history is not recorded (give --history FILE)"
+                tracing::info!(
+                    "note: no data directory is known for this user: history is not recorded (give --history FILE)"
                 );
             }
             path
@@ -300,7 +328,7 @@ impl RecordArgs {
 pub fn start_error_code(e: &crate::compose::StartError) -> i32 {
     match e {
         crate::compose::StartError::Forward(_) => EXIT_USAGE,
-        crate::compose::StartError::History(_) => EXIT_BAD_FILE,
+        crate::compose::StartError::History(_) | crate::compose::StartError::NotAFile(_) => EXIT_BAD_FILE,
     }
 }
 
@@ -390,12 +418,12 @@ pub fn engine_config(d: &DetectionArgs) -> Result<EngineConfig, i32> {
     let rules = match d.rules.load(d.mode) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             return Err(EXIT_USAGE);
         }
     };
     for w in rules.threats().warnings() {
-        eprintln!("leakwatch: warning: {w}");
+        tracing::warn!("{w}");
     }
     Ok(EngineConfig {
         thresholds: Thresholds {
@@ -428,6 +456,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    crate::logging::init("leakwatch", (cli.verbose.min(3) as i8) - (cli.quiet.min(3) as i8));
     match cli.command {
         Command::Replay(args) => replay::run(&args),
         Command::Run(args) => run::run(&args),
@@ -437,6 +466,25 @@ pub fn main() -> i32 {
         Command::Service { config } => crate::service::run(&config),
         Command::Status { json } => service_cmd::status(json),
         Command::Watch { json, changes } => service_cmd::watch(json, changes),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "leakwatch", &mut std::io::stdout());
+            EXIT_OK
+        }
+        Command::Man { dir } => write_man_pages(&dir),
+    }
+}
+
+/// Writes `leakwatch.1` and `leakwatch-SUBCOMMAND.1` pages into `dir`.
+fn write_man_pages(dir: &Path) -> i32 {
+    use clap::CommandFactory;
+    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir));
+    match written {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            tracing::error!("cannot write the manual pages into {}: {e}", dir.display());
+            1
+        }
     }
 }
 
@@ -445,12 +493,12 @@ pub fn open_ignores_at(path: &Path) -> Result<IgnoreStore, String> {
     match IgnoreStore::open(path.to_path_buf()) {
         Ok((store, problem)) => {
             if let Some(p) = problem {
-                eprintln!("leakwatch: warning: {p}");
+                tracing::warn!("{p}");
             }
             Ok(store)
         }
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             Err(e.to_string())
         }
     }

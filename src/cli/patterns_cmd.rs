@@ -12,7 +12,7 @@ pub fn check(args: &RulesArgs) -> i32 {
     let rules = match args.load(Mode::Paranoid) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             return EXIT_INVALID;
         }
     };

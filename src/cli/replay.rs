@@ -33,7 +33,7 @@ pub fn run(args: &ReplayArgs) -> i32 {
     // Loaded once, before the first packet, so replays name destinations the same way every run.
     match d.asn_spec(true).load_now() {
         Ok(db) => config.asn = Some(db),
-        Err(e) => eprintln!("leakwatch: warning: {e}"),
+        Err(e) => tracing::warn!("{e}"),
     }
     let locale = d.locale.unwrap_or_else(Locale::from_system);
     let msgs = Messages::new(locale);
@@ -56,7 +56,7 @@ pub fn run(args: &ReplayArgs) -> i32 {
         if let Err(e) = result {
             let _ = out.flush();
             let level = if matches!(e, FileError::Damaged { .. }) { "warning" } else { "error" };
-            eprintln!("leakwatch: {level}: {e}");
+            tracing::info!("{level}: {e}");
             code = EXIT_BAD_FILE;
         }
     }
@@ -87,12 +87,12 @@ fn replay_one(
     let system = match System::start(spec) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             return Err(super::start_error_code(&e));
         }
     };
     for n in &system.notices {
-        eprintln!("leakwatch: warning: {n}");
+        tracing::warn!("{n}");
     }
     let handle = system.handle().clone();
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
@@ -142,8 +142,8 @@ fn replay_one(
     // A file that could not be read at all gets its error only, not a row of zeros.
     let opened = !matches!(result, Err(ref e) if !matches!(e, FileError::Damaged { .. }));
     if opened {
-        eprintln!(
-            "leakwatch: {name}: {} frames, {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts",
+        tracing::info!(
+            "{name}: {} frames, {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts",
             summary.packets + summary.other + summary.malformed,
             summary.packets,
             summary.other,
@@ -153,8 +153,8 @@ fn replay_one(
         );
         let t = &summary.tables;
         if t.evicted_any() {
-            eprintln!(
-                "leakwatch: {name}: tables full: evicted {} flows (capacity {}), {} tracks (capacity {}), \
+            tracing::info!(
+                "{name}: tables full: evicted {} flows (capacity {}), {} tracks (capacity {}), \
                  {} names (capacity {})",
                 t.flows.evicted,
                 t.flows.capacity,

@@ -24,7 +24,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// Ctrl-C (SIGINT), SIGTERM and SIGHUP stop cleanly (ctrlc's `termination` feature).
 fn install_signal_handlers() {
     if let Err(e) = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst)) {
-        eprintln!("leakwatch: warning: cannot handle Ctrl-C: {e}");
+        tracing::warn!("cannot handle Ctrl-C: {e}");
     }
 }
 
@@ -40,7 +40,7 @@ pub fn permission_hint() -> String {
 pub fn run(args: &RunArgs) -> i32 {
     let d = &args.detection;
     if args.gui.is_some() && args.no_legacy {
-        eprintln!("leakwatch: warning: --gui with --no-legacy: the GUI will find no legacy protocol to talk to");
+        tracing::warn!("--gui with --no-legacy: the GUI will find no legacy protocol to talk to");
     }
     let mut gui = args.gui.as_ref().map(GuiLauncher::new);
     let mut config = match engine_config(d) {
@@ -55,13 +55,13 @@ pub fn run(args: &RunArgs) -> i32 {
             }
             for name in &args.interfaces {
                 match all.iter().find(|i| &i.name == name) {
-                    None => eprintln!("leakwatch: interface {name} does not exist (yet): waiting for it"),
-                    Some(i) if !i.up => eprintln!("leakwatch: interface {name} is down: waiting for it"),
+                    None => tracing::info!("interface {name} does not exist (yet): waiting for it"),
+                    Some(i) if !i.up => tracing::info!("interface {name} is down: waiting for it"),
                     Some(_) => {}
                 }
             }
         }
-        Err(e) => eprintln!("leakwatch: warning: cannot list interfaces: {e}"),
+        Err(e) => tracing::warn!("cannot list interfaces: {e}"),
     }
     let locale = d.locale.unwrap_or_else(Locale::from_system);
     let msgs = Messages::new(locale);
@@ -71,22 +71,22 @@ pub fn run(args: &RunArgs) -> i32 {
     let mut system = match System::start(super::system_spec(args, config, locale)) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             return super::start_error_code(&e);
         }
     };
     match system.tracing() {
-        Ok(()) => eprintln!("leakwatch: programs are told by the kernel as they connect (short-lived ones too)"),
-        Err(e) => eprintln!(
-            "leakwatch: note: programs that exit within milliseconds may show as unknown: connection tracing is off: {e}"
+        Ok(()) => tracing::info!("programs are told by the kernel as they connect (short-lived ones too)"),
+        Err(e) => tracing::info!(
+            "note: programs that exit within milliseconds may show as unknown: connection tracing is off: {e}"
         ),
     }
     for n in &system.notices {
-        eprintln!("leakwatch: warning: {n}");
+        tracing::warn!("{n}");
     }
     if let Some(server) = system.legacy() {
         let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
-        eprintln!("leakwatch: legacy protocol for old GUIs on port {} ({})", server.port(), addrs.join(" and "));
+        tracing::info!("legacy protocol for old GUIs on port {} ({})", server.port(), addrs.join(" and "));
     }
     let handle = system.handle().clone();
     let alerts = handle.subscribe_alerts(Delivery::Lossless);
@@ -136,14 +136,14 @@ pub fn run(args: &RunArgs) -> i32 {
                     LiveStatus::Started { .. } => started_any = true,
                     LiveStatus::Error { permission: true, .. } if !started_any => {
                         printer.clear_status(tty);
-                        eprintln!("leakwatch: error: {}", permission_hint());
+                        tracing::error!("{}", permission_hint());
                         code = EXIT_NO_PERMISSION;
                         break;
                     }
                     _ => {}
                 }
                 printer.clear_status(tty);
-                eprintln!("leakwatch: {s}");
+                tracing::info!("{s}");
             },
             recv(stats) -> s => if let Ok(s) = s {
                 for r in &s.rates {
@@ -202,16 +202,22 @@ pub fn run(args: &RunArgs) -> i32 {
         }
     }
     let _ = out.flush();
-    eprintln!(
-        "leakwatch: stopped: {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts, {} dropped batches, {} kernel drops",
-        summary.packets, summary.other, summary.malformed, summary.flows, summary.alerts, dropped, kernel
+    tracing::info!(
+        "stopped: {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts, {} dropped batches, {} kernel drops",
+        summary.packets,
+        summary.other,
+        summary.malformed,
+        summary.flows,
+        summary.alerts,
+        dropped,
+        kernel
     );
     EXIT_OK
 }
 
 /// Prints what happened on the legacy socket (ignores added by local programs must be seen).
 fn legacy_event_line(e: &LegacyEvent) {
-    eprintln!("leakwatch: {e}");
+    tracing::info!("{e}");
 }
 
 /// Starts the `--gui` program for a new alert unless it runs; reports starts and failures.
@@ -219,11 +225,11 @@ fn launch_gui(g: &mut GuiLauncher, printer: &mut Printer<'_>, tty: bool) {
     match g.on_alert() {
         Launch::Started(pid) => {
             printer.clear_status(tty);
-            eprintln!("leakwatch: started the GUI {} (pid {pid})", g.path().display());
+            tracing::info!("started the GUI {} (pid {pid})", g.path().display());
         }
         Launch::Failed(reason) => {
             printer.clear_status(tty);
-            eprintln!("leakwatch: warning: {reason}; trying again at an alert in a minute or later");
+            tracing::warn!("{reason}; trying again at an alert in a minute or later");
         }
         Launch::Running | Launch::Waiting => {}
     }

@@ -62,8 +62,8 @@ impl Recording {
         if let Some((r, path)) = self.recorder {
             let rep = r.finish();
             if !quiet {
-                eprintln!(
-                    "leakwatch: history: {} alert events, {} upload totals and {} ignores recorded in {}",
+                tracing::info!(
+                    "history: {} alert events, {} upload totals and {} ignores recorded in {}",
                     rep.alert_events,
                     rep.upload_rows,
                     rep.actions,
@@ -74,7 +74,7 @@ impl Recording {
         if let Some(f) = self.forwarder {
             let failed = f.finish();
             if failed > 0 {
-                eprintln!("leakwatch: warning: {failed} alerts could not be forwarded");
+                tracing::warn!("{failed} alerts could not be forwarded");
             }
         }
     }

@@ -211,7 +211,7 @@ impl Writer {
     fn warn(&mut self, e: &str) {
         if !self.error_shown {
             self.error_shown = true;
-            eprintln!("leakwatch: warning: history not recorded: {e} (further errors are not shown)");
+            tracing::warn!("history not recorded: {e} (further errors are not shown)");
         }
     }
 }

@@ -34,7 +34,7 @@ fn load_rules(c: &ServiceConfig) -> Result<Rules, String> {
     let args = crate::cli::RulesArgs { patterns: c.patterns.clone(), filters: c.filters.clone() };
     let rules = args.load(c.mode).map_err(|e| e.to_string())?;
     for w in rules.threats().warnings() {
-        eprintln!("leakwatch: warning: {w}");
+        tracing::warn!("{w}");
     }
     Ok(rules)
 }
@@ -44,21 +44,21 @@ pub fn run(config_path: &Path) -> i32 {
     let config = match ServiceConfig::load(config_path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             return EXIT_CONFIG;
         }
     };
     let rules = match load_rules(&config) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("leakwatch: error: {}: {e}", config_path.display());
+            tracing::error!("{}: {e}", config_path.display());
             return EXIT_CONFIG;
         }
     };
     let signals = match crate::os::Signals::install() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("leakwatch: error: cannot handle signals: {e}");
+            tracing::error!("cannot handle signals: {e}");
             return 1;
         }
     };
@@ -97,22 +97,22 @@ pub fn run(config_path: &Path) -> i32 {
     let mut system = match System::start(spec) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("leakwatch: error: {}: {e}", config_path.display());
+            tracing::error!("{}: {e}", config_path.display());
             return EXIT_CONFIG;
         }
     };
     for n in &system.notices {
-        eprintln!("leakwatch: warning: {n}");
+        tracing::warn!("{n}");
     }
     match system.tracing() {
-        Ok(()) => eprintln!("leakwatch: programs are told by the kernel as they connect (short-lived ones too)"),
-        Err(e) => eprintln!(
-            "leakwatch: note: connection tracing is off ({e}): programs that exit at once may show as unknown"
-        ),
+        Ok(()) => tracing::info!("programs are told by the kernel as they connect (short-lived ones too)"),
+        Err(e) => {
+            tracing::info!("note: connection tracing is off ({e}): programs that exit at once may show as unknown")
+        }
     }
     if let Some(l) = system.legacy() {
         let addrs: Vec<String> = l.addrs().iter().map(ToString::to_string).collect();
-        eprintln!("leakwatch: legacy protocol for old GUIs on port {} ({})", l.port(), addrs.join(" and "));
+        tracing::info!("legacy protocol for old GUIs on port {} ({})", l.port(), addrs.join(" and "));
     }
     let handle = system.handle().clone();
     let alerts = handle.subscribe_alerts(Delivery::Lossy);
@@ -126,16 +126,17 @@ pub fn run(config_path: &Path) -> i32 {
     ));
     let access = Access { group: config.group.clone(), gid: crate::os::group_id(&config.group) };
     if access.gid.is_none() {
-        eprintln!(
-            "leakwatch: warning: the group {} does not exist: only root can use the service (sudo groupadd --system {})",
-            config.group, config.group
+        tracing::warn!(
+            "the group {} does not exist: only root can use the service (sudo groupadd --system {})",
+            config.group,
+            config.group
         );
     }
     let backend = Arc::new(Backend { handle: handle.clone(), shared: shared.clone() });
     let server = match Server::start(&config.socket, access, backend) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("leakwatch: error: {e}");
+            tracing::error!("{e}");
             system.stop(true);
             return EXIT_SOCKET;
         }
@@ -143,8 +144,8 @@ pub fn run(config_path: &Path) -> i32 {
     let hub = server.hub();
     let mut live_status = system.start_live(live_options(&config)).status();
     let mut legacy_events = system.legacy().map_or_else(crossbeam_channel::never, |l| l.events());
-    eprintln!(
-        "leakwatch: service started (pid {}); clients connect to {} (root and group {})",
+    tracing::info!(
+        "service started (pid {}); clients connect to {} (root and group {})",
         std::process::id(),
         config.socket.display(),
         config.group
@@ -155,10 +156,10 @@ pub fn run(config_path: &Path) -> i32 {
     while !signals.stop_requested() {
         std::thread::sleep(Duration::from_millis(50));
         for s in live_status.try_iter() {
-            eprintln!("leakwatch: {s}");
+            tracing::info!("{s}");
         }
         for e in legacy_events.try_iter() {
-            eprintln!("leakwatch: {}", e.to_string().escape_debug());
+            tracing::info!("{e}");
         }
         if signals.take_reload() || shared.reload_requested.swap(false, Ordering::SeqCst) {
             let old = shared.config();
@@ -182,8 +183,8 @@ pub fn run(config_path: &Path) -> i32 {
                 text
             });
             match &result {
-                Ok(text) => eprintln!("leakwatch: {text}"),
-                Err(e) => eprintln!("leakwatch: error: configuration not reloaded: {e}"),
+                Ok(text) => tracing::info!("{text}"),
+                Err(e) => tracing::error!("configuration not reloaded: {e}"),
             }
             if let Ok(mut r) = shared.reload_result.lock() {
                 *r = Some(result);
@@ -197,13 +198,16 @@ pub fn run(config_path: &Path) -> i32 {
             hub.publish("status", shared.status_json());
         }
     }
-    eprintln!("leakwatch: stopping (signal)");
+    tracing::info!("stopping (signal)");
     server.stop();
     let summary = system.stop(false);
     drop(pump);
-    eprintln!(
-        "leakwatch: stopped: {} TCP/UDP packets, {} flows, {} alerts, {} dropped batches",
-        summary.packets, summary.flows, summary.alerts, summary.dropped_batches
+    tracing::info!(
+        "stopped: {} TCP/UDP packets, {} flows, {} alerts, {} dropped batches",
+        summary.packets,
+        summary.flows,
+        summary.alerts,
+        summary.dropped_batches
     );
     0
 }

@@ -252,7 +252,7 @@ impl Shared {
             }
             ChangeKind::Rules => {}
         }
-        eprintln!("leakwatch: change by {}: {}", crate::text::clip(&c.by, 80), change_line(&data));
+        tracing::info!("change by {}: {}", crate::text::clip(&c.by, 80), change_line(&data));
         hub.publish("change", data);
     }
 

@@ -123,8 +123,8 @@ impl Forwarder {
                             failed += 1;
                             if !*shown {
                                 *shown = true;
-                                eprintln!(
-                                    "leakwatch: warning: forwarding to {}: {err} (alerts are dropped until it works)",
+                                tracing::warn!(
+                                    "forwarding to {}: {err} (alerts are dropped until it works)",
                                     sink.describe()
                                 );
                             }

@@ -61,13 +61,13 @@ pub enum TraceError {
     #[error("this kernel has no sock:inet_sock_set_state tracepoint (Linux 4.16 or later has it)")]
     NoTracepoint,
     #[error(
-        "cannot read {path}: {source}; run as root, or let this user read the tracing file system and give the binary cap_perfmon"
+        "cannot read {path}: {source}; run as root, or use the Leakwatch service, which has the rights (cap_perfmon and the tracing file system): sudo systemctl start leakwatch"
     )]
     Read { path: PathBuf, source: io::Error },
     #[error("the tracepoint's format in {path} is not understood: {reason}")]
     Format { path: PathBuf, reason: String },
     #[error(
-        "not permitted to trace connections ({source}); run as root or give the binary the capability: sudo setcap cap_net_raw,cap_net_admin,cap_perfmon+eip <path of leakwatch>"
+        "not permitted to trace connections ({source}): it needs cap_perfmon; run as root, or use the Leakwatch service, which has it: sudo systemctl start leakwatch (capabilities on a binary that users run would give them to every user)"
     )]
     Permission { source: io::Error },
     #[error("cannot open the connection tracepoint on CPU {cpu}: {source}")]

@@ -47,6 +47,11 @@ check "ships the default config /usr/share/leakwatch/leakwatch.toml" has /usr/sh
 check "ships /usr/lib/sysusers.d/leakwatch.conf" has /usr/lib/sysusers.d/leakwatch.conf "$reg"
 check "ships /usr/share/doc/leakwatch/service.md" has /usr/share/doc/leakwatch/service.md "$reg"
 check "ships the ASN data in /usr/share/leakwatch" has /usr/share/leakwatch/asn-ipv4.csv.gz "$reg"
+check "ships the manual page /usr/share/man/man1/leakwatch.1" has /usr/share/man/man1/leakwatch.1 "$reg"
+check "ships a manual page per subcommand (leakwatch-run.1)" has /usr/share/man/man1/leakwatch-run.1 "$reg"
+check "ships bash completions" has /usr/share/bash-completion/completions/leakwatch "$reg"
+check "ships zsh completions" has /usr/share/zsh/vendor-completions/_leakwatch "$reg"
+check "ships fish completions" has /usr/share/fish/vendor_completions.d/leakwatch.fish "$reg"
 check "ships nothing under /etc (postinst copies the config there once)" \
     bash -c '! grep -qE "^-\S* /etc/" "$1"' _ "$tmp/files"
 

@@ -42,8 +42,9 @@ DEB_STAGE := src-tauri/target-stage
 # `make test` runs `deb-check` (debug .deb from the existing debug builds, inspected) unless
 # DEB_CHECK=no.
 DEB_CHECK ?= yes
-# The Tauri CLI from npm (brings its prebuilt binary).
-TAURI_CLI := npx --yes @tauri-apps/cli@2
+# The Tauri CLI from npm (brings its prebuilt binary), pinned in ui/package-lock.json and
+# installed by `npm ci` with the UI's other tools (make ui).
+TAURI_CLI := $(CURDIR)/ui/node_modules/.bin/tauri
 
 # What `make run` passes to leakwatch: live capture on every up interface, alerts
 # in the terminal (the tray app replaces this once it exists). Override with
@@ -89,6 +90,11 @@ APP := $(CARGO_TARGET_DIR)/debug/leakwatch-app
 # Tools installed once and reused across runs (tauri-driver for the end-to-end test).
 TOOLS_ROOT ?= /var/cache/leakwatch-tools
 export TAURI_DRIVER ?= $(TOOLS_ROOT)/bin/tauri-driver
+# tauri-driver at an exact version, built from its own Cargo.lock (--locked).
+TAURI_DRIVER_VERSION := 2.1.0
+# cargo-deny (supply-chain policy in deny.toml), the same way.
+CARGO_DENY := $(TOOLS_ROOT)/bin/cargo-deny
+CARGO_DENY_VERSION := 0.20.2
 # The web UI's build (ui/scripts/ci.sh comes with the UI; absent until it lands).
 UI_CI := ui/scripts/ci.sh
 # A desktop session: `make run` starts the tray app, otherwise the command line.
@@ -105,7 +111,7 @@ export LEAKWATCH_SKIP_LOG := $(TEST_LOG).skips
 step = @printf '\n==> %s\n' $(1)
 
 .PHONY: help deps build run test test-all fuzz-short bench install uninstall clean check-cargo target-dir app ui \
-        tauri-driver deb deb-check deb-stage-docs check-service-config
+        tauri-driver deb deb-check deb-stage-docs deny check-service-config
 
 help:
 	@echo 'Leakwatch: watches outgoing traffic and says when a program sends data out.'
@@ -120,7 +126,7 @@ help:
 	@echo '           (no capability on any binary; docs/service.md)'
 	@echo '  deb-check  debug .deb from the existing debug builds, then packaging/check-deb.sh on it'
 	@echo '  test     rustfmt check, clippy, all tests and benches (test mode), doc tests, the UI tests,'
-	@echo '           deb-check (skip it with DEB_CHECK=no)'
+	@echo '           deb-check (skip it with DEB_CHECK=no), cargo deny (deny.toml)'
 	@echo '  test-all test, then the long checks (bench/flood.sh: 2 million destinations; fuzz-short)'
 	@echo '  fuzz-short  each cargo-fuzz target of fuzz/ for FUZZ_TIME s (default 30) from its committed'
 	@echo '           corpus; fails on any crash, timeout or OOM (nightly + cargo-fuzz; docs/reliability.md)'
@@ -199,10 +205,39 @@ app: check-cargo target-dir ui
 
 # tauri-driver (WebDriver for Tauri apps), installed once into $(TOOLS_ROOT) and reused.
 tauri-driver: check-cargo
-	@if [ -x '$(TAURI_DRIVER)' ]; then echo 'tauri-driver: $(TAURI_DRIVER)'; else \
-	  printf '\n==> %s\n' 'cargo install tauri-driver --locked --root $(TOOLS_ROOT)'; \
-	  CARGO_TARGET_DIR='$(TOOLS_ROOT)/build' $(CARGO) install tauri-driver --locked --root '$(TOOLS_ROOT)' && \
+	@if [ -x '$(TAURI_DRIVER)' ] && { [ '$(TAURI_DRIVER)' != '$(TOOLS_ROOT)/bin/tauri-driver' ] || \
+	     grep -qF '"tauri-driver $(TAURI_DRIVER_VERSION) ' '$(TOOLS_ROOT)/.crates.toml' 2>/dev/null; }; then \
+	  echo 'tauri-driver: $(TAURI_DRIVER)'; else \
+	  printf '\n==> %s\n' 'cargo install tauri-driver --version $(TAURI_DRIVER_VERSION) --locked --root $(TOOLS_ROOT)'; \
+	  CARGO_TARGET_DIR='$(TOOLS_ROOT)/build' $(CARGO) install tauri-driver --version '$(TAURI_DRIVER_VERSION)' --locked --root '$(TOOLS_ROOT)' && \
 	  rm -rf '$(TOOLS_ROOT)/build'; fi
+
+$(CARGO_DENY):
+	$(call step,'cargo install cargo-deny --version $(CARGO_DENY_VERSION) --locked --root $(TOOLS_ROOT)')
+	CARGO_TARGET_DIR='$(TOOLS_ROOT)/build' $(CARGO) install cargo-deny --version '$(CARGO_DENY_VERSION)' --locked \
+	  --root '$(TOOLS_ROOT)' && rm -rf '$(TOOLS_ROOT)/build'
+
+# The supply-chain policy (deny.toml): licences, bans and sources always; advisories when a copy
+# of the RustSec database is in cargo-deny's cache ($$CARGO_HOME/advisory-dbs: it comes from
+# GitHub, which these machines cannot reach; `cargo deny fetch` where it can). Prints
+# `deny: N passed, N failed, N skipped` for the total of make test.
+ADVISORY_DBS := $(or $(CARGO_HOME),$(HOME)/.cargo)/advisory-dbs
+deny: check-cargo $(CARGO_DENY)
+	$(call step,'cargo deny check licenses bans sources (deny.toml)')
+	@passed=0; failed=0; skipped=0; \
+	for c in licenses bans sources; do \
+	  if '$(CARGO_DENY)' --workspace check --hide-inclusion-graph $$c; then passed=$$((passed+1)); \
+	  else failed=$$((failed+1)); echo "deny: FAIL $$c" >&2; fi; \
+	done; \
+	if [ -n "$$(ls -A '$(ADVISORY_DBS)' 2>/dev/null)" ]; then \
+	  if '$(CARGO_DENY)' --workspace check --hide-inclusion-graph --disable-fetch advisories; then passed=$$((passed+1)); \
+	  else failed=$$((failed+1)); echo 'deny: FAIL advisories' >&2; fi; \
+	else \
+	  echo 'deny: skipped: advisories (no copy of the RustSec database in $(ADVISORY_DBS); these machines cannot fetch it from GitHub: run `cargo deny fetch` where you can)'; \
+	  skipped=$$((skipped+1)); \
+	fi; \
+	echo "deny: $$passed passed, $$failed failed, $$skipped skipped"; \
+	[ $$failed -eq 0 ]
 
 # Fails early when the service's default config (written with the service) is not in the tree.
 check-service-config:
@@ -231,7 +266,7 @@ deb: deps check-cargo target-dir ui check-service-config
 # it rewrites the app binary in place (a running one fails with "Text file busy"), so it packs
 # a copy in $(DEB_CHECK_DIR). Warm: about 35 s.
 DEB_CHECK_DIR := $(CARGO_TARGET_DIR)/deb-check
-deb-check: check-cargo target-dir check-service-config
+deb-check: check-cargo target-dir ui check-service-config
 	$(call step,'debug builds of leakwatch and leakwatch-app (those of the tests)')
 	$(CARGO) test --locked --all-targets --no-run
 	$(CARGO) test --locked -p leakwatch-app --no-run
@@ -281,6 +316,7 @@ test: deps check-cargo target-dir ui tauri-driver
 	else \
 	  $(MAKE) --no-print-directory deb-check 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}; \
 	fi
+	$(MAKE) --no-print-directory deny 2>&1 | tee -a '$(TEST_LOG)'; exit $${PIPESTATUS[0]}
 	@k=0; if [ -s '$(LEAKWATCH_SKIP_LOG)' ]; then k=$$(wc -l <'$(LEAKWATCH_SKIP_LOG)'); \
 	  printf '\nskipped tests (cargo counted them as passed; run as root with scripts/install-deps to run them):\n'; \
 	  sed 's/^/  /' '$(LEAKWATCH_SKIP_LOG)'; fi; \
@@ -288,7 +324,7 @@ test: deps check-cargo target-dir ui tauri-driver
 	         if ($$(i+1) ~ /^passed/) p += $$i; \
 	         if ($$(i+1) ~ /^failed/) f += $$i; \
 	         if ($$(i+1) ~ /^ignored/) s += $$i } } \
-	     /^(ui|deb): [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p += $$2; f += $$4; s += $$6 } \
+	     /^(ui|deb|deny): [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p += $$2; f += $$4; s += $$6 } \
 	     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p - k, f, s + k }' '$(TEST_LOG)'
 	@rm -f '$(TEST_LOG)' '$(LEAKWATCH_SKIP_LOG)'
 

@@ -493,7 +493,7 @@ fn a_window_ending_in_the_past_counts_only_what_is_inside_it() {
 fn history_output_escapes_control_characters_of_program_names() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite");
-    let evil = "\u{1b}[2J\u{1b}[31mOK\r";
+    let evil = "\u{1b}[2J\u{1b}[31mOK\r\0\u{202e}exe.txt\u{2028}";
     {
         let mut s = open(&db, Limits::default());
         let mut a = alert_row(1, "new", T0 * 1_000_000, "f");
@@ -515,7 +515,11 @@ fn history_output_escapes_control_characters_of_program_names() {
     };
     for args in [&["alerts"][..], &["uploads"], &["uploads", "--csv"]] {
         let text = run(args);
-        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{args:?} wrote raw control characters: {text:?}");
+        assert!(
+            !text.chars().any(|c| c != '\n' && leakwatch::text::is_unsafe(c)),
+            "{args:?} wrote raw control or bidi characters: {text:?}"
+        );
+        assert!(text.contains("\\u{202e}exe.txt\\u{2028}") && text.contains("\\u{0}"), "{args:?}: {text:?}");
         assert!(text.contains("\\u{1b}[2J"), "{args:?}: {text:?}");
     }
     assert!(run(&["alerts", "--json"]).contains("\\u001b[2J"), "JSON escapes it its own way");

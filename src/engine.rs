@@ -675,7 +675,20 @@ impl State {
         if let Some(p) = &reload.problem {
             tracing::warn!("{p}");
         }
-        let added = reload.added.iter().filter_map(|id| self.ignores.get(*id)).map(IgnoreInfo::of).collect();
+        let added: Vec<IgnoreInfo> =
+            reload.added.iter().filter_map(|id| self.ignores.get(*id)).map(IgnoreInfo::of).collect();
+        // Written into the file by hand or by another program: kept (the file is the user's),
+        // but an ignore that singles nothing out is said out loud.
+        for i in &added {
+            if let Err(e) = self.config.rules.check_not_over_broad(&i.filter) {
+                tracing::warn!(
+                    "{}: ignore {} ({}): {e}",
+                    crate::ignores::FILE_NAME,
+                    i.id,
+                    crate::text::safe(i.name.as_deref().unwrap_or("no name"))
+                );
+            }
+        }
         self.refresh_user_ignores();
         let what = ChangeKind::IgnoresReloaded { added, removed: reload.removed, problem: reload.problem };
         self.changed(Some(crate::ignores::FILE_NAME), what);

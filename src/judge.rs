@@ -114,7 +114,7 @@ impl Rules {
         Ok(Rules {
             modes: [load(Mode::Paranoid)?, load(Mode::Adequate)?, load(Mode::Chill)?],
             extra: FilterSet::new(threats.clone()),
-            user: FilterSet::new(threats.clone()),
+            user: FilterSet::for_user(threats.clone()),
             user_cache: std::collections::HashMap::new(),
             threats,
             mode,
@@ -149,21 +149,20 @@ impl Rules {
         &mut self,
         filters: impl IntoIterator<Item = (u64, &'a serde_json::Value)>,
     ) -> Vec<String> {
-        let mut set = FilterSet::new(self.threats.clone());
+        let mut set = FilterSet::for_user(self.threats.clone());
         let mut errors = Vec::new();
         let mut cache = std::collections::HashMap::new();
         for (id, f) in filters {
             // An id always names the same filter: compiled ones are reused, so a change costs
             // one compilation, not one per ignore.
+            let source = format!("ignore #{id}");
             let compiled = match self.user_cache.remove(&id) {
                 Some(p) => Ok(p),
-                None => FilterSet::new(self.threats.clone())
-                    .add_filter_json(&f.to_string(), &format!("ignore #{id}"))
-                    .cloned(),
+                None => FilterSet::for_user(self.threats.clone()).add_filter_json(&f.to_string(), &source).cloned(),
             };
-            match compiled {
+            // Past the budget of all ignores together, the rest are skipped (and said so).
+            match compiled.and_then(|p| set.push(p.clone(), &source).map(|()| p)) {
                 Ok(p) => {
-                    set.push(p.clone());
                     cache.insert(id, p);
                 }
                 Err(e) => errors.push(e.to_string()),
@@ -174,35 +173,45 @@ impl Rules {
         errors
     }
 
-    /// Compiles one filter (e.g. sent back from an alert) to check it before it is stored.
+    /// Compiles one filter (e.g. sent back from an alert) to check it before it is stored: it
+    /// must compile within the ignores' limits and fit in what is left of their budget.
     pub fn check_filter(&self, json: &str) -> Result<(), PatternError> {
-        FilterSet::new(self.threats.clone()).add_filter_json(json, "the filter").map(|_| ())
+        let cost = FilterSet::for_user(self.threats.clone()).add_filter_json(json, "the filter")?.cost();
+        let used = self.user.cost() + cost;
+        if used > self.user.budget() {
+            return Err(PatternError::Budget {
+                file: "the ignores".into(),
+                pattern: "the filter".into(),
+                used,
+                limit: self.user.budget(),
+            });
+        }
+        Ok(())
     }
 
-    /// Refuses a filter (already valid for [`Rules::check_filter`]) that singles nothing out.
-    ///
-    /// The rule: the filter is matched, with its relations, against pairs of made-up threats
-    /// that share nothing (another program, executable, pid, address, ports, host name,
-    /// organisation, ASN and country), once with every fact known and once with only what an
-    /// unattributed alert knows (address, ports, kind), for each leak kind. A filter that
-    /// ignores both threats of a pair would ignore nearly every threat (e.g. `{"pattern":{}}`,
-    /// a filter related only to `Pattern.Port` or `Pattern.Undefined`, `".*"` constraints, a
-    /// filter on the kind alone), so it is refused with the reason. A filter naming one
-    /// program, address, host or organisation, as every callback filter does, passes.
+    /// Refuses a filter (already valid for [`Rules::check_filter`]) that singles nothing out,
+    /// judged by what it matches, not by its text: the filter, with its relations, is run
+    /// against the generated sample of [`crate::patterns::probe`] (256 varied made-up uploads:
+    /// programs, executables, IPv4 and IPv6 addresses, the ports clients use, owners,
+    /// countries, kinds, half of them unattributed) and refused when it matches more than
+    /// [`MAX_PROBE_SHARE`] of them. `{"pattern":{}}`, `".*"` constraints, a filter on the kind
+    /// alone, `{"srcport":"[3-5][0-9]{4}|60[0-9]{3}"}` (every ephemeral port),
+    /// `{"dstip":"[0-9.]+"}` (every IPv4 address) and `{"processname":"[^l].*"}` are refused; a
+    /// filter naming one program, address, host or organisation, as every callback filter does,
+    /// passes.
     pub fn check_not_over_broad(&self, json: &str) -> Result<(), String> {
-        let mut set = FilterSet::new(self.threats.clone());
+        let mut set = FilterSet::for_user(self.threats.clone());
         set.add_filter_json(json, "the filter").map_err(|e| e.to_string())?;
-        for (a, b) in probe_pairs() {
-            for kind in [LeakKind::Sudden, LeakKind::Active, LeakKind::Passive] {
-                let (a, b) = (Facts { kind: Some(kind), ..a }, Facts { kind: Some(kind), ..b });
-                if set.matches(&a).is_some() && set.matches(&b).is_some() {
-                    return Err(format!(
-                        "the filter is over-broad: it would ignore {kind} leaks from any program to any address \
-                         (it must single out something, e.g. a program, an address, a host or an organisation)",
-                        kind = kind.as_str()
-                    ));
-                }
-            }
+        let sample = crate::patterns::probe::sample();
+        let matched = sample.iter().filter(|p| set.matches(&p.facts()).is_some()).count();
+        let limit = max_probe_matches();
+        if matched > limit {
+            return Err(format!(
+                "the filter is over-broad: it matches {matched} of {} varied made-up uploads (programs, addresses, \
+                 ports, owners, countries, kinds; at most {limit} allowed), so it would ignore much of what you will \
+                 ever see: it must single out something, e.g. a program, an address, a host or an organisation",
+                sample.len()
+            ));
         }
         Ok(())
     }
@@ -238,29 +247,12 @@ impl Rules {
     }
 }
 
-/// Pairs of made-up threats that share no fact (see [`Rules::check_not_over_broad`]): values no
-/// real pattern names (documentation addresses, private ASNs, user-assigned country codes,
-/// `.invalid` host names).
-fn probe_pairs() -> [(Facts<'static>, Facts<'static>); 2] {
-    let full = |n: u8| Facts {
-        kind: None,
-        pid: Some(4_000_000 + u32::from(n)),
-        processname: Some(if n == 1 { "leakwatch-probe-one" } else { "leakwatch-probe-two" }),
-        exe: Some(if n == 1 { "/nonexistent/leakwatch-probe-one" } else { "/nonexistent/leakwatch-probe-two" }),
-        dstip: Some(if n == 1 {
-            [192, 0, 2, 201].into()
-        } else {
-            std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 2, 0x202).into()
-        }),
-        dstport: Some(if n == 1 { 1 } else { 65001 }),
-        srcport: Some(if n == 1 { 2 } else { 65002 }),
-        hostname: Some(if n == 1 { "probe-one.invalid" } else { "probe-two.invalid" }),
-        orgname: Some(if n == 1 { "leakwatch probe one" } else { "leakwatch probe two" }),
-        asn: Some(4_200_000_000 + u32::from(n)),
-        country: Some(if n == 1 { "XA" } else { "XB" }),
-    };
-    let bare = |f: Facts<'static>| Facts { dstip: f.dstip, dstport: f.dstport, srcport: f.srcport, ..Facts::default() };
-    [(full(1), full(2)), (bare(full(1)), bare(full(2)))]
+/// Share of the sample an ignore may match ([`Rules::check_not_over_broad`]).
+pub const MAX_PROBE_SHARE: f64 = 1.0 / 16.0;
+
+/// How many threats of the sample an ignore may match.
+pub fn max_probe_matches() -> usize {
+    (crate::patterns::probe::SAMPLE_SIZE as f64 * MAX_PROBE_SHARE) as usize
 }
 
 /// The facts patterns see for an alert.
@@ -310,5 +302,50 @@ mod tests {
         assert_eq!(Mode::parse(" CHILL "), Ok(Mode::Chill));
         let e = Mode::parse("lax").unwrap_err();
         assert!(e.contains("paranoid") && e.contains("adequate") && e.contains("chill"), "{e}");
+    }
+
+    /// The measured bypasses of issue 18 and the classic ones are refused by what they match.
+    #[test]
+    fn filters_that_match_much_of_the_sample_are_over_broad() {
+        let r = Rules::shipped(Mode::Paranoid);
+        for f in [
+            r#"{"name":"x","pattern":{"srcport":"[3-5][0-9]{4}|60[0-9]{3}"}}"#,
+            r#"{"name":"x","pattern":{"dstip":"[0-9.]+"}}"#,
+            r#"{"name":"x","pattern":{"processname":"[^l].*"}}"#,
+            r#"{"name":"x","pattern":{}}"#,
+            r#"{"name":"x","pattern":{"kind":"active"}}"#,
+            r#"{"name":"x","pattern":{"dstport":"443"}}"#,
+            r#"{"name":"x","pattern":{"exe":"/usr/.*"}}"#,
+            r#"{"name":"x","pattern":{"dstip":".*:.*"}}"#,
+            r#"{"name":"x","pattern":{},"related-patterns":"^\\QPattern.Port\\E$"}"#,
+        ] {
+            let e = r.check_not_over_broad(f).expect_err(f);
+            assert!(e.contains("over-broad") && e.contains("of 256"), "{f}: {e}");
+        }
+    }
+
+    /// Every callback filter the engine would offer for the sample's own threats passes: the
+    /// check does not get in the way of "Always ignore".
+    #[test]
+    fn callback_filters_of_varied_threats_are_not_over_broad() {
+        let r = Rules::shipped(Mode::Paranoid);
+        let mut checked = 0;
+        for p in crate::patterns::probe::sample() {
+            let facts = p.facts();
+            if let Some(pattern) = r.threats().resolve(&facts) {
+                let cb = crate::patterns::callback_filter(pattern, &facts);
+                r.check_not_over_broad(&cb).unwrap_or_else(|e| panic!("{cb}: {e}"));
+                checked += 1;
+            }
+        }
+        assert!(checked > 200, "{checked}");
+        for f in [
+            r#"{"name":"c","pattern":{"processname":"^\\Qcurl\\E$"}}"#,
+            r#"{"name":"c","pattern":{"orgname":"^\\QGoogle LLC\\E$"}}"#,
+            r#"{"name":"c","pattern":{"country":"RU"}}"#,
+            r#"{"name":"c","pattern":{"dstip":"^\\Q198.51.100.7\\E$"}}"#,
+        ] {
+            r.check_not_over_broad(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+        }
     }
 }

@@ -604,3 +604,36 @@ fn export_legacy_writes_only_what_the_old_daemon_reads() {
     }
     assert_eq!(fs::read(&file).unwrap(), before, "the source file changed");
 }
+
+/// `leakwatch ignores add-json` refuses an over-broad filter (judged by what it matches: the
+/// bypasses measured in issue 18 and `{"pattern":{}}`) unless --force, and then warns; a
+/// callback-style filter goes in without a word.
+#[test]
+fn add_json_refuses_over_broad_filters_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(FILE_NAME);
+    let add = |filter: &str, force: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_leakwatch"));
+        c.args(["ignores", "add-json", filter, "--file"]).arg(&file);
+        if force {
+            c.arg("--force");
+        }
+        let out = c.output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for broad in [
+        r#"{"pattern":{},"name":"x"}"#,
+        r#"{"name":"x","pattern":{"srcport":"[3-5][0-9]{4}|60[0-9]{3}"}}"#,
+        r#"{"name":"x","pattern":{"dstip":"[0-9.]+"}}"#,
+        r#"{"name":"x","pattern":{"processname":"[^l].*"}}"#,
+    ] {
+        let (ok, err) = add(broad, false);
+        assert!(!ok && err.contains("over-broad") && err.contains("--force"), "{broad}: {err}");
+    }
+    assert!(!file.exists() || open_clean(&file).is_empty(), "nothing was added");
+    let (ok, err) = add(r#"{"pattern":{},"name":"x"}"#, true);
+    assert!(ok && err.contains("warning") && err.contains("over-broad"), "{err}");
+    let (ok, err) = add(r#"{"pattern":{"processname":"^\\Qcurl\\E$"},"name":"c"}"#, false);
+    assert!(ok && err.is_empty(), "{err}");
+    assert_eq!(open_clean(&file).len(), 2);
+}

@@ -91,10 +91,18 @@ pub fn run(cmd: &IgnoresCommand) -> i32 {
             );
             EXIT_OK
         }
-        IgnoresCommand::AddJson { json, .. } => {
-            if let Err(e) = Rules::shipped(Mode::Paranoid).check_filter(json) {
+        IgnoresCommand::AddJson { json, force, .. } => {
+            let rules = Rules::shipped(Mode::Paranoid);
+            if let Err(e) = rules.check_filter(json) {
                 tracing::error!("{e}");
                 return EXIT_FAILED;
+            }
+            if let Err(e) = rules.check_not_over_broad(json) {
+                if !*force {
+                    tracing::error!("{e}; add it anyway with --force");
+                    return EXIT_FAILED;
+                }
+                tracing::warn!("{e}; added anyway (--force)");
             }
             let value = match serde_json::from_str(json) {
                 Ok(v) => v,

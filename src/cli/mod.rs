@@ -195,9 +195,14 @@ pub enum IgnoresCommand {
         #[command(flatten)]
         file: IgnoresFileArg,
     },
-    /// Add a permanent ignore: a filter object, e.g. an alert's callback_filter.
+    /// Add a permanent ignore: a filter object, e.g. an alert's callback_filter. A filter that
+    /// matches much of a varied sample of made-up uploads (it singles nothing out) is refused
+    /// unless --force.
     AddJson {
         json: String,
+        /// Add it even if it is over-broad (it may silence most alerts: you are warned).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         file: IgnoresFileArg,
     },

@@ -210,7 +210,7 @@ pub fn ignores(cmd: &IgnoresCommand, c: &mut Client) -> i32 {
             }
             Err(e) => fail(e),
         },
-        IgnoresCommand::AddJson { json: filter, .. } => {
+        IgnoresCommand::AddJson { json: filter, force, .. } => {
             let value: Value = match serde_json::from_str(filter) {
                 Ok(v) => v,
                 Err(e) => {
@@ -218,12 +218,22 @@ pub fn ignores(cmd: &IgnoresCommand, c: &mut Client) -> i32 {
                     return super::EXIT_USAGE;
                 }
             };
-            match c.call("ignore.add", json!({"filter": value, "for": "always"})) {
+            match c.call("ignore.add", json!({"filter": value, "for": "always", "force": force})) {
                 Ok(r) => {
+                    if let Some(w) = r.get("warning").and_then(Value::as_str) {
+                        tracing::warn!("{w}");
+                    }
                     println!("added ignore {} (service, always)", r["id"]);
                     EXIT_OK
                 }
-                Err(e) => fail(e),
+                Err(e) => {
+                    let over_broad = e.to_string().contains("over-broad");
+                    let code = fail(e);
+                    if over_broad {
+                        tracing::error!("add it anyway with --force");
+                    }
+                    code
+                }
             }
         }
     }

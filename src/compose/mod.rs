@@ -102,8 +102,20 @@ impl System {
         let mut notices = Vec::new();
         let ignores = match spec.ignores.as_ref().map(|path| IgnoreStore::open(path.clone())) {
             None => None,
-            Some(Ok((store, problem))) => {
+            Some(Ok((mut store, problem))) => {
                 notices.extend(problem.map(|p| p.to_string()));
+                // The user's own file is kept as it is, but an ignore in it that singles nothing
+                // out is said out loud at every start.
+                let file = store.path().display().to_string();
+                for i in store.list(chrono::Utc::now()) {
+                    if let Err(e) = spec.config.rules.check_not_over_broad(&i.filter.to_string()) {
+                        notices.push(format!(
+                            "{file}: ignore {} ({}): {e}",
+                            i.id,
+                            crate::text::safe(i.name().unwrap_or("no name"))
+                        ));
+                    }
+                }
                 Some(store)
             }
             Some(Err(e @ crate::ignores::IgnoreError::NotAFile { .. })) => {

@@ -28,6 +28,12 @@ pub enum PatternError {
     Regex { file: String, pattern: String, field: String, regex: String, reason: String },
     #[error("{file}: relation cycle: {cycle}")]
     Cycle { file: String, cycle: String },
+    /// The compiled regexes would take more memory than allowed (a few huge or many big ones).
+    #[error(
+        "{file}: pattern {pattern:?}: the compiled regexes would take more than {limit} bytes ({used} with this one): \
+         use fewer or simpler regexes (quoted literals such as ^\\Qname\\E$ cost almost nothing)"
+    )]
+    Budget { file: String, pattern: String, used: usize, limit: usize },
 }
 
 /// Longest piece of a file's text (a regex, a name, a compiler message) quoted in an error.

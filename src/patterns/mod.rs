@@ -9,11 +9,13 @@
 mod callback;
 mod error;
 mod load;
+pub mod probe;
 mod rx;
 mod set;
 
 pub use callback::{callback_fields, callback_filter};
 pub use error::PatternError;
+pub use rx::{FILE_LIMITS, RegexLimits, USER_LIMITS};
 pub use set::{FilterSet, Pattern, PatternSet, RelationMode};
 
 use crate::alert::LeakKind;
@@ -22,8 +24,16 @@ use std::net::IpAddr;
 /// Files bigger than this are refused before being read.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Compiled-size limit for one regex (`RegexBuilder::size_limit`).
+/// Compiled-size limit for one regex of a pattern or filter file (`RegexBuilder::size_limit`).
 pub const REGEX_SIZE_LIMIT: usize = 1024 * 1024;
+
+/// Memory the compiled regexes of one pattern or filter file set (with their DFA caches) may
+/// take at most.
+pub const FILE_BUDGET: usize = 32 * 1024 * 1024;
+
+/// Memory the compiled regexes of all the user's ignores together (file, socket, app, CLI,
+/// API) may take at most: no file or client can grow Leakwatch by more than this through them.
+pub const USER_BUDGET: usize = 8 * 1024 * 1024;
 
 /// What is known about a leak candidate: the values patterns are matched against. A `None`
 /// never matches a constraint on that field.

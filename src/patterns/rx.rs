@@ -68,18 +68,47 @@ pub(crate) fn translate(src: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Translates and compiles `src` as a case-insensitive full match.
+/// How big one compiled regex may be: its program (`size`) and its lazy DFA's cache (`dfa`,
+/// which grows only while matching; matching happens once per alert, never per packet, so a
+/// small cache costs nothing that matters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegexLimits {
+    pub size: usize,
+    pub dfa: usize,
+}
+
+/// Pattern and filter files (the shipped ones, `--patterns`, `--filters`).
+pub const FILE_LIMITS: RegexLimits = RegexLimits { size: REGEX_SIZE_LIMIT, dfa: 64 * 1024 };
+/// The user's ignores, from any source (file, socket, app, CLI, API): a callback filter's
+/// quoted literals compile to well under 1 KiB.
+pub const USER_LIMITS: RegexLimits = RegexLimits { size: 64 * 1024, dfa: 8 * 1024 };
+
+/// Translates and compiles `src` as a case-insensitive full match (file limits).
+#[cfg(test)]
 pub(crate) fn compile(src: &str) -> Result<Regex, String> {
+    compile_with(src, FILE_LIMITS).map(|(r, _)| r)
+}
+
+/// Translates and compiles `src` within `limits`; also returns a bound on its memory: twice
+/// the smallest of 1, 4, 16, 64, 256 KiB and 1 MiB that the program fits in (the program, and
+/// the lazy DFA's cache, which matching short field values grows by a few states at most and
+/// `limits.dfa` caps). The `regex` crate does not report its size; compiling again with a
+/// larger limit costs only the regexes that need it.
+pub(crate) fn compile_with(src: &str, limits: RegexLimits) -> Result<(Regex, usize), String> {
     let t = translate(src)?;
-    RegexBuilder::new(&format!("^(?:{t})$"))
-        .case_insensitive(true)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(n) => format!("compiled regex exceeds the {n}-byte size limit"),
-            e => e.to_string().lines().last().unwrap_or("invalid regex").trim().to_owned(),
-        })
+    let full = format!("^(?:{t})$");
+    let mut size = 1024.min(limits.size);
+    loop {
+        let built = RegexBuilder::new(&full).case_insensitive(true).size_limit(size).dfa_size_limit(limits.dfa).build();
+        match built {
+            Ok(r) => return Ok((r, 2 * size)),
+            Err(regex::Error::CompiledTooBig(_)) if size < limits.size => size = (size * 4).min(limits.size),
+            Err(regex::Error::CompiledTooBig(n)) => {
+                return Err(format!("compiled regex exceeds the {n}-byte size limit"));
+            }
+            Err(e) => return Err(e.to_string().lines().last().unwrap_or("invalid regex").trim().to_owned()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -48,11 +48,18 @@ pub struct Pattern {
     msg: Option<String>,
     msg_exciter: Option<String>,
     comment: Option<String>,
+    /// A bound on the memory of its compiled regexes (see `rx::compile_with`).
+    cost: usize,
 }
 
 impl Pattern {
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A bound on the memory its compiled regexes take, in bytes.
+    pub fn cost(&self) -> usize {
+        self.cost
     }
 
     /// The priority (0 for filters without one).
@@ -112,7 +119,13 @@ impl Pattern {
 }
 
 /// Compiles one entry; returns the related-patterns regex for later resolution.
-fn compile(raw: RawPattern, file: &str, threat: bool) -> Result<(Pattern, Option<Regex>), PatternError> {
+fn compile(
+    raw: RawPattern,
+    file: &str,
+    threat: bool,
+    limits: rx::RegexLimits,
+) -> Result<(Pattern, Option<Regex>), PatternError> {
+    let mut cost = 0usize;
     let invalid = |message: String| PatternError::Invalid { file: file.into(), pattern: raw.name.clone(), message };
     let bad_regex = |field: &str, regex: &str, reason: String| PatternError::Regex {
         file: file.into(),
@@ -133,7 +146,11 @@ fn compile(raw: RawPattern, file: &str, threat: bool) -> Result<(Pattern, Option
         Some(m) => return Err(invalid(format!("\"relation-mode\" must be \"all\" or \"any\", not {m:?}"))),
     };
     let related_rx = match &raw.related_patterns {
-        Some(r) => Some(rx::compile(r).map_err(|e| bad_regex("related-patterns", r, e))?),
+        Some(r) => {
+            let (re, c) = rx::compile_with(r, limits).map_err(|e| bad_regex("related-patterns", r, e))?;
+            cost += c;
+            Some(re)
+        }
         None => None,
     };
     let mut constraints = Vec::new();
@@ -155,7 +172,8 @@ fn compile(raw: RawPattern, file: &str, threat: bool) -> Result<(Pattern, Option
         ];
         for (field, src) in fields {
             if let Some(src) = src {
-                let regex = rx::compile(src).map_err(|e| bad_regex(field.as_str(), src, e))?;
+                let (regex, c) = rx::compile_with(src, limits).map_err(|e| bad_regex(field.as_str(), src, e))?;
+                cost += c;
                 constraints.push(Constraint { field, source: src.clone(), regex });
             }
         }
@@ -181,6 +199,7 @@ fn compile(raw: RawPattern, file: &str, threat: bool) -> Result<(Pattern, Option
         msg: raw.msg.clone(),
         msg_exciter: raw.msg_exciter.clone(),
         comment: raw.comment.clone(),
+        cost,
     };
     Ok((p, related_rx))
 }
@@ -253,8 +272,18 @@ impl PatternSet {
         raws.sort_by_key(|r| std::cmp::Reverse(r.priority.unwrap_or(i64::MIN)));
         let mut patterns = Vec::with_capacity(raws.len());
         let mut related = Vec::with_capacity(raws.len());
+        let mut used = 0usize;
         for raw in raws {
-            let (p, re) = compile(raw, source, true)?;
+            let (p, re) = compile(raw, source, true, rx::FILE_LIMITS)?;
+            used += p.cost;
+            if used > super::FILE_BUDGET {
+                return Err(PatternError::Budget {
+                    file: source.into(),
+                    pattern: clip(&p.name),
+                    used,
+                    limit: super::FILE_BUDGET,
+                });
+            }
             patterns.push(p);
             related.push(re);
         }
@@ -376,12 +405,40 @@ pub struct FilterSet {
     threats: Arc<PatternSet>,
     filters: Vec<Pattern>,
     warnings: Vec<String>,
+    /// Per-regex limits and the memory budget of the whole set.
+    limits: rx::RegexLimits,
+    budget: usize,
+    /// What the filters' compiled regexes take (bounded by `budget`).
+    cost: usize,
 }
 
 impl FilterSet {
     /// No filters (paranoid mode without user filters).
     pub fn new(threats: Arc<PatternSet>) -> Self {
-        FilterSet { threats, filters: Vec::new(), warnings: Vec::new() }
+        FilterSet {
+            threats,
+            filters: Vec::new(),
+            warnings: Vec::new(),
+            limits: rx::FILE_LIMITS,
+            budget: super::FILE_BUDGET,
+            cost: 0,
+        }
+    }
+
+    /// No filters yet, for the user's ignores: tighter per-regex limits and the budget of
+    /// [`super::USER_BUDGET`] for all of them together.
+    pub fn for_user(threats: Arc<PatternSet>) -> Self {
+        FilterSet { limits: rx::USER_LIMITS, budget: super::USER_BUDGET, ..Self::new(threats) }
+    }
+
+    /// What the compiled regexes of the filters take (a bound, in bytes).
+    pub fn cost(&self) -> usize {
+        self.cost
+    }
+
+    /// The memory budget of the set, in bytes.
+    pub fn budget(&self) -> usize {
+        self.budget
     }
 
     /// Loads a filter file (root key `"filters"` or `"ignores"`).
@@ -410,14 +467,17 @@ impl FilterSet {
         let raws = load::parse_filters(text, source)?;
         let mut new = Vec::with_capacity(raws.len());
         let mut warnings = Vec::new();
+        let mut used = self.cost;
         for raw in raws {
-            let (p, w) = self.compile_filter(raw, source)?;
+            let (p, w) = self.compile_filter(raw, source, used)?;
+            used += p.cost;
             new.push(p);
             warnings.extend(w);
         }
         let n = new.len();
         self.filters.extend(new);
         self.warnings.extend(warnings);
+        self.cost = used;
         Ok(n)
     }
 
@@ -425,19 +485,39 @@ impl FilterSet {
     /// `ignore_permanent`) and appends it.
     pub fn add_filter_json(&mut self, text: &str, source: &str) -> Result<&Pattern, PatternError> {
         let raw = load::parse_one(text, source)?;
-        let (p, w) = self.compile_filter(raw, source)?;
+        let (p, w) = self.compile_filter(raw, source, self.cost)?;
+        self.cost += p.cost;
         self.filters.push(p);
         self.warnings.extend(w);
         Ok(self.filters.last().expect("just pushed"))
     }
 
     /// Appends a filter compiled earlier against the same threat patterns.
-    pub fn push(&mut self, filter: Pattern) {
+    /// Appends a filter compiled earlier, within the set's budget (`source` names it in the
+    /// error).
+    pub fn push(&mut self, filter: Pattern, source: &str) -> Result<(), PatternError> {
+        self.check_budget(&filter, source, self.cost)?;
+        self.cost += filter.cost;
         self.filters.push(filter);
+        Ok(())
     }
 
-    fn compile_filter(&self, raw: RawPattern, source: &str) -> Result<(Pattern, Option<String>), PatternError> {
-        let (mut p, re) = compile(raw, source, false)?;
+    fn check_budget(&self, p: &Pattern, source: &str, used_before: usize) -> Result<(), PatternError> {
+        let used = used_before + p.cost;
+        if used > self.budget {
+            return Err(PatternError::Budget { file: source.into(), pattern: clip(&p.name), used, limit: self.budget });
+        }
+        Ok(())
+    }
+
+    fn compile_filter(
+        &self,
+        raw: RawPattern,
+        source: &str,
+        used_before: usize,
+    ) -> Result<(Pattern, Option<String>), PatternError> {
+        let (mut p, re) = compile(raw, source, false, self.limits)?;
+        self.check_budget(&p, source, used_before)?;
         if let Some(re) = &re {
             p.relations = relation_targets(re, &self.threats.patterns);
         }

@@ -503,8 +503,26 @@ impl crate::api::Backend for Backend {
                     }
                 };
                 let how = ignore_for(params.get("for"))?;
+                // Judged by what it matches (crate::judge): refused unless "force": true, and
+                // then added with a warning in the reply.
+                let force = params.get("force").and_then(Value::as_bool).unwrap_or(false);
+                let rules = crate::judge::Rules::shipped(crate::judge::Mode::Paranoid);
+                let warning = match rules
+                    .check_filter(&filter)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| rules.check_not_over_broad(&filter))
+                {
+                    Err(e) if e.contains("over-broad") && !force => {
+                        return Err(ApiError::new("over_broad", format!("{e}; send \"force\": true to add it anyway")));
+                    }
+                    Err(e) if e.contains("over-broad") => Some(e),
+                    _ => None,
+                };
                 let id = self.handle.ignore_by(&filter, how, by).map_err(ApiError::invalid)?;
-                Ok(json!({"id": id}))
+                match warning {
+                    Some(w) => Ok(json!({"id": id, "warning": w})),
+                    None => Ok(json!({"id": id})),
+                }
             }
             "ignore.alert" => {
                 let alert = u64_param(params, "alert")?;

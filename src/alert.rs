@@ -1,6 +1,7 @@
 //! Alerts: what the engine tells front ends, and their JSON form.
 
 use crate::i18n::Messages;
+use crate::packet::Proto;
 use crate::process::ProcessInfo;
 use crate::time::Ts;
 use serde::Serialize;
@@ -8,24 +9,33 @@ use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The three detection kinds (legacy `BigLeak`, `ActiveLeak`, `PassiveLeak`).
+/// The detection kinds: the legacy three (`BigLeak`, `ActiveLeak`, `PassiveLeak`), one program
+/// to one destination each, and `Spread`, one program to many destinations (no legacy kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LeakKind {
     Sudden,
     Active,
     Passive,
+    Spread,
 }
 
 impl LeakKind {
+    /// Every kind, in the order they are listed to people.
+    pub const ALL: [LeakKind; 4] = [LeakKind::Sudden, LeakKind::Active, LeakKind::Passive, LeakKind::Spread];
+
     pub fn as_str(self) -> &'static str {
         match self {
             LeakKind::Sudden => "sudden",
             LeakKind::Active => "active",
             LeakKind::Passive => "passive",
+            LeakKind::Spread => "spread",
         }
     }
 }
+
+/// How many destinations a spread alert lists by name (the ones that received the most).
+pub const TOP_DESTINATIONS: usize = 5;
 
 /// Where an alert is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -39,7 +49,8 @@ pub enum AlertPhase {
     End,
 }
 
-/// One alert: a distinct threat (program × destination) and how much it sent.
+/// One alert: a distinct threat (program × destination, or for [`LeakKind::Spread`] one program
+/// × all its destinations) and how much it sent.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
     /// Stable for the life of the threat's episode and its re-openings within the cool-down.
@@ -48,11 +59,20 @@ pub struct Alert {
     /// Name of the threat pattern that matched (patterns arrive in a later issue).
     pub pattern: Option<String>,
     pub process: Option<Arc<ProcessInfo>>,
+    /// The destination; for a spread upload, the one that received the most.
     pub dstip: IpAddr,
     /// Dominant remote port of the threat (most bytes; ties go to the lower port).
     pub dstport: u16,
     /// Dominant local port.
     pub srcport: u16,
+    /// IP protocol that carried the most bytes (tcp, udp, icmp, gre, …).
+    pub proto: Proto,
+    /// How many destinations the threat sent to: 1, except for a spread upload (every address
+    /// its program sent to since its upload began).
+    pub destinations: u32,
+    /// Spread uploads: the destinations that received the most (at most [`TOP_DESTINATIONS`]),
+    /// most first, with their bytes; empty for the other kinds.
+    pub top: Vec<(IpAddr, u64)>,
     pub hostname: Option<String>,
     pub orgname: Option<String>,
     pub asn: Option<u32>,
@@ -92,16 +112,21 @@ impl Alert {
 
     /// The callback filter used when no threat pattern names the alert: with a known program
     /// it ignores that program (`Pattern.Process`), otherwise the destination address
-    /// (`Pattern.IP`), in the legacy shape the old GUIs send back.
+    /// (`Pattern.IP`), in the legacy shape the old GUIs send back. A spread upload has no one
+    /// destination: its filter ignores spread uploads of that program, or of that local port
+    /// when the program is unknown (`Pattern.Port`).
     pub fn fallback_callback_filter(&self) -> String {
+        let spread = self.kind == LeakKind::Spread;
         let (pattern_name, field, value) = match &self.process {
             Some(p) => ("Pattern.Process", "processname", p.name.clone()),
+            None if spread => ("Pattern.Port", "srcport", self.srcport.to_string()),
             None => ("Pattern.IP", "dstip", self.dstip.to_string()),
         };
         let pattern = self.pattern.as_deref().unwrap_or(pattern_name);
+        let kind = if spread { format!(",\"kind\":{}", json!("^\\Qspread\\E$")) } else { String::new() };
         // serde_json's default map keeps keys sorted; build the text in the legacy key order.
         format!(
-            "{{\"pattern\":{{{}:{}}},\"name\":{},\"related-patterns\":{},\"relation-mode\":\"all\"}}",
+            "{{\"pattern\":{{{}:{}{kind}}},\"name\":{},\"related-patterns\":{},\"relation-mode\":\"all\"}}",
             json!(field),
             json!(format!("^{}$", quote_literal(&value))),
             json!(format!("Ignore.Custom.{pattern}")),
@@ -119,6 +144,9 @@ impl Alert {
             "dstip": self.dstip.to_string(),
             "dstport": self.dstport,
             "srcport": self.srcport,
+            "proto": self.proto.name(),
+            "destinations": self.destinations,
+            "top_destinations": self.top.iter().map(|(ip, bytes)| json!({"ip": ip.to_string(), "bytes": bytes})).collect::<Vec<_>>(),
             "hostname": self.hostname,
             "orgname": self.orgname,
             "asn": self.asn,
@@ -152,6 +180,9 @@ mod tests {
             dstip: "198.51.100.7".parse().unwrap(),
             dstport: 443,
             srcport: 40000,
+            proto: Proto::Tcp,
+            destinations: 1,
+            top: Vec::new(),
             hostname: None,
             orgname: None,
             asn: None,
@@ -172,6 +203,24 @@ mod tests {
         let mut a = alert();
         a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None }));
         assert!(a.fallback_callback_filter().starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$"}"#));
+    }
+
+    #[test]
+    fn a_spread_callback_filter_pins_the_program_or_local_port_and_the_kind() {
+        let mut a = alert();
+        a.kind = LeakKind::Spread;
+        assert!(
+            a.fallback_callback_filter().starts_with(
+                r#"{"pattern":{"srcport":"^\\Q40000\\E$","kind":"^\\Qspread\\E$"},"name":"Ignore.Custom.Pattern.Port""#
+            ),
+            "{}",
+            a.fallback_callback_filter()
+        );
+        a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None }));
+        assert!(
+            a.fallback_callback_filter()
+                .starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$","kind":"^\\Qspread\\E$"}"#)
+        );
     }
 
     #[test]

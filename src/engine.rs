@@ -28,7 +28,8 @@ use std::thread::JoinHandle;
 #[derive(Debug, Default)]
 pub struct Batch {
     pub packets: Vec<Packet>,
-    /// Well-formed frames that carry no TCP/UDP.
+    /// Well-formed frames that carry no IP packet (ARP, LLDP, …), and later IP fragments whose
+    /// first fragment was not seen.
     pub other: u64,
     /// Frames that did not parse.
     pub malformed: u64,
@@ -619,7 +620,12 @@ impl State {
         let max_names = config.max_names;
         let mut state = State {
             flows: FlowTable::new(config.max_flows, config.flow_idle_timeout),
-            detector: Detector::new(config.thresholds, config.realert_after, config.max_tracks),
+            detector: Detector::with_programs(
+                config.thresholds,
+                config.realert_after,
+                config.max_tracks,
+                config.max_programs,
+            ),
             config,
             sockets,
             alerts: Subs(Vec::new()),
@@ -899,13 +905,26 @@ impl State {
         if acc.attributed_now
             && let Some(proc_) = &process
         {
-            self.detector.credit(if acc.outgoing { p.dst } else { p.src }, proc_);
+            let (remote, local) =
+                if acc.outgoing { (p.dst, (p.proto, p.src, p.sport)) } else { (p.src, (p.proto, p.dst, p.dport)) };
+            self.detector.credit(remote, proc_);
+            self.detector.credit_socket(local, proc_);
         }
         if !acc.counted || p.payload_len == 0 {
             return;
         }
-        let (remote, dport, sport) = if acc.outgoing { (p.dst, p.dport, p.sport) } else { (p.src, p.sport, p.dport) };
-        let counted = Counted { ts: p.ts, remote, dport, sport, payload: p.payload_len, process: process.as_ref() };
+        let (local, remote, dport, sport) =
+            if acc.outgoing { (p.src, p.dst, p.dport, p.sport) } else { (p.dst, p.src, p.sport, p.dport) };
+        let counted = Counted {
+            ts: p.ts,
+            proto: p.proto,
+            local,
+            remote,
+            dport,
+            sport,
+            payload: p.payload_len,
+            process: process.as_ref(),
+        };
         let (alerts, summary) = (&mut self.alerts, &mut self.summary);
         self.detector.on_packet(counted, &self.config.rules, &self.names, &mut |e| {
             summary.alerts += u64::from(e.notify());
@@ -962,7 +981,10 @@ impl State {
         self.flows.retry_pending(
             now,
             |proto, ip, port| sockets.lookup(proto, ip, port),
-            |remote, p| detector.credit(remote, p),
+            |remote, local, p| {
+                detector.credit(remote, p);
+                detector.credit_socket(local, p);
+            },
         );
     }
 

@@ -1,4 +1,5 @@
-//! Per-flow accounting: one entry per TCP/UDP 5-tuple, packets and bytes in each direction.
+//! Per-flow accounting: one entry per 5-tuple (IP protocol, both addresses and ports; ports are
+//! 0 or an ICMP echo identifier for protocols without them), packets and bytes in each direction.
 //!
 //! The table is bounded ([`BoundedMap`]): flows idle longer than the timeout are closed on the
 //! periodic sweep, and when it is full a least recently active flow is closed to make room
@@ -109,7 +110,7 @@ impl FlowRecord {
     /// The JSON object printed by `leakwatch replay --flows --json`.
     pub fn to_json(&self) -> serde_json::Value {
         json!({
-            "proto": self.proto.as_str(),
+            "proto": self.proto.name(),
             "local": self.local.to_string(),
             "remote": self.remote.to_string(),
             "packets_out": self.out.packets,
@@ -269,13 +270,14 @@ impl FlowTable {
     }
 
     /// Asks `owner` again for the flows still without a program that began less than
-    /// [`PENDING_FOR`] before `now`; `found(remote, program)` is called for each one found, so
-    /// what it sent so far can be credited. Meant for a periodic tick (about once a second).
+    /// [`PENDING_FOR`] before `now`; `found(remote, local socket, program)` is called for each one
+    /// found, so what it sent so far can be credited. Meant for a periodic tick (about once a
+    /// second).
     pub fn retry_pending(
         &mut self,
         now: Ts,
         mut owner: impl FnMut(Proto, IpAddr, u16) -> Option<Arc<ProcessInfo>>,
-        mut found: impl FnMut(IpAddr, &Arc<ProcessInfo>),
+        mut found: impl FnMut(IpAddr, (Proto, IpAddr, u16), &Arc<ProcessInfo>),
     ) {
         let flows = &mut self.flows;
         self.pending.retain(|key| {
@@ -288,7 +290,7 @@ impl FlowTable {
             flow.process = owner(key.proto, ip, port);
             match &flow.process {
                 Some(p) => {
-                    found(remote, p);
+                    found(remote, (key.proto, ip, port), p);
                     false
                 }
                 None => true,
@@ -449,19 +451,22 @@ mod tests {
         let prog = Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None });
         let mut asked = Vec::new();
         let mut credited = Vec::new();
-        t.retry_pending(Ts(1_000_000), |_, _, _| None, |_, _| panic!("nothing found yet"));
+        t.retry_pending(Ts(1_000_000), |_, _, _| None, |_, _, _| panic!("nothing found yet"));
         t.retry_pending(
             Ts(2_000_000),
             |proto, ip, port| {
                 asked.push((proto, ip, port));
                 Some(prog.clone())
             },
-            |remote, p| credited.push((remote, p.pid)),
+            |remote, local, p| credited.push((remote, local, p.pid)),
         );
         assert_eq!(asked, vec![(Proto::Tcp, "192.168.1.2".parse().unwrap(), 40_000)]);
-        assert_eq!(credited, vec![("8.8.8.8".parse().unwrap(), 7)]);
+        assert_eq!(
+            credited,
+            vec![("8.8.8.8".parse().unwrap(), (Proto::Tcp, "192.168.1.2".parse().unwrap(), 40_000), 7)]
+        );
         // Found: not asked again; and the flow reports its program.
-        t.retry_pending(Ts(3_000_000), |_, _, _| panic!("asked again"), |_, _| {});
+        t.retry_pending(Ts(3_000_000), |_, _, _| panic!("asked again"), |_, _, _| {});
         let mut closed = Vec::new();
         t.drain(&mut |r| closed.push(r));
         assert_eq!(closed[0].process.as_ref().map(|p| p.pid), Some(7));
@@ -506,7 +511,7 @@ mod tests {
         let nets = LocalNets::default();
         let mut t = FlowTable::new(64, 600_000_000);
         t.account(&pkt("192.168.1.2", 40_000, "8.8.8.8", 443, tcp_flags::SYN, 0), &nets, |_, _, _| None, &mut |_| {});
-        t.retry_pending(Ts(PENDING_FOR + 1), |_, _, _| panic!("too old to ask"), |_, _| {});
+        t.retry_pending(Ts(PENDING_FOR + 1), |_, _, _| panic!("too old to ask"), |_, _, _| {});
         assert!(t.pending.is_empty());
     }
 

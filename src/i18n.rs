@@ -132,6 +132,10 @@ pub struct Facts {
     pub bytes: Option<u64>,
     pub duration_s: Option<f64>,
     pub kind: Option<LeakKind>,
+    /// IP protocol that carried it (`None`: TCP or UDP, shown with the port).
+    pub proto: Option<crate::packet::Proto>,
+    /// How many destinations (spread uploads).
+    pub destinations: Option<u32>,
 }
 
 impl Facts {
@@ -148,6 +152,8 @@ impl Facts {
             bytes: Some(alert.bytes),
             duration_s: Some(alert.duration_s()),
             kind: Some(alert.kind),
+            proto: Some(alert.proto),
+            destinations: Some(alert.destinations),
         }
     }
 }
@@ -319,13 +325,21 @@ impl Messages {
         args.set("size", or_unknown(facts.bytes.map(|b| self.size(b))));
         args.set("duration", or_unknown(facts.duration_s.map(|d| self.duration(d))));
         args.set("kind", or_unknown(facts.kind.map(|k| self.kind_name(k))));
+        // Ports mean something for TCP, UDP and SCTP only; other protocols are named instead.
+        let proto = facts.proto.unwrap_or(crate::packet::Proto::Tcp);
+        args.set("has-port", if proto.has_ports() { "yes" } else { "no" });
+        args.set("proto", proto.name().to_uppercase());
+        args.set("destinations", or_unknown(facts.destinations.map(|n| n.to_string())));
         args
     }
 
     fn alert_text(&self, alert: &Alert, suffix: &str) -> String {
         let facts = Facts::from_alert(alert);
         match alert.pattern.as_deref() {
-            Some(name) if self.pattern_known(name, suffix) => self.pattern_text(Some(name), suffix, &facts),
+            // A pattern's text speaks of one destination; a spread upload has many.
+            Some(name) if alert.kind != LeakKind::Spread && self.pattern_known(name, suffix) => {
+                self.pattern_text(Some(name), suffix, &facts)
+            }
             _ => self.text(&format!("alert-{}-{suffix}", alert.kind.as_str()), Some(&self.fact_args(&facts))),
         }
     }

@@ -255,8 +255,20 @@ pub fn max_probe_matches() -> usize {
     (crate::patterns::probe::SAMPLE_SIZE as f64 * MAX_PROBE_SHARE) as usize
 }
 
-/// The facts patterns see for an alert.
+/// The facts patterns see for an alert. A spread upload has no one destination: patterns see its
+/// program, ports and kind only, so no destination (and no name a destination claims) decides
+/// whether a program's upload to many addresses is ignored.
 pub fn facts_of<'a>(alert: &'a Alert, exe: Option<&'a str>) -> Facts<'a> {
+    if alert.kind == LeakKind::Spread {
+        return Facts {
+            kind: Some(alert.kind),
+            pid: alert.process.as_ref().map(|p| p.pid),
+            processname: alert.process.as_ref().map(|p| p.name.as_str()),
+            exe,
+            srcport: Some(alert.srcport),
+            ..Facts::default()
+        };
+    }
     Facts {
         kind: Some(alert.kind),
         pid: alert.process.as_ref().map(|p| p.pid),

@@ -1,4 +1,6 @@
-//! Frame → [`Packet`]: link layers, IPv4/IPv6 (with extension headers and fragments), TCP/UDP.
+//! Frame → [`Packet`]: link layers, IPv4/IPv6 (with extension headers and fragments), and every IP
+//! protocol on top: TCP, UDP and SCTP with their ports, ICMP/ICMPv6 (echo identifier as the local
+//! "port"), and any other protocol (GRE, ESP, …) without ports.
 //!
 //! This runs on the capture thread. It never allocates per packet and never panics: a frame
 //! that does not parse is reported as [`Parsed::Malformed`] and counted by the caller.
@@ -21,20 +23,88 @@ use etherparse::{
 };
 use std::net::{IpAddr, Ipv4Addr};
 
-/// Transport protocol of a flow.
+/// IP protocol of a flow. Every IP protocol is one: those with ports (TCP, UDP, SCTP), ICMP and
+/// ICMPv6 (echo messages carry an identifier that plays the local port), and the rest by number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Proto {
     Tcp,
     Udp,
+    Icmp,
+    Icmpv6,
+    Sctp,
+    /// Any other IP protocol, by its number (never 1, 6, 17, 58 or 132: see [`Proto::from_number`]).
+    Ip(u8),
 }
 
 impl Proto {
-    /// `tcp` or `udp`, as printed in reports.
+    /// The protocol with IP protocol number `n`.
+    pub fn from_number(n: u8) -> Proto {
+        match n {
+            6 => Proto::Tcp,
+            17 => Proto::Udp,
+            1 => Proto::Icmp,
+            58 => Proto::Icmpv6,
+            132 => Proto::Sctp,
+            n => Proto::Ip(n),
+        }
+    }
+
+    /// The IP protocol number.
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+            Proto::Icmp => 1,
+            Proto::Icmpv6 => 58,
+            Proto::Sctp => 132,
+            Proto::Ip(n) => n,
+        }
+    }
+
+    /// Short lower-case name, as printed in reports (`tcp`, `icmp`, `gre`, `esp`, …); `ip` for a
+    /// protocol without a well-known name (see [`Proto::name`] for one that gives its number).
     pub fn as_str(self) -> &'static str {
         match self {
             Proto::Tcp => "tcp",
             Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Icmpv6 => "icmpv6",
+            Proto::Sctp => "sctp",
+            Proto::Ip(2) => "igmp",
+            Proto::Ip(4) => "ipip",
+            Proto::Ip(33) => "dccp",
+            Proto::Ip(41) => "ipv6",
+            Proto::Ip(47) => "gre",
+            Proto::Ip(50) => "esp",
+            Proto::Ip(51) => "ah",
+            Proto::Ip(89) => "ospf",
+            Proto::Ip(103) => "pim",
+            Proto::Ip(112) => "vrrp",
+            Proto::Ip(115) => "l2tp",
+            Proto::Ip(136) => "udplite",
+            Proto::Ip(_) => "ip",
         }
+    }
+
+    /// The name shown to people and in JSON: [`Proto::as_str`], or `ip-<number>` for a protocol
+    /// without a well-known name.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self.as_str() {
+            "ip" => std::borrow::Cow::Owned(format!("ip-{}", self.number())),
+            s => std::borrow::Cow::Borrowed(s),
+        }
+    }
+
+    /// Whether its flows have real ports (TCP, UDP, SCTP). ICMP's echo identifier is not one for
+    /// the remote side; other protocols have none (their ports are 0).
+    pub fn has_ports(self) -> bool {
+        matches!(self, Proto::Tcp | Proto::Udp | Proto::Sctp)
+    }
+}
+
+impl std::fmt::Display for Proto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
     }
 }
 
@@ -50,10 +120,16 @@ pub mod tcp_flags {
     pub const CWR: u8 = 0x80;
 }
 
-/// One TCP or UDP packet (or IP fragment of one), reduced to what accounting needs.
+/// One IP packet (or IP fragment of one), reduced to what accounting needs.
 ///
 /// For a non-first IP fragment the ports are those of its datagram (looked up in the
 /// parser's fragment map) and `payload_len` is the fragment's share of the transport payload.
+///
+/// Ports by protocol: TCP, UDP and SCTP have their own. An ICMP/ICMPv6 echo request or reply
+/// carries its identifier as the port of the side that sent the request (`sport` of a request,
+/// `dport` of a reply; the other port is 0), so a ping's two directions are one flow whose local
+/// port is what the kernel's ICMP socket table lists. Other ICMP messages and every other
+/// protocol have both ports 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packet {
     /// Capture time (packet time).
@@ -130,10 +206,10 @@ impl LinkType {
 /// What one frame turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Parsed {
-    /// A TCP or UDP packet, or a fragment attributed to one.
+    /// An IP packet, or a fragment attributed to one.
     Packet(Packet),
-    /// A well-formed frame that carries no TCP/UDP (ARP, ICMP, …), or a non-first fragment
-    /// whose first fragment was never seen.
+    /// A well-formed frame that carries no IP (ARP, …), or a non-first fragment whose first
+    /// fragment was never seen.
     Other,
     /// The frame does not parse (too short, bad header, …).
     Malformed,
@@ -202,23 +278,8 @@ impl Parser {
             return (parsed, &[]);
         }
 
-        let (proto, sport, dport, header_len, flags, seq) = match net.proto {
-            ip_number::TCP => match TcpHeaderSlice::from_slice(net.transport) {
-                Ok(tcp) => (
-                    Proto::Tcp,
-                    tcp.source_port(),
-                    tcp.destination_port(),
-                    usize::from(tcp.data_offset()) * 4,
-                    tcp.slice().get(13).copied().unwrap_or(0),
-                    tcp.sequence_number(),
-                ),
-                Err(_) => return (Parsed::Malformed, &[]),
-            },
-            ip_number::UDP => match UdpHeaderSlice::from_slice(net.transport) {
-                Ok(udp) => (Proto::Udp, udp.source_port(), udp.destination_port(), UdpHeader::LEN, 0, 0),
-                Err(_) => return (Parsed::Malformed, &[]),
-            },
-            _ => return (Parsed::Other, &[]),
+        let Some((proto, sport, dport, header_len, flags, seq)) = transport(net.proto, net.transport) else {
+            return (Parsed::Malformed, &[]);
         };
 
         if let Frag::First(id) = net.frag {
@@ -240,6 +301,48 @@ impl Parser {
         });
         (packet, net.transport.get(header_len..).unwrap_or_default())
     }
+}
+
+/// ICMP header length (type, code, checksum, and the 4 bytes of identifier/sequence or unused).
+const ICMP_HEADER_LEN: usize = 8;
+/// SCTP common header length (ports, verification tag, checksum).
+const SCTP_HEADER_LEN: usize = 12;
+
+/// The transport identity of a packet of IP protocol `ip_proto` whose transport bytes start with
+/// `t`: protocol, source and destination port, header length (what is not payload), TCP flags
+/// and sequence number. `None` when the header the protocol needs was not captured whole.
+fn transport(ip_proto: IpNumber, t: &[u8]) -> Option<(Proto, u16, u16, usize, u8, u32)> {
+    Some(match ip_proto {
+        ip_number::TCP => {
+            let tcp = TcpHeaderSlice::from_slice(t).ok()?;
+            let flags = tcp.slice().get(13).copied().unwrap_or(0);
+            let header = usize::from(tcp.data_offset()) * 4;
+            (Proto::Tcp, tcp.source_port(), tcp.destination_port(), header, flags, tcp.sequence_number())
+        }
+        ip_number::UDP => {
+            let udp = UdpHeaderSlice::from_slice(t).ok()?;
+            (Proto::Udp, udp.source_port(), udp.destination_port(), UdpHeader::LEN, 0, 0)
+        }
+        ip_number::SCTP => {
+            let h = t.first_chunk::<SCTP_HEADER_LEN>()?;
+            let (sport, dport) = (u16::from_be_bytes([h[0], h[1]]), u16::from_be_bytes([h[2], h[3]]));
+            (Proto::Sctp, sport, dport, SCTP_HEADER_LEN, 0, 0)
+        }
+        ip_number::ICMP | ip_number::IPV6_ICMP => {
+            let h = t.first_chunk::<ICMP_HEADER_LEN>()?;
+            let v6 = ip_proto == ip_number::IPV6_ICMP;
+            let proto = if v6 { Proto::Icmpv6 } else { Proto::Icmp };
+            let id = u16::from_be_bytes([h[4], h[5]]);
+            // Echo request / reply: v4 types 8 / 0, v6 types 128 / 129.
+            let (sport, dport) = match (v6, h[0]) {
+                (false, 8) | (true, 128) => (id, 0),
+                (false, 0) | (true, 129) => (0, id),
+                _ => (0, 0),
+            };
+            (proto, sport, dport, ICMP_HEADER_LEN, 0, 0)
+        }
+        other => (Proto::from_number(other.0), 0, 0, 0, 0, 0),
+    })
 }
 
 fn clamp_u32(n: usize) -> u32 {
@@ -753,6 +856,14 @@ mod tests {
 
     /// Splits `datagram` (transport header + payload) into raw IPv4 fragments of at most
     /// `size` payload bytes (a multiple of 8).
+    /// An unfragmented IPv4 packet from A to B carrying `rest` as protocol `proto`.
+    fn ipv4_raw(proto: IpNumber, rest: &[u8]) -> Vec<u8> {
+        let h = Ipv4Header::new(rest.len() as u16, 64, proto, V4_A, V4_B).unwrap();
+        let mut out = h.to_bytes().to_vec();
+        out.extend_from_slice(rest);
+        out
+    }
+
     fn ipv4_fragments(proto: IpNumber, id: u16, datagram: &[u8], size: usize) -> Vec<Vec<u8>> {
         let chunks: Vec<&[u8]> = datagram.chunks(size).collect();
         let last = chunks.len() - 1;
@@ -1209,10 +1320,10 @@ mod tests {
         let frags = ipv6_fragments(ip_number::UDP, 99, &[], &datagram, 800);
         assert_eq!(parser.parse(t(1.0), 0, &frags[1]), Parsed::Other);
 
-        // A first fragment of something else (ICMP) is Other and attributes nothing.
+        // A first fragment of another protocol (ICMP) attributes its own later fragments.
         let icmp = ipv4_fragments(ip_number::ICMP, 5, &payload(1600), 800);
-        assert_eq!(parser.parse(t(1.0), 0, &icmp[0]), Parsed::Other);
-        assert_eq!(parser.parse(t(1.0), 0, &icmp[1]), Parsed::Other);
+        assert_eq!(packet(parser.parse(t(1.0), 0, &icmp[0])).proto, Proto::Icmp);
+        assert_eq!(packet(parser.parse(t(1.0), 0, &icmp[1])).proto, Proto::Icmp);
     }
 
     #[test]
@@ -1264,23 +1375,100 @@ mod tests {
     // --- other and malformed -----------------------------------------------------------
 
     #[test]
-    fn non_tcp_udp_is_other() {
+    fn non_ip_is_other() {
         let arp = eth(0x0806, &[0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2]);
         assert_eq!(parse(LinkType::Ethernet, &arp), Parsed::Other);
-        let icmp =
-            build!(PacketBuilder::ethernet2(MAC_A, MAC_B).ipv4(V4_A, V4_B, 64).icmpv4_echo_request(1, 1), &payload(56));
-        assert_eq!(parse(LinkType::Ethernet, &icmp), Parsed::Other);
-        let icmp6 = build!(PacketBuilder::ipv6(V6_A, V6_B, 64).icmpv6_echo_request(1, 1), &payload(56));
-        assert_eq!(parse(LinkType::RawIp, &icmp6), Parsed::Other);
-        // GRE, ESP, IPv6 "no next header".
-        let mut gre = ipv4_udp(1, 2, 3);
-        gre[9] = 47;
-        assert_eq!(parse(LinkType::RawIp, &gre), Parsed::Other);
-        assert_eq!(parse(LinkType::RawIp, &ipv6_raw(IpNumber(50), &[0; 40])), Parsed::Other);
-        assert_eq!(parse(LinkType::RawIp, &ipv6_raw(IpNumber(59), &[])), Parsed::Other);
         // 802.3 length field (LLC, e.g. STP), LLDP.
         assert_eq!(parse(LinkType::Ethernet, &eth(0x0026, &[0x42; 46])), Parsed::Other);
         assert_eq!(parse(LinkType::Ethernet, &eth(0x88cc, &[0; 46])), Parsed::Other);
+    }
+
+    #[test]
+    fn icmp_echo_is_a_packet_with_its_identifier_as_the_requesters_port() {
+        let req = build!(
+            PacketBuilder::ethernet2(MAC_A, MAC_B).ipv4(V4_A, V4_B, 64).icmpv4_echo_request(77, 1),
+            &payload(1400)
+        );
+        let p = packet(parse(LinkType::Ethernet, &req));
+        assert_eq!((p.proto, p.src, p.dst, p.sport, p.dport), (Proto::Icmp, v4(V4_A), v4(V4_B), 77, 0));
+        assert_eq!((p.payload_len, p.frame_len), (1400, req.len() as u32));
+        let reply = build!(
+            PacketBuilder::ethernet2(MAC_B, MAC_A).ipv4(V4_B, V4_A, 64).icmpv4_echo_reply(77, 1),
+            &payload(1400)
+        );
+        let r = packet(parse(LinkType::Ethernet, &reply));
+        assert_eq!((r.proto, r.sport, r.dport, r.payload_len), (Proto::Icmp, 0, 77, 1400));
+        // Both directions are one flow.
+        assert_eq!(crate::flows::FlowKey::of(&p).0, crate::flows::FlowKey::of(&r).0);
+
+        let req6 = build!(PacketBuilder::ipv6(V6_A, V6_B, 64).icmpv6_echo_request(9, 2), &payload(56));
+        let p6 = packet(parse(LinkType::RawIp, &req6));
+        assert_eq!((p6.proto, p6.sport, p6.dport, p6.payload_len), (Proto::Icmpv6, 9, 0, 56));
+        let reply6 = build!(PacketBuilder::ipv6(V6_B, V6_A, 64).icmpv6_echo_reply(9, 2), &payload(56));
+        assert_eq!(packet(parse(LinkType::RawIp, &reply6)).dport, 9);
+        // Other ICMP messages (destination unreachable carrying a datagram) have no ports.
+        let unreachable = build!(
+            PacketBuilder::ipv4(V4_A, V4_B, 64).icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+                etherparse::icmpv4::DestUnreachableHeader::Port
+            )),
+            &payload(28)
+        );
+        let u = packet(parse(LinkType::RawIp, &unreachable));
+        assert_eq!((u.proto, u.sport, u.dport, u.payload_len), (Proto::Icmp, 0, 0, 28));
+    }
+
+    #[test]
+    fn sctp_gre_esp_and_other_protocols_are_counted() {
+        // SCTP: ports from its common header, payload after it.
+        let mut sctp = vec![0u8; 12 + 300];
+        sctp[..4].copy_from_slice(&[0x0b, 0xb8, 0x0e, 0x74]); // 3000 -> 3700
+        let frame = ipv4_raw(IpNumber(132), &sctp);
+        let p = packet(parse(LinkType::RawIp, &frame));
+        assert_eq!((p.proto, p.sport, p.dport, p.payload_len), (Proto::Sctp, 3000, 3700, 300));
+        // GRE (IPv4) and ESP (IPv6): no ports; everything after the IP header is payload.
+        let gre = ipv4_raw(IpNumber(47), &payload(500));
+        let g = packet(parse(LinkType::RawIp, &gre));
+        assert_eq!((g.proto, g.sport, g.dport, g.payload_len), (Proto::Ip(47), 0, 0, 500));
+        assert_eq!(g.proto.name(), "gre");
+        let esp = ipv6_raw(IpNumber(50), &[7; 200]);
+        let e = packet(parse(LinkType::RawIp, &esp));
+        assert_eq!((e.proto, e.payload_len), (Proto::Ip(50), 200));
+        assert_eq!(e.proto.name(), "esp");
+        // A protocol without a name, and IPv6 "no next header".
+        let odd = ipv4_raw(IpNumber(253), &payload(10));
+        assert_eq!(packet(parse(LinkType::RawIp, &odd)).proto.name(), "ip-253");
+        assert_eq!(packet(parse(LinkType::RawIp, &ipv6_raw(IpNumber(59), &[]))).payload_len, 0);
+        for n in 0..=255u8 {
+            assert_eq!(Proto::from_number(n).number(), n);
+        }
+    }
+
+    #[test]
+    fn truncated_icmp_and_sctp_headers_are_malformed() {
+        let icmp = build!(PacketBuilder::ipv4(V4_A, V4_B, 64).icmpv4_echo_request(1, 1), &payload(10));
+        assert_eq!(parse(LinkType::RawIp, &icmp[..20 + 7]), Parsed::Malformed);
+        let sctp = ipv4_raw(IpNumber(132), &[0; 11]);
+        assert_eq!(parse(LinkType::RawIp, &sctp), Parsed::Malformed);
+    }
+
+    #[test]
+    fn icmp_fragments_are_attributed() {
+        let icmp = build!(PacketBuilder::ipv4(V4_A, V4_B, 64).icmpv4_echo_request(5, 1), &payload(3000));
+        // The ICMP message without its IPv4 header, cut into fragments.
+        let frags = ipv4_fragments(IpNumber(1), 0x4242, &icmp[20..], 1480);
+        assert!(frags.len() > 1);
+        let mut parser = Parser::new(LinkType::RawIp);
+        let total: u32 = frags
+            .iter()
+            .map(|f| match parser.parse(t(1.0), f.len() as u32, f) {
+                Parsed::Packet(p) => {
+                    assert_eq!((p.proto, p.sport), (Proto::Icmp, 5));
+                    p.payload_len
+                }
+                other => panic!("{other:?}"),
+            })
+            .sum();
+        assert_eq!(total, 3000);
     }
 
     #[test]

@@ -6,18 +6,34 @@ use crate::direction::LocalNets;
 use crate::judge::{Mode, Rules};
 use crate::time::SECOND;
 
-/// Thresholds of the three detectors.
+/// Thresholds of the detectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Thresholds {
     /// Sudden: more than this many bytes inside the 10 s window (legacy `--max-traffic-during-10-sec`).
     pub max_traffic_during_10_sec: u64,
     /// Active and passive: more than this many bytes (legacy `--min-leak-size`).
     pub min_leak_size: u64,
+    /// Spread: more than this many bytes from one program to all its destinations together
+    /// inside the 10 s window (`--max-spread-during-10-sec`; destinations alerting on their own
+    /// are not counted).
+    pub max_spread_during_10_sec: u64,
+    /// Spread: and at least this many destinations (`--min-spread-destinations`).
+    pub min_spread_destinations: u32,
 }
+
+/// Default of [`Thresholds::max_spread_during_10_sec`]: 256 KiB.
+pub const DEFAULT_MAX_SPREAD_DURING_10_SEC: u64 = 262_144;
+/// Default of [`Thresholds::min_spread_destinations`].
+pub const DEFAULT_MIN_SPREAD_DESTINATIONS: u32 = 4;
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { max_traffic_during_10_sec: 102_400, min_leak_size: 32_768 }
+        Thresholds {
+            max_traffic_during_10_sec: 102_400,
+            min_leak_size: 32_768,
+            max_spread_during_10_sec: DEFAULT_MAX_SPREAD_DURING_10_SEC,
+            min_spread_destinations: DEFAULT_MIN_SPREAD_DESTINATIONS,
+        }
     }
 }
 
@@ -59,6 +75,9 @@ pub struct EngineConfig {
     /// Upper bound on detection tracks (program × destination); beyond it a least recently
     /// active track without an open alert is dropped to make room.
     pub max_tracks: usize,
+    /// Upper bound on spread tracks (programs, and unattributed local sockets); beyond it a least
+    /// recently active one without an open alert is dropped to make room.
+    pub max_programs: usize,
     /// Upper bound on host names learned from the wire (by address); beyond it a name not
     /// used recently is forgotten.
     pub max_names: usize,
@@ -87,6 +106,7 @@ impl Default for EngineConfig {
             // (docs/reliability.md, "Flow flood").
             max_flows: 114_688,
             max_tracks: 14_336,
+            max_programs: 3_584,
             max_names: crate::naming::table::NAME_TABLE_CAPACITY,
             input_queue: crate::engine::INPUT_QUEUE,
             flow_idle_timeout: 600 * SECOND,

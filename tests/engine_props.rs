@@ -121,15 +121,26 @@ fn config() -> impl Strategy<Value = EngineConfig> {
         prop::sample::select(vec![8usize, 262_144]),
         prop::sample::select(vec![8usize, 65_536]),
         prop::sample::select(vec![30 * SECOND, 600 * SECOND]),
+        (threshold(), prop::sample::select(vec![0u32, 1, 4]), prop::sample::select(vec![8usize, 3_584])),
     )
-        .prop_map(|(n10, min, realert_after, max_flows, max_tracks, flow_idle_timeout)| EngineConfig {
-            thresholds: Thresholds { max_traffic_during_10_sec: n10, min_leak_size: min },
-            realert_after,
-            max_flows,
-            max_tracks,
-            flow_idle_timeout,
-            ..Default::default()
-        })
+        .prop_map(
+            |(n10, min, realert_after, max_flows, max_tracks, flow_idle_timeout, (s10, dests, max_programs))| {
+                EngineConfig {
+                    thresholds: Thresholds {
+                        max_traffic_during_10_sec: n10,
+                        min_leak_size: min,
+                        max_spread_during_10_sec: s10,
+                        min_spread_destinations: dests,
+                    },
+                    realert_after,
+                    max_flows,
+                    max_tracks,
+                    max_programs,
+                    flow_idle_timeout,
+                    ..Default::default()
+                }
+            },
+        )
 }
 
 /// Some local ports owned by known programs (one of them a standard app), both protocols.

@@ -60,6 +60,7 @@ const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 const GIB: u64 = 1024 * MIB;
 
+#[derive(Clone, Copy)]
 struct Spec {
     kind: LeakKind,
     pattern: Option<&'static str>,
@@ -82,6 +83,9 @@ fn alert(s: Spec) -> Alert {
         dstip: s.ip.parse().unwrap(),
         dstport: s.port,
         srcport: 40000,
+        proto: leakwatch::packet::Proto::Tcp,
+        destinations: 1,
+        top: Vec::new(),
         hostname: s.host.map(str::to_string),
         orgname: s.org.map(str::to_string),
         asn: None,
@@ -395,6 +399,45 @@ fn russian_plurals() {
 fn kind_names() {
     assert_eq!(Messages::new(Locale::En).kind_name(LeakKind::Sudden), "Sudden upload");
     assert_eq!(Messages::new(Locale::Ru).kind_name(LeakKind::Passive), "Медленная отправка");
+    assert_eq!(Messages::new(Locale::En).kind_name(LeakKind::Spread), "Spread upload");
+    assert_eq!(Messages::new(Locale::Ru).kind_name(LeakKind::Spread), "Рассеянная отправка");
+}
+
+/// A spread upload says how many addresses and which got the most, in both languages, whatever
+/// pattern named the program; a protocol without ports is named instead of a port.
+#[test]
+fn spread_and_portless_protocols_read_well() {
+    let base = Spec {
+        kind: LeakKind::Spread,
+        pattern: Some("Pattern.Process"),
+        process: Some(("sprayer", 4242)),
+        ip: "198.51.100.7",
+        port: 9000,
+        host: None,
+        org: None,
+        country: None,
+        bytes: 1_000_000,
+        secs: 9.5,
+    };
+    let mut spread = alert(base);
+    spread.destinations = 50;
+    spread.top = vec![("198.51.100.7".parse().unwrap(), 20_000)];
+    let en = Messages::new(Locale::En);
+    let ru = Messages::new(Locale::Ru);
+    assert_eq!(
+        en.alert_message(&spread),
+        "sprayer (PID 4242) sent 976.6 KiB in 9.5 s to 50 addresses, the most to 198.51.100.7, port 9000. Owner: unknown, country: unknown."
+    );
+    assert_eq!(en.alert_exciter(&spread), "Upload spread over many addresses");
+    let m = ru.alert_message(&spread);
+    assert!(m.contains("на 50 адресов") && m.contains("sprayer"), "{m}");
+
+    let mut ping = alert(Spec { kind: LeakKind::Sudden, pattern: None, process: Some(("ping", 7)), port: 0, ..base });
+    ping.proto = leakwatch::packet::Proto::Icmp;
+    let m = en.alert_message(&ping);
+    assert!(m.contains("198.51.100.7, over ICMP") && !m.contains("port"), "{m}");
+    let m = ru.alert_message(&ping);
+    assert!(m.contains("198.51.100.7, по ICMP"), "{m}");
 }
 
 #[test]

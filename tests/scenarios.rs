@@ -214,7 +214,9 @@ fn steady_row(rate: u64, secs: f64, kind: LeakKind, doc_at: f64) -> (Run, Vec<Pa
     let (_, at, bytes) = match kind {
         LeakKind::Active => steady_active(rate),
         LeakKind::Sudden => steady_sudden(rate),
-        LeakKind::Passive => unreachable!("steady streams never stay passive"),
+        LeakKind::Passive | LeakKind::Spread => {
+            unreachable!("steady streams to one address are never passive or spread")
+        }
     };
     assert_doc_time(at, doc_at);
     let e = single_new(&run, kind, at);
@@ -660,7 +662,7 @@ fn episode_ends_after_more_than_15s_of_silence_even_mid_second() {
 #[test]
 fn custom_thresholds_move_alert_times() {
     let custom = |n10: u64, min: u64| EngineConfig {
-        thresholds: Thresholds { max_traffic_during_10_sec: n10, min_leak_size: min },
+        thresholds: Thresholds { max_traffic_during_10_sec: n10, min_leak_size: min, ..Thresholds::default() },
         ..Default::default()
     };
     let s = Stream::curl();

@@ -6,7 +6,8 @@
 #   $port     server port             $org       owner of the address
 #   $country  country of the address  $size      amount sent ("1.5 MiB")
 #   $duration how long ("1 min 5 s")  $kind      kind of upload (kind-*)
-#   $process-known, $host-known: "yes" or "no", for the fragments below.
+#   $proto    protocol ("ICMP")       $destinations  how many destinations (spread)
+#   $process-known, $host-known, $has-port: "yes" or "no", for the fragments below.
 # A missing value is shown as the `unknown` word.
 
 ## Shared words
@@ -25,8 +26,14 @@ fragment-who =
 # Where the data went.
 fragment-server =
     { $host-known ->
-        [yes] { $host } ({ $ip }, port { $port })
-       *[no] { $ip }, port { $port }
+        [yes] { $host } ({ $ip }, { fragment-port })
+       *[no] { $ip }, { fragment-port }
+    }
+# The server's port, or the protocol when it has no ports (ICMP, GRE, ESP, …).
+fragment-port =
+    { $has-port ->
+        [yes] port { $port }
+       *[no] over { $proto }
     }
 
 ## Kinds of upload
@@ -37,6 +44,8 @@ kind-active = Steady upload
 kind-active-desc = Data sent fast and without pause for a while.
 kind-passive = Slow upload
 kind-passive-desc = A little data sent again and again over a long time.
+kind-spread = Spread upload
+kind-spread-desc = One program sent a lot of data in a few seconds, a little to each of many addresses.
 
 ## Messages for alerts that match no known pattern
 
@@ -46,6 +55,8 @@ alert-active-msg = { fragment-who } has been sending data steadily: { $size } in
 alert-active-exciter = Steady upload
 alert-passive-msg = { fragment-who } keeps sending small amounts of data: { $size } in { $duration } to { fragment-server }. Owner: { $org }, country: { $country }.
 alert-passive-exciter = Slow, persistent upload
+alert-spread-msg = { fragment-who } sent { $size } in { $duration } to { $destinations } addresses, the most to { fragment-server }. Owner: { $org }, country: { $country }.
+alert-spread-exciter = Upload spread over many addresses
 
 ## Messages per pattern (id: pattern name, lower case, dots → dashes)
 

@@ -6,7 +6,8 @@
 #   $port     порт сервера            $org       владелец адреса
 #   $country  страна адреса           $size      объём ("1,5 МиБ")
 #   $duration время ("1 мин 5 с")     $kind      вид отправки (kind-*)
-#   $process-known, $host-known: "yes" или "no", для фрагментов ниже.
+#   $proto    протокол ("ICMP")       $destinations  сколько адресов (spread)
+#   $process-known, $host-known, $has-port: "yes" или "no", для фрагментов ниже.
 # Отсутствующее значение показывается словом `unknown`.
 
 ## Общие слова
@@ -25,8 +26,14 @@ fragment-who =
 # Куда ушли данные.
 fragment-server =
     { $host-known ->
-        [yes] { $host } ({ $ip }, порт { $port })
-       *[no] { $ip }, порт { $port }
+        [yes] { $host } ({ $ip }, { fragment-port })
+       *[no] { $ip }, { fragment-port }
+    }
+# Порт сервера или протокол, если портов у него нет (ICMP, GRE, ESP, …).
+fragment-port =
+    { $has-port ->
+        [yes] порт { $port }
+       *[no] по { $proto }
     }
 
 ## Виды отправки
@@ -37,6 +44,8 @@ kind-active = Постоянная отправка
 kind-active-desc = Данные уходят быстро и без перерыва уже какое-то время.
 kind-passive = Медленная отправка
 kind-passive-desc = Понемногу, но снова и снова в течение долгого времени.
+kind-spread = Рассеянная отправка
+kind-spread-desc = Одна программа за несколько секунд отправила много данных, понемногу на каждый из многих адресов.
 
 ## Сообщения для отправок, не подходящих ни под один известный шаблон
 
@@ -46,6 +55,8 @@ alert-active-msg = { fragment-who } непрерывно отправляет д
 alert-active-exciter = Постоянная отправка
 alert-passive-msg = { fragment-who } понемногу, но упорно отправляет данные: { $size } за { $duration } на { fragment-server }. Владелец: { $org }, страна: { $country }.
 alert-passive-exciter = Медленная, но упорная отправка
+alert-spread-msg = { fragment-who } отправила { $size } за { $duration } на { $destinations } адресов, больше всего — на { fragment-server }. Владелец: { $org }, страна: { $country }.
+alert-spread-exciter = Отправка, рассеянная по многим адресам
 
 ## Сообщения по шаблонам (id: имя шаблона строчными буквами, точки → дефисы)
 

@@ -109,7 +109,11 @@ impl Settings {
     }
 
     pub fn thresholds(&self) -> Thresholds {
-        Thresholds { max_traffic_during_10_sec: self.max_traffic_during_10_sec, min_leak_size: self.min_leak_size }
+        Thresholds {
+            max_traffic_during_10_sec: self.max_traffic_during_10_sec,
+            min_leak_size: self.min_leak_size,
+            ..Thresholds::default()
+        }
     }
 }
 

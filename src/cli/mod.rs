@@ -269,6 +269,13 @@ pub struct DetectionArgs {
     /// Active and passive leaks: more than N bytes in one upload.
     #[arg(short = 's', long, value_name = "N", default_value_t = Thresholds::default().min_leak_size)]
     pub min_leak_size: u64,
+    /// Spread leak: more than N bytes sent by one program to all its destinations together within
+    /// 10 seconds (destinations that alert on their own not counted)…
+    #[arg(long, value_name = "N", default_value_t = Thresholds::default().max_spread_during_10_sec)]
+    pub max_spread_during_10_sec: u64,
+    /// …to at least N destinations.
+    #[arg(long, value_name = "N", default_value_t = Thresholds::default().min_spread_destinations)]
+    pub min_spread_destinations: u32,
     /// Do not notify the same threat again before this much (packet) time: e.g. 10m, 90s, 1h.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration_us)]
     pub realert_after: i64,
@@ -434,6 +441,8 @@ pub fn engine_config(d: &DetectionArgs) -> Result<EngineConfig, i32> {
         thresholds: Thresholds {
             max_traffic_during_10_sec: d.max_traffic_during_10_sec,
             min_leak_size: d.min_leak_size,
+            max_spread_during_10_sec: d.max_spread_during_10_sec,
+            min_spread_destinations: d.min_spread_destinations,
         },
         realert_after: d.realert_after,
         local_nets: crate::direction::LocalNets::new(d.local_net.clone()),

@@ -21,17 +21,14 @@ impl Style {
 /// One human line for an alert event, or `None` for events people need not see.
 pub fn alert_line(e: &AlertEvent, style: Style, notified_bytes: Option<u64>, msgs: &Messages) -> Option<String> {
     let a = &e.alert;
-    let width = [LeakKind::Sudden, LeakKind::Active, LeakKind::Passive]
-        .iter()
-        .map(|k| msgs.kind_name(*k).chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = LeakKind::ALL.iter().map(|k| msgs.kind_name(*k).chars().count()).max().unwrap_or(0);
     match e.phase {
         AlertPhase::New => {
             let code = match a.kind {
                 LeakKind::Sudden => "1;31",
                 LeakKind::Active => "1;33",
                 LeakKind::Passive => "1;35",
+                LeakKind::Spread => "1;36",
             };
             let label = format!("{:<width$}", msgs.kind_name(a.kind));
             Some(format!(
@@ -68,7 +65,7 @@ pub fn alert_json(e: &AlertEvent, file: &str, msgs: &Messages) -> String {
 pub fn flow_line(f: &FlowRecord) -> String {
     format!(
         "{} {} -> {}  out {} pkts {} B (payload {} B)  in {} pkts {} B (payload {} B)  {} .. {}",
-        f.proto.as_str(),
+        f.proto.name(),
         f.local,
         f.remote,
         f.out.packets,

@@ -1,5 +1,6 @@
-//! The three detectors (sudden, active, passive) over *threats*: one program sending to one
-//! destination address. Semantics, with timelines, are in `docs/detection.md`.
+//! The detectors: sudden, active and passive over *threats* (one program sending to one
+//! destination address), and spread over programs (one program to all its destinations,
+//! [`spread`]). Semantics, with timelines, are in `docs/detection.md`.
 //!
 //! Every decision is taken when a counted packet arrives, in packet time, so alert times are
 //! exact (no analysis ticks). One alert per threat: while it continues the alert is updated;
@@ -11,14 +12,17 @@
 //! track's window buffers are reused, so a flood of destinations allocates nothing per packet.
 
 mod ports;
+mod spread;
 mod window;
 
+pub use spread::ProgramKey;
 pub use window::Window;
 
 use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
 use crate::bounded::{BoundedMap, SlotId};
 use crate::judge::Rules;
 use crate::naming::Naming;
+use crate::packet::Proto;
 use crate::patterns::Facts;
 use crate::process::ProcessInfo;
 use crate::settings::{Thresholds, timing::*};
@@ -82,7 +86,13 @@ struct Track {
     passive: Window,
     dports: PortTally,
     sports: PortTally,
+    /// IP protocol numbers by bytes.
+    protos: PortTally,
     sec_bytes: u64,
+    /// The session start of the spread track that last counted this destination as one of its
+    /// own (see [`spread`]), and what it sent to it since.
+    spread_session: Ts,
+    spread_bytes: u64,
     /// Its slot is listed in [`Detector::touched`] (a property of the slot: it survives the
     /// slot's reuse by another threat, which then reports its bytes of this second).
     in_touched: bool,
@@ -101,7 +111,10 @@ impl Track {
             passive: Window::new((PASSIVE_WINDOW / PASSIVE_BUCKET) as usize, PASSIVE_BUCKET),
             dports: PortTally::default(),
             sports: PortTally::default(),
+            protos: PortTally::default(),
             sec_bytes: 0,
+            spread_session: Ts(i64::MIN),
+            spread_bytes: 0,
             in_touched: false,
             episode: None,
         }
@@ -120,7 +133,10 @@ impl Track {
         t.session_start = Ts(0);
         t.dports = PortTally::default();
         t.sports = PortTally::default();
+        t.protos = PortTally::default();
         t.sec_bytes = 0;
+        t.spread_session = Ts(i64::MIN);
+        t.spread_bytes = 0;
         t.episode = None;
         t
     }
@@ -133,6 +149,7 @@ impl Track {
         self.passive.absorb(&o.passive);
         self.dports.absorb(&o.dports);
         self.sports.absorb(&o.sports);
+        self.protos.absorb(&o.protos);
         self.sec_bytes += o.sec_bytes;
         if let Some(ol) = o.last {
             self.run_start = if self.last.is_some() { self.run_start.min(o.run_start) } else { o.run_start };
@@ -169,12 +186,17 @@ pub struct Detector {
     current_second: i64,
     next_id: u64,
     last_sweep: i64,
+    /// Spread detection: one track per program (or unattributed local socket).
+    spread: spread::Spread,
 }
 
 /// A packet that counts toward detection.
 #[derive(Clone, Copy, Debug)]
 pub struct Counted<'a> {
     pub ts: Ts,
+    pub proto: Proto,
+    /// The local address (with `sport`, the socket of an unattributed packet).
+    pub local: IpAddr,
     pub remote: IpAddr,
     pub dport: u16,
     pub sport: u16,
@@ -184,7 +206,18 @@ pub struct Counted<'a> {
 
 impl Detector {
     pub fn new(thresholds: Thresholds, realert_after: i64, max_tracks: usize) -> Detector {
+        Detector::with_programs(thresholds, realert_after, max_tracks, (max_tracks / 4).max(8))
+    }
+
+    /// [`Detector::new`] with its own bound on spread tracks (programs and unattributed sockets).
+    pub fn with_programs(
+        thresholds: Thresholds,
+        realert_after: i64,
+        max_tracks: usize,
+        max_programs: usize,
+    ) -> Detector {
         Detector {
+            spread: spread::Spread::new(max_programs),
             thresholds,
             realert_after,
             tracks: BoundedMap::new(max_tracks.max(8)),
@@ -231,10 +264,21 @@ impl Detector {
         self.tracks.evicted()
     }
 
-    /// Bytes a full table of `max` tracks takes, with their windows' buffers.
+    /// Bytes a full table of `max` tracks takes, with their windows' buffers (spread tracks
+    /// not included: see [`Detector::spread_bytes_when_full`]).
     pub fn bytes_when_full(max: usize) -> usize {
         let windows = (SUDDEN_WINDOW / SUDDEN_BUCKET + PASSIVE_WINDOW / PASSIVE_BUCKET) as usize * size_of::<u32>();
         BoundedMap::<ThreatKey, Track>::bytes_when_full(max) + max * windows
+    }
+
+    /// Bytes a full table of `max` spread tracks takes.
+    pub fn spread_bytes_when_full(max: usize) -> usize {
+        spread::Spread::bytes_when_full(max)
+    }
+
+    /// Number of live spread tracks.
+    pub fn programs(&self) -> usize {
+        self.spread.len()
     }
 
     /// Advances packet time to `now`: closes quiet episodes, publishes per-second stats and
@@ -276,9 +320,11 @@ impl Detector {
         }
         self.current_second = self.current_second.max(sec);
         self.end_quiet_episodes(now, names, events);
+        self.spread.end_quiet_episodes(now, names, events);
         if self.last_sweep == i64::MIN || now.0 - self.last_sweep >= 10 * SECOND {
             self.last_sweep = now.0;
             self.sweep(now);
+            self.spread.sweep(now, self.realert_after);
         }
     }
 
@@ -314,8 +360,32 @@ impl Detector {
         self.notified.retain(|_, n| now.micros_since(n.at) < realert);
     }
 
-    /// Counts one outgoing packet and raises or updates alerts.
+    /// Counts one outgoing packet and raises or updates alerts: for its destination, then for
+    /// its program across destinations.
     pub fn on_packet(&mut self, c: Counted<'_>, rules: &Rules, names: &Naming, events: &mut impl FnMut(AlertEvent)) {
+        let (slot, opened_now) = self.on_destination(c, rules, names, events);
+        // Not `at_mut`: that would mark the track as used again, and a flood of one-packet
+        // threats must stay the first to be evicted.
+        let Some((true, _, track)) = self.tracks.slot_value_mut(slot) else { return };
+        let ctx = spread::Ctx {
+            thresholds: self.thresholds,
+            realert_after: self.realert_after,
+            next_id: &mut self.next_id,
+            rules,
+            names,
+        };
+        self.spread.on_packet(c, track, opened_now, ctx, events);
+    }
+
+    /// The per-destination detectors. Returns the threat's slot and whether its alert opened
+    /// with this packet.
+    fn on_destination(
+        &mut self,
+        c: Counted<'_>,
+        rules: &Rules,
+        names: &Naming,
+        events: &mut impl FnMut(AlertEvent),
+    ) -> (SlotId, bool) {
         let key = ThreatKey { pid: c.process.map(|p| p.pid), remote: c.remote };
         let thresholds = self.thresholds;
         let capacity = self.tracks.capacity();
@@ -362,6 +432,7 @@ impl Detector {
         t.sudden.add(ts, c.payload);
         t.dports.add(c.dport, n);
         t.sports.add(c.sport, n);
+        t.protos.add(u16::from(c.proto.number()), n);
         if !t.in_touched {
             t.in_touched = true;
             self.touched.push(slot);
@@ -376,7 +447,7 @@ impl Detector {
                 let ep = ep.clone();
                 events(AlertEvent { phase: AlertPhase::Update, alert: build(&key, t, &ep, ts, names) });
             }
-            return;
+            return (slot, false);
         }
 
         let detected = if t.sudden.sum() > thresholds.max_traffic_during_10_sec {
@@ -393,7 +464,7 @@ impl Detector {
         } else {
             None
         };
-        let Some((kind, bytes, started)) = detected else { return };
+        let Some((kind, bytes, started)) = detected else { return (slot, false) };
 
         // Name it and ask whether it is ignored, once per episode (never per packet).
         let mut alert = build(&key, t, &Episode::probe(kind, started, bytes), ts, names);
@@ -409,24 +480,12 @@ impl Detector {
                 (id, kind, AlertPhase::New)
             }
         };
-        alert.id = id;
-        alert.kind = kind;
-        alert.pattern = verdict.pattern.clone();
-        alert.callback_filter = verdict.callback_filter.clone();
-        t.episode = Some(Episode {
-            id,
-            kind,
-            started,
-            bytes,
-            last_update: ts,
-            pattern: verdict.pattern,
-            callback_filter: verdict.callback_filter,
-            ignored,
-        });
+        t.episode = Some(Episode::opened(&mut alert, id, kind, ts, verdict));
         self.open.push(key);
         if !ignored {
             events(AlertEvent { phase, alert });
         }
+        (slot, true)
     }
 
     /// Credits to `process` what an unknown program sent to `remote` before the socket table
@@ -478,9 +537,17 @@ impl Detector {
         }
     }
 
+    /// Credits to `process` what the unattributed local socket `(proto, ip, port)` sent before
+    /// its owner was found, for spread detection (see [`Detector::credit`] for the per-destination
+    /// threats).
+    pub fn credit_socket(&mut self, socket: (Proto, IpAddr, u16), process: &Arc<ProcessInfo>) {
+        self.spread.credit(socket, process);
+    }
+
     /// Asks the rules again about every open alert (after the owner ignored something):
     /// alerts that are now ignored go silent at once.
     pub fn rejudge(&mut self, rules: &Rules, names: &Naming) {
+        self.spread.rejudge(rules, names);
         for key in &self.open {
             if let Some(t) = self.tracks.get_mut(key)
                 && let Some(ep) = &t.episode
@@ -497,10 +564,30 @@ impl Detector {
     /// Ends every open episode (end of input).
     pub fn finish(&mut self, names: &Naming, events: &mut impl FnMut(AlertEvent)) {
         self.end_quiet_episodes(Ts(i64::MAX), names, events);
+        self.spread.end_quiet_episodes(Ts(i64::MAX), names, events);
     }
 }
 
 impl Episode {
+    /// The episode that opens at `ts` as alert `id` of `kind`, with the rules' verdict on
+    /// `alert` (built from [`Episode::probe`]), which gets the same id, kind, pattern and filter.
+    fn opened(alert: &mut Alert, id: u64, kind: LeakKind, ts: Ts, verdict: crate::judge::Verdict) -> Episode {
+        alert.id = id;
+        alert.kind = kind;
+        alert.pattern = verdict.pattern.clone();
+        alert.callback_filter = verdict.callback_filter.clone();
+        Episode {
+            id,
+            kind,
+            started: alert.started,
+            bytes: alert.bytes,
+            last_update: ts,
+            pattern: verdict.pattern,
+            callback_filter: verdict.callback_filter,
+            ignored: verdict.ignored_by.is_some(),
+        }
+    }
+
     /// A not-yet-judged episode, to build the alert the rules look at.
     fn probe(kind: LeakKind, started: Ts, bytes: u64) -> Episode {
         Episode {
@@ -536,6 +623,14 @@ fn remember(
     notified.insert(key, n);
 }
 
+/// The protocol of a tally of IP protocol numbers that carried the most bytes (TCP when empty).
+fn dominant_proto(t: &PortTally) -> Proto {
+    match t.dominant() {
+        0 => Proto::Tcp,
+        n => Proto::from_number(u8::try_from(n).unwrap_or(0)),
+    }
+}
+
 /// What patterns can know of a threat before it alerts (the standard-app test).
 fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
     Facts {
@@ -552,15 +647,41 @@ fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
 
 /// The alert for an episode; its destination is named now (never per packet).
 fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Alert {
-    let dest = names.describe_for_alert(key.remote);
+    let target = Target {
+        dstip: key.remote,
+        dstport: t.dports.dominant(),
+        srcport: t.sports.dominant(),
+        proto: dominant_proto(&t.protos),
+        destinations: 1,
+        top: Vec::new(),
+    };
+    alert_of(ep, t.process.clone(), target, at, names)
+}
+
+/// Where an alert's bytes went.
+struct Target {
+    dstip: IpAddr,
+    dstport: u16,
+    srcport: u16,
+    proto: Proto,
+    destinations: u32,
+    top: Vec<(IpAddr, u64)>,
+}
+
+/// The alert of an episode of `process` to `target`, its destination (`target.dstip`) named now.
+fn alert_of(ep: &Episode, process: Option<Arc<ProcessInfo>>, target: Target, at: Ts, names: &Naming) -> Alert {
+    let dest = names.describe_for_alert(target.dstip);
     let mut alert = Alert {
         id: ep.id,
         kind: ep.kind,
         pattern: ep.pattern.clone(),
-        process: t.process.clone(),
-        dstip: key.remote,
-        dstport: t.dports.dominant(),
-        srcport: t.sports.dominant(),
+        process,
+        dstip: target.dstip,
+        dstport: target.dstport,
+        srcport: target.srcport,
+        proto: target.proto,
+        destinations: target.destinations,
+        top: target.top,
         hostname: dest.hostname,
         orgname: dest.orgname,
         asn: dest.asn,
@@ -582,7 +703,16 @@ mod tests {
     use crate::judge::Mode;
 
     fn counted(remote: IpAddr, t: i64, payload: u32) -> Counted<'static> {
-        Counted { ts: Ts(t), remote, dport: 443, sport: 40_000, payload, process: None }
+        Counted {
+            ts: Ts(t),
+            proto: Proto::Tcp,
+            local: IpAddr::from([10, 0, 0, 1]),
+            remote,
+            dport: 443,
+            sport: 40_000,
+            payload,
+            process: None,
+        }
     }
 
     #[test]
@@ -595,7 +725,9 @@ mod tests {
             let t = i64::from(i) * 10_000;
             d.on_packet(counted(upload, t, 1448), &rules, &names, &mut |e| events.push(e));
             let other = IpAddr::from([45, 0, (i >> 8) as u8, i as u8]);
-            d.on_packet(counted(other, t + 1, 200), &rules, &names, &mut |e| events.push(e));
+            // From a socket of its own each (one socket to 1000 addresses would be a spread upload).
+            let flood = Counted { sport: 1_000 + i as u16, ..counted(other, t + 1, 200) };
+            d.on_packet(flood, &rules, &names, &mut |e| events.push(e));
             assert!(d.tracks() <= 8);
         }
         assert_eq!(d.tracks_evicted(), 1000 - 7, "every flood destination but the last seven");

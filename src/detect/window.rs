@@ -72,6 +72,25 @@ impl Window {
         }
     }
 
+    /// Takes another window's bytes (same slot size and count) out of this one, slot by slot,
+    /// never below zero: the inverse of [`Window::absorb`] for bytes this window also counted.
+    pub fn subtract(&mut self, other: &Window) {
+        if other.head == i64::MIN || self.head == i64::MIN || other.buckets.len() != self.buckets.len() {
+            return;
+        }
+        let n = self.buckets.len() as i64;
+        for back in 0..n {
+            let idx = other.head - back;
+            if idx <= self.head - n || idx > self.head {
+                continue;
+            }
+            let pos = idx.rem_euclid(n) as usize;
+            let take = self.buckets[pos].min(other.buckets[pos]);
+            self.buckets[pos] -= take;
+            self.sum -= u64::from(take);
+        }
+    }
+
     /// Bytes inside the window.
     pub fn sum(&self) -> u64 {
         self.sum
@@ -125,6 +144,20 @@ mod tests {
         assert_eq!(a.sum(), 5 + 7 + 1);
         a.advance(Ts(30_000_000)); // the window now holds slots 21..=30
         assert_eq!(a.sum(), 1, "slots age out as usual after absorbing");
+    }
+
+    #[test]
+    fn subtracting_takes_out_the_overlapping_slots_never_below_zero() {
+        let mut a = Window::new(10, 1_000_000);
+        let mut b = Window::new(10, 1_000_000);
+        a.add(Ts(20_000_000), 5);
+        a.add(Ts(21_000_000), 50);
+        b.add(Ts(5_000_000), 100); // long gone from a's window
+        b.add(Ts(20_000_000), 9);
+        b.add(Ts(21_000_000), 20);
+        a.subtract(&b);
+        assert_eq!(a.sum(), 30);
+        assert_eq!(a.oldest_start(), Some(Ts(21_000_000)));
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn extract(p: &Packet, payload: &[u8], out: &mut Vec<NameFact>) {
                 out.extend(http::extract(p.dst, payload).map(|f| f.on(p)));
             }
         }
+        _ => {}
     }
 }
 

@@ -11,7 +11,8 @@ const FALLBACK: [Field; 5] = [Field::Exe, Field::Processname, Field::Dstip, Fiel
 /// Each `differ-by` field with a known value is used. For each one whose value is unknown, the
 /// first not-yet-used field of exe, processname, dstip, dstport, srcport with a known value is
 /// used instead, so the filter never widens to unrelated threats. If that leaves nothing although
-/// `differ-by` asked for something, the leak kind is used when known.
+/// `differ-by` asked for something, the leak kind is used when known. A spread upload's filter
+/// always constrains the kind too.
 pub fn callback_fields(pattern: &Pattern, facts: &Facts<'_>) -> Vec<Field> {
     let known = |f: Field| f.with_value(facts, |_| ()).is_some();
     let mut fields: Vec<Field> = Vec::new();
@@ -24,6 +25,10 @@ pub fn callback_fields(pattern: &Pattern, facts: &Facts<'_>) -> Vec<Field> {
         }
     }
     if fields.is_empty() && !pattern.differ_by().is_empty() && known(Field::Kind) {
+        fields.push(Field::Kind);
+    }
+    // A spread upload's filter ignores that program's spread uploads, not all its uploads.
+    if facts.kind == Some(crate::alert::LeakKind::Spread) && !fields.contains(&Field::Kind) {
         fields.push(Field::Kind);
     }
     fields.sort();

@@ -155,7 +155,7 @@ pub fn sample() -> &'static [Probe] {
 
 fn build() -> Vec<Probe> {
     let mut r = Lcg(0x1ea4_0a7c);
-    let kinds = [LeakKind::Sudden, LeakKind::Active, LeakKind::Passive];
+    let kinds = LeakKind::ALL;
     (0..SAMPLE_SIZE)
         .map(|i| {
             let program = PROGRAMS[i % PROGRAMS.len()];

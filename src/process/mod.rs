@@ -68,6 +68,8 @@ impl SocketTable for NoSocketTable {
 #[derive(Default, Clone)]
 pub struct FakeSocketTable {
     by_port: HashMap<(Proto, u16), Arc<ProcessInfo>>,
+    /// Raw sockets: any packet of the protocol that no port entry claims.
+    raw: HashMap<Proto, Arc<ProcessInfo>>,
 }
 
 impl FakeSocketTable {
@@ -76,11 +78,18 @@ impl FakeSocketTable {
         self.by_port.insert((proto, port), Arc::new(process));
         self
     }
+
+    /// Declares that `process` holds a raw socket of `proto` (as `/proc/net/raw` tells): it owns
+    /// the packets of that protocol that no [`FakeSocketTable::with`] entry claims.
+    pub fn with_raw(mut self, proto: Proto, process: ProcessInfo) -> Self {
+        self.raw.insert(proto, Arc::new(process));
+        self
+    }
 }
 
 impl SocketTable for FakeSocketTable {
     fn lookup(&mut self, proto: Proto, _: IpAddr, port: u16) -> Option<Arc<ProcessInfo>> {
-        self.by_port.get(&(proto, port)).cloned()
+        self.by_port.get(&(proto, port)).or_else(|| self.raw.get(&proto)).cloned()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Linux `/proc` readers: which process holds which socket inode, and a process's name, executable
-//! and start time. Each is a handful of small reads, no full `sysinfo` refresh.
+//! Linux `/proc` readers: which process holds which socket inode, the ICMP and raw socket tables
+//! (`/proc/net/{icmp,icmp6,raw,raw6}`, which `netstat2` does not read), and a process's name,
+//! executable and start time. Each is a handful of small reads, no full `sysinfo` refresh.
 
 use ahash::{AHashMap, AHashSet};
 use std::fs;
@@ -63,6 +64,44 @@ pub fn read(pid: u32) -> Option<(u64, String, Option<String>)> {
     (start_time(pid)? == start).then(|| (start, comm.trim_end_matches('\n').to_string(), exe))
 }
 
+/// The sockets listed in a `/proc/net/{icmp,icmp6,raw,raw6}` table (same layout as
+/// `/proc/net/tcp`): local address, local "port" and inode. For ICMP sockets (`ping` without
+/// privileges) the port is the echo identifier; for raw sockets it is the IP protocol number.
+/// Unreadable lines are skipped; a missing file gives nothing.
+pub fn ip_sockets(path: &str) -> Vec<(std::net::IpAddr, u16, u64)> {
+    fs::read_to_string(path).map(|t| parse_ip_sockets(&t)).unwrap_or_default()
+}
+
+fn parse_ip_sockets(text: &str) -> Vec<(std::net::IpAddr, u16, u64)> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut f = line.split_ascii_whitespace();
+            let local = f.nth(1)?;
+            let inode = f.nth(7)?.parse().ok()?;
+            let (addr, port) = local.split_once(':')?;
+            Some((hex_addr(addr)?, u16::from_str_radix(port, 16).ok()?, inode))
+        })
+        .collect()
+}
+
+/// An address as the kernel prints it in `/proc/net/*`: 32-bit words in host byte order.
+fn hex_addr(h: &str) -> Option<std::net::IpAddr> {
+    let word =
+        |i: usize| -> Option<[u8; 4]> { Some(u32::from_str_radix(h.get(i * 8..i * 8 + 8)?, 16).ok()?.to_ne_bytes()) };
+    match h.len() {
+        8 => Some(std::net::Ipv4Addr::from(word(0)?).into()),
+        32 => {
+            let mut b = [0u8; 16];
+            for i in 0..4 {
+                b[i * 4..i * 4 + 4].copy_from_slice(&word(i)?);
+            }
+            Some(std::net::Ipv6Addr::from(b).into())
+        }
+        _ => None,
+    }
+}
+
 /// The pids not in `known`, among `all`.
 pub fn new_pids(all: &[u32], known: &AHashSet<u32>) -> Vec<u32> {
     all.iter().copied().filter(|p| !known.contains(p)).collect()
@@ -77,6 +116,36 @@ mod tests {
         let stat = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194304 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
         assert_eq!(parse_start_time(stat), Some(987_654));
         assert_eq!(parse_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn icmp_and_raw_tables_parse() {
+        let v4 = |a: [u8; 4]| format!("{:08X}", u32::from_ne_bytes(a));
+        let text = format!(
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
+             \x20 1: {}:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 0\n\
+             \x20 2: {}:1F90 00000000:0000 07 00000000:00000000 00:00000000 00000000  1000        0 77 2 0000000000000000 0\n\
+             garbage line\n",
+            v4([0, 0, 0, 0]),
+            v4([10, 200, 1, 1]),
+        );
+        assert_eq!(
+            parse_ip_sockets(&text),
+            vec![("0.0.0.0".parse().unwrap(), 1, 4242), ("10.200.1.1".parse().unwrap(), 8080, 77)]
+        );
+        let words: String = "fd00:200::1:1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets()
+            .chunks(4)
+            .map(|c| format!("{:08X}", u32::from_ne_bytes(c.try_into().unwrap())))
+            .collect();
+        assert_eq!(hex_addr(&words), Some("fd00:200::1:1".parse().unwrap()));
+        assert_eq!(hex_addr("123"), None);
+        // The real tables of this machine parse (whatever they hold).
+        for t in ["/proc/net/icmp", "/proc/net/icmp6", "/proc/net/raw", "/proc/net/raw6"] {
+            let _ = ip_sockets(t);
+        }
     }
 
     #[test]

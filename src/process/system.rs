@@ -22,6 +22,14 @@
 //! at most every 50 ms and once a second without packets): an old program that opens a new socket
 //! is only seen by the next full rebuild.
 //!
+//! # ICMP and raw sockets (Linux)
+//! Every rebuild also reads `/proc/net/{icmp,icmp6,raw,raw6}` (`netstat2` reads only TCP and
+//! UDP): an ICMP socket (unprivileged `ping`) is listed with its echo identifier as its port, so
+//! an echo flow is found by (protocol, address, identifier) like a UDP one; a raw socket is listed
+//! with its IP protocol number, so a packet of any protocol without a socket of its own is given
+//! to the raw socket of that protocol (or of `IPPROTO_RAW`, 255) bound to its address or to any.
+//! Other systems have no such table here: those packets stay unattributed.
+//!
 //! # Connections traced by the kernel (Linux)
 //! With [`SystemSocketTable::start_connect_tracer`], every outgoing TCP connection is attributed
 //! by the kernel as `connect()` runs ([`super::connect_trace`]): exact even for a program that
@@ -68,6 +76,8 @@ type Key = (Proto, IpAddr, u16);
 /// The live socket table. See the module documentation.
 pub struct SystemSocketTable {
     sockets: AHashMap<Key, Arc<ProcessInfo>>,
+    /// Raw sockets: (bound address, IP protocol number) → owner (Linux).
+    raw: AHashMap<(IpAddr, u8), Arc<ProcessInfo>>,
     udp_ports: AHashMap<u16, Arc<ProcessInfo>>,
     /// pid → (start time, process).
     processes: AHashMap<u32, (u64, Arc<ProcessInfo>)>,
@@ -104,6 +114,7 @@ impl SystemSocketTable {
     pub fn new() -> Self {
         SystemSocketTable {
             sockets: AHashMap::new(),
+            raw: AHashMap::new(),
             udp_ports: AHashMap::new(),
             processes: AHashMap::new(),
             #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -276,6 +287,15 @@ impl SystemSocketTable {
             .flatten()
             .find_map(|a| self.sockets.get(&(proto, a, port)))
             .or_else(|| if proto == Proto::Udp { self.udp_ports.get(&port) } else { None })
+            .or_else(|| {
+                if matches!(proto, Proto::Tcp | Proto::Udp) || self.raw.is_empty() {
+                    return None;
+                }
+                // A raw socket of the protocol, or of IPPROTO_RAW (sends any protocol).
+                [proto.number(), 255]
+                    .into_iter()
+                    .find_map(|n| candidates.into_iter().flatten().find_map(|a| self.raw.get(&(a, n))))
+            })
             .cloned()
     }
 
@@ -292,8 +312,24 @@ impl SystemSocketTable {
         let mut owners = AHashMap::with_capacity(socks.len());
         procfs::socket_inodes(all.iter().copied(), &mut owners);
         self.known_pids = all.into_iter().collect();
-        let entries: Vec<(Key, Option<u32>)> =
+        let mut entries: Vec<(Key, Option<u32>)> =
             socks.into_iter().map(|(key, inode)| (key, owners.get(&inode).copied())).collect();
+        for (path, proto) in [("/proc/net/icmp", Proto::Icmp), ("/proc/net/icmp6", Proto::Icmpv6)] {
+            for (ip, port, inode) in procfs::ip_sockets(path) {
+                entries.push(((proto, ip, port), owners.get(&inode).copied()));
+            }
+        }
+        let mut raw = AHashMap::new();
+        for path in ["/proc/net/raw", "/proc/net/raw6"] {
+            for (ip, port, inode) in procfs::ip_sockets(path) {
+                let Some(info) = owners.get(&inode).and_then(|pid| self.process(*pid)) else { continue };
+                let slot = raw.entry((ip, port as u8)).or_insert_with(|| info.clone());
+                if info.pid < slot.pid {
+                    *slot = info;
+                }
+            }
+        }
+        self.raw = raw;
         self.install(entries);
         let known = &self.known_pids;
         self.processes.retain(|pid, _| known.contains(pid));
@@ -446,6 +482,8 @@ impl SystemSocketTable {
         let flags = match proto {
             Proto::Tcp => netstat2::ProtocolFlags::TCP,
             Proto::Udp => netstat2::ProtocolFlags::UDP,
+            // ICMP and raw sockets are read from /proc/net by the full rebuild only.
+            _ => return false,
         };
         // Owners first, and their names read at once: the process may be gone a moment later.
         let mut new = procfs::new_pids(&procfs::pids(), &self.known_pids);
@@ -581,6 +619,23 @@ mod tests {
         assert_eq!(t.find(Proto::Udp, v4, 53).unwrap().pid, 3, "port-only UDP fallback");
         assert!(t.find(Proto::Tcp, v4, 53).is_none(), "no port-only fallback for TCP");
         assert!(t.find(Proto::Udp, v4, 80).is_none(), "protocol is part of the key");
+    }
+
+    #[test]
+    fn icmp_sockets_by_identifier_and_raw_sockets_by_protocol() {
+        let mut t = SystemSocketTable::new();
+        let any4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        t.sockets.insert((Proto::Icmp, any4, 4242), info(5, "ping"));
+        t.raw.insert((any4, 1), info(6, "rawping"));
+        t.raw.insert((IpAddr::V6(Ipv6Addr::UNSPECIFIED), 47), info(7, "gre-tool"));
+        t.raw.insert(("10.0.0.9".parse().unwrap(), 255), info(8, "sender"));
+        let v4: IpAddr = "10.0.0.9".parse().unwrap();
+        assert_eq!(t.find(Proto::Icmp, v4, 4242).unwrap().pid, 5, "ping socket: the identifier is its port");
+        assert_eq!(t.find(Proto::Icmp, v4, 7).unwrap().pid, 6, "any other echo: the raw ICMP socket");
+        assert_eq!(t.find(Proto::Ip(47), v4, 0).unwrap().pid, 7, "dual-stack wildcard raw socket");
+        assert_eq!(t.find(Proto::Ip(50), v4, 0).unwrap().pid, 8, "IPPROTO_RAW bound to the address");
+        assert!(t.find(Proto::Ip(50), "10.0.0.10".parse().unwrap(), 0).is_none());
+        assert!(t.find(Proto::Udp, v4, 1).is_none(), "raw sockets never claim UDP or TCP");
     }
 
     #[test]

@@ -23,6 +23,8 @@ struct Raw {
     mode: Option<String>,
     max_traffic_during_10_sec: Option<u64>,
     min_leak_size: Option<u64>,
+    max_spread_during_10_sec: Option<u64>,
+    min_spread_destinations: Option<u32>,
     realert_after: Option<String>,
     locale: Option<String>,
     interfaces: Option<Vec<String>>,
@@ -147,6 +149,12 @@ impl ServiceConfig {
         if let Some(v) = raw.min_leak_size {
             c.thresholds.min_leak_size = v;
         }
+        if let Some(v) = raw.max_spread_during_10_sec {
+            c.thresholds.max_spread_during_10_sec = v;
+        }
+        if let Some(v) = raw.min_spread_destinations {
+            c.thresholds.min_spread_destinations = v;
+        }
         if let Some(v) = raw.realert_after {
             c.realert_after = crate::parse::parse_duration_us(&v).map_err(|e| bad("realert_after", e))?;
         }
@@ -206,6 +214,8 @@ pub struct SettingsChange {
     pub mode: Option<Mode>,
     pub max_traffic_during_10_sec: Option<u64>,
     pub min_leak_size: Option<u64>,
+    pub max_spread_during_10_sec: Option<u64>,
+    pub min_spread_destinations: Option<u32>,
     /// µs, and the text as written (e.g. `15m`).
     pub realert_after: Option<(i64, String)>,
 }
@@ -227,6 +237,15 @@ impl SettingsChange {
                 "min_leak_size" => {
                     c.min_leak_size = Some(val.as_u64().ok_or("min_leak_size: expected a whole number of bytes")?);
                 }
+                "max_spread_during_10_sec" => {
+                    c.max_spread_during_10_sec =
+                        Some(val.as_u64().ok_or("max_spread_during_10_sec: expected a whole number of bytes")?);
+                }
+                "min_spread_destinations" => {
+                    let n = val.as_u64().and_then(|n| u32::try_from(n).ok());
+                    c.min_spread_destinations =
+                        Some(n.ok_or("min_spread_destinations: expected a whole number of destinations")?);
+                }
                 "realert_after" => {
                     let text = match val {
                         serde_json::Value::String(s) => s.clone(),
@@ -239,7 +258,8 @@ impl SettingsChange {
                 other => {
                     return Err(format!(
                         "`{other}` cannot be changed through the API (mode, max_traffic_during_10_sec, min_leak_size, \
-                         realert_after can); edit the configuration file and reload"
+                         max_spread_during_10_sec, min_spread_destinations, realert_after can); edit the \
+                         configuration file and reload"
                     ));
                 }
             }
@@ -267,6 +287,12 @@ impl SettingsChange {
         }
         if let Some(v) = self.min_leak_size {
             doc["min_leak_size"] = toml_edit::value(v as i64);
+        }
+        if let Some(v) = self.max_spread_during_10_sec {
+            doc["max_spread_during_10_sec"] = toml_edit::value(v as i64);
+        }
+        if let Some(v) = self.min_spread_destinations {
+            doc["min_spread_destinations"] = toml_edit::value(i64::from(v));
         }
         if let Some((_, text)) = &self.realert_after {
             doc["realert_after"] = toml_edit::value(text.as_str());
@@ -343,13 +369,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("leakwatch.toml");
         std::fs::write(&path, "# the admin's note\nmode = \"adequate\" # why\ninterfaces = [\"eth0\"]\n").unwrap();
-        let change = SettingsChange::from_json(&serde_json::json!({"mode": "chill", "min_leak_size": 5000})).unwrap();
+        let change = SettingsChange::from_json(
+            &serde_json::json!({"mode": "chill", "min_leak_size": 5000, "max_spread_during_10_sec": 300000, "min_spread_destinations": 6}),
+        )
+        .unwrap();
         change.write_to(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("# the admin's note"), "{text}");
         assert!(text.contains("interfaces = [\"eth0\"]"), "{text}");
         let c = ServiceConfig::load(&path).unwrap();
         assert_eq!((c.mode, c.thresholds.min_leak_size), (Mode::Chill, 5000));
+        assert_eq!((c.thresholds.max_spread_during_10_sec, c.thresholds.min_spread_destinations), (300_000, 6));
         assert!(SettingsChange::from_json(&serde_json::json!({"socket": "/tmp/x"})).unwrap_err().contains("`socket`"));
     }
 }

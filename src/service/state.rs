@@ -240,6 +240,8 @@ impl Shared {
             ChangeKind::Thresholds(t) => {
                 data["max_traffic_during_10_sec"] = json!(t.max_traffic_during_10_sec);
                 data["min_leak_size"] = json!(t.min_leak_size);
+                data["max_spread_during_10_sec"] = json!(t.max_spread_during_10_sec);
+                data["min_spread_destinations"] = json!(t.min_spread_destinations);
                 if let Ok(mut g) = self.config.lock() {
                     g.thresholds = *t;
                 }
@@ -393,10 +395,18 @@ impl Backend {
         if let Some(m) = change.mode {
             self.handle.command_by(Command::SetMode(m), by);
         }
-        if change.max_traffic_during_10_sec.is_some() || change.min_leak_size.is_some() {
+        if change.max_traffic_during_10_sec.is_some()
+            || change.min_leak_size.is_some()
+            || change.max_spread_during_10_sec.is_some()
+            || change.min_spread_destinations.is_some()
+        {
             thresholds.max_traffic_during_10_sec =
                 change.max_traffic_during_10_sec.unwrap_or(thresholds.max_traffic_during_10_sec);
             thresholds.min_leak_size = change.min_leak_size.unwrap_or(thresholds.min_leak_size);
+            thresholds.max_spread_during_10_sec =
+                change.max_spread_during_10_sec.unwrap_or(thresholds.max_spread_during_10_sec);
+            thresholds.min_spread_destinations =
+                change.min_spread_destinations.unwrap_or(thresholds.min_spread_destinations);
             self.handle.command_by(Command::SetThresholds(thresholds), by);
         }
         if let Some((us, _)) = change.realert_after {
@@ -467,6 +477,8 @@ fn settings_json(c: &ServiceConfig) -> Value {
         "mode": c.mode.as_str(),
         "max_traffic_during_10_sec": c.thresholds.max_traffic_during_10_sec,
         "min_leak_size": c.thresholds.min_leak_size,
+        "max_spread_during_10_sec": c.thresholds.max_spread_during_10_sec,
+        "min_spread_destinations": c.thresholds.min_spread_destinations,
         "realert_after_s": c.realert_after / crate::time::SECOND,
         "locale": c.locale.as_str(),
         "interfaces": c.interfaces,

@@ -94,7 +94,7 @@ impl Stream {
         let tcp_flags = match self.proto {
             Proto::Tcp if payload > 0 => tcp_flags::ACK | tcp_flags::PSH,
             Proto::Tcp => tcp_flags::ACK,
-            Proto::Udp => 0,
+            _ => 0,
         };
         Packet {
             ts: ts(t_us),

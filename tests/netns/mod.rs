@@ -244,13 +244,18 @@ pub struct Run {
 
 impl Run {
     pub fn start(pair: &NetPair, extra: &[&str]) -> Run {
+        Run::start_in_mode(pair, "paranoid", extra)
+    }
+
+    /// [`Run::start`] in another mode (`adequate` is the command line's default).
+    pub fn start_in_mode(pair: &NetPair, mode: &str, extra: &[&str]) -> Run {
         let config = tempfile::tempdir().unwrap();
         let mut cmd = pair.in_a("env");
         cmd.arg("LC_ALL=C.UTF-8")
             .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.path().display()))
             .arg(format!("LEAKWATCH_HISTORY_DIR={}", config.path().display()))
             .arg(env!("CARGO_BIN_EXE_leakwatch"))
-            .args(["run", "--json", "--interface", &pair.veth_a, "--mode", "paranoid"])
+            .args(["run", "--json", "--interface", &pair.veth_a, "--mode", mode])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

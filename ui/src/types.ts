@@ -1,6 +1,6 @@
 // Payloads of docs/ui-contract.md (snake_case JSON, times RFC 3339 UTC).
 
-export type Kind = 'sudden' | 'active' | 'passive';
+export type Kind = 'sudden' | 'active' | 'passive' | 'spread';
 export type Phase = 'new' | 'update' | 'end';
 
 export interface ProcessView {

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use support::ndpi::{Count, parse_ndpi_file, parse_ndpi_line};
+use support::ndpi::{Count, parse_ndpi_file, parse_ndpi_line, parse_ndpi_line_of};
 use support::{leakwatch, ndpi_dir};
 
 /// One line of `replay --flows --json`.
@@ -88,7 +88,11 @@ fn our_flows(capture: &Path) -> Vec<OurFlow> {
             want.sort_unstable();
             assert_eq!(keys, want, "flow JSON keys of {}: {v}", capture.display());
             let proto = v["proto"].as_str().unwrap_or_else(|| panic!("flow JSON `proto` is not a string: {v}"));
-            assert!(proto == "tcp" || proto == "udp", "flow JSON `proto` is {proto:?}: {v}");
+            assert!(
+                ["tcp", "udp", "sctp", "icmp", "icmpv6", "igmp", "gre", "esp"].contains(&proto)
+                    || proto.starts_with("ip-"),
+                "flow JSON `proto` is {proto:?}: {v}"
+            );
             assert!(num(&v, "payload_out") <= num(&v, "bytes_out"), "payload larger than frames: {v}");
             assert!(num(&v, "payload_in") <= num(&v, "bytes_in"), "payload larger than frames: {v}");
             OurFlow {
@@ -381,6 +385,34 @@ fn every_ndpi_flow_matches_ours() {
     assert!(problems.is_empty(), "{} problem(s) against nDPI 4.2:\n{}", problems.len(), problems.join("\n"));
     assert_eq!(checked, total, "every nDPI TCP/UDP flow is found and matches");
     assert!(!adjusted.is_empty(), "dns_fragmented.pcap has fragments: the adjustment must have been exercised");
+}
+
+/// The flows of other IP protocols nDPI lists (teams.pcap has an ICMP flow, netflix.pcap an IGMP one; ports
+/// written as 0) are ours too, with the same packets and frame bytes each way: every IP protocol
+/// is counted (docs/detection.md §1).
+#[test]
+fn ndpi_icmp_and_igmp_flows_match_ours() {
+    let mut checked = Vec::new();
+    for (capture, expected) in captures_with_ground_truth() {
+        let text = std::fs::read_to_string(&expected).unwrap();
+        let ndpi: Vec<_> = text.lines().filter_map(|l| parse_ndpi_line_of(l, &["ICMP", "ICMPV6", "IGMP"])).collect();
+        if ndpi.is_empty() {
+            continue;
+        }
+        let ours = our_flows(&capture);
+        for n in &ndpi {
+            let found = ours
+                .iter()
+                .find(|f| key(&f.proto, f.local, f.remote) == key(&n.proto, n.a, n.b))
+                .unwrap_or_else(|| panic!("{}: no flow of ours for nDPI's {}", capture.display(), n.line));
+            let (c2s, s2c) = if found.local == n.a { (found.out, found.inc) } else { (found.inc, found.out) };
+            assert_eq!((c2s, s2c), (n.c2s, n.s2c), "{}: {}", capture.display(), n.line);
+            checked.push(format!("{} {} -> {}", n.proto, n.a, n.b));
+        }
+    }
+    eprintln!("non-TCP/UDP flows checked: {checked:?}");
+    assert!(checked.iter().any(|c| c.starts_with("icmp ")), "teams.pcap's ICMP flow: {checked:?}");
+    assert!(checked.iter().any(|c| c.starts_with("igmp ")), "netflix.pcap's IGMP flow: {checked:?}");
 }
 
 fn truncate_line(s: &str) -> &str {

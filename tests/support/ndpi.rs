@@ -55,6 +55,12 @@ pub fn parse_count(s: &str) -> Option<Count> {
 /// `\t1\tTCP 192.168.1.7:51215 <-> 46.44.253.187:8080 [proto: …]…[2202 pkts/1032520 bytes <-> 2864 pkts/3652905 bytes]…`
 /// (IPv6 endpoints as `[addr]:port`; the arrow may be `->`).
 pub fn parse_ndpi_line(line: &str) -> Option<NdpiFlow> {
+    parse_ndpi_line_of(line, &["TCP", "UDP"])
+}
+
+/// [`parse_ndpi_line`] for flow lines of the protocols `protos` (nDPI's upper-case names, e.g.
+/// `ICMP`, `IGMP`; their ports are written as 0).
+pub fn parse_ndpi_line_of(line: &str, protos: &[&str]) -> Option<NdpiFlow> {
     let rest = line.strip_prefix('\t')?;
     let (num, rest) = rest.split_once('\t')?;
     if num.is_empty() || !num.bytes().all(|c| c.is_ascii_digit()) {
@@ -62,7 +68,7 @@ pub fn parse_ndpi_line(line: &str) -> Option<NdpiFlow> {
     }
     let mut words = rest.split_whitespace();
     let proto = words.next()?;
-    if proto != "TCP" && proto != "UDP" {
+    if !protos.contains(&proto) {
         return None;
     }
     let a: SocketAddr = words.next()?.parse().ok()?;

@@ -166,7 +166,7 @@ run_tool() { # $1 = name, $2 = pass
     TOOL_PID=
     SEEN[$name,$pass]=-
     if [ "$name" = leakwatch ]; then
-        # "leakwatch: stopped: N TCP/UDP packets, N other, N unparsable, N flows, N alerts,
+        # "leakwatch: stopped: N IP packets, N other, N unparsable, N flows, N alerts,
         #  N dropped batches, N kernel drops"
         SUMMARY[$pass]=$(grep 'stopped:' "$WORK/leakwatch.err" | tail -n 1 || true)
         SEEN[$name,$pass]=$(awk '/stopped:/ { print $3 + $6 + $8 }' "$WORK/leakwatch.err" | tail -n 1)

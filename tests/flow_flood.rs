@@ -12,7 +12,7 @@ mod flood;
 mod support;
 
 use flood::FloodSpec;
-use leakwatch::alert::{AlertEvent, AlertPhase};
+use leakwatch::alert::{AlertEvent, AlertPhase, LeakKind};
 use leakwatch::capture::file::read_file;
 use leakwatch::engine::{Delivery, Engine, Summary, TableUsage};
 use leakwatch::judge::{Mode, Rules};
@@ -61,7 +61,9 @@ fn an_upload_through_a_flow_flood_is_still_detected() {
     let (events, summary) = replay(&path, config);
 
     let new: Vec<_> = events.iter().filter(|e| e.phase == AlertPhase::New).collect();
-    assert_eq!(new.len(), 1, "one alert, the upload's: {new:#?}");
+    let (amplifier, new): (Vec<_>, Vec<_>) = new.into_iter().partition(|e| e.alert.kind == LeakKind::Spread);
+    assert_eq!(new.len(), 1, "one alert per destination, the upload's: {new:#?}");
+    check_amplifier(&amplifier.iter().map(|e| &e.alert).collect::<Vec<_>>());
     let a = &new[0].alert;
     assert_eq!((a.dstip, a.dstport), (flood::upload_dst(), flood::UPLOAD_PORT), "{a:#?}");
     assert_eq!(a.hostname.as_deref(), Some(flood::UPLOAD_HOST), "its name survived the flood: {a:#?}");
@@ -85,6 +87,16 @@ fn an_upload_through_a_flow_flood_is_still_detected() {
     assert!(t.flows.evicted >= SPEC.destinations - 14_336, "{t:?}");
 }
 
+/// The DNS answers the machine sends from port 53 to thousands of victims (it is the amplifier)
+/// are one spread upload of that unattributed socket, whose 256 KiB within 10 s pass the spread
+/// threshold: one alert, not one per victim, and it names the socket's port.
+fn check_amplifier(spread: &[&leakwatch::alert::Alert]) {
+    assert_eq!(spread.len(), 1, "{spread:#?}");
+    let a = spread[0];
+    assert_eq!((a.process.is_none(), a.srcport, a.proto), (true, 53, leakwatch::packet::Proto::Udp), "{a:#?}");
+    assert!(a.destinations > 1000, "{a:#?}");
+}
+
 /// The `leakwatch replay` command itself, default bounds: the alert is printed, each table that
 /// filled is named once on stderr, the evictions are summed up at the end.
 #[test]
@@ -96,8 +108,10 @@ fn leakwatch_replay_reports_the_upload_and_the_full_tables() {
         None,
     );
     run.assert_code(0);
-    let alerts = run.json_lines();
+    let (spread, alerts): (Vec<_>, Vec<_>) = run.json_lines().into_iter().partition(|a| a["kind"] == "spread");
     assert_eq!(alerts.len(), 1, "{}", run.dump());
+    assert_eq!(spread.len(), 1, "the amplifier: {}", run.dump());
+    assert_eq!((spread[0]["srcport"].as_u64(), spread[0]["proto"].as_str()), (Some(53), Some("udp")), "{}", run.dump());
     assert_eq!(alerts[0]["dstip"], flood::UPLOAD_DST.to_string(), "{}", run.dump());
     assert_eq!(alerts[0]["hostname"], flood::UPLOAD_HOST, "{}", run.dump());
     // 200,000 flows and 60,000 amplification victims (about 21,000 at once within the 70 s a
@@ -120,7 +134,7 @@ fn default_bounds_fit_the_memory_budget() {
     use leakwatch::naming::table::NameTable;
     let c = EngineConfig::default();
     let flows = FlowTable::bytes_when_full(c.max_flows);
-    let tracks = Detector::bytes_when_full(c.max_tracks);
+    let tracks = Detector::bytes_when_full(c.max_tracks) + Detector::spread_bytes_when_full(c.max_programs);
     // A name costs its length (about 20 bytes) plus the allocator's 16 bytes of overhead.
     let names = NameTable::bytes_when_full(c.max_names, 48);
     let mib = |b: usize| b as f64 / (1 << 20) as f64;

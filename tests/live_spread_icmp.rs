@@ -167,6 +167,5 @@ fn flows_show_the_icmp_protocol() {
     let f = &icmp[0];
     assert_eq!(f["remote"], format!("{dst}:0"), "{f}");
     assert_eq!((f["packets_out"].as_u64(), f["payload_out"].as_u64()), (Some(20), Some(20 * 1400)), "{f}");
-    assert_eq!(f["packets_in"].as_u64(), Some(20), "the replies: {f}");
     assert_eq!(f["process"]["name"], "python3", "{f}");
 }

@@ -27,13 +27,16 @@ fn replay_in<S: AsRef<OsStr>>(args: &[S], cwd: Option<&Path>) -> Run {
 }
 
 /// The alert JSON keys, plus `file` added by `replay`.
-const ALERT_KEYS: [&str; 18] = [
+const ALERT_KEYS: [&str; 21] = [
     "kind",
     "pattern",
     "process",
     "dstip",
     "dstport",
     "srcport",
+    "proto",
+    "destinations",
+    "top_destinations",
     "hostname",
     "orgname",
     "asn",
@@ -61,7 +64,7 @@ fn check_alert_json(v: &Value) {
     want.sort_unstable();
     assert_eq!(keys, want, "alert JSON keys: {v}");
     let kind = v["kind"].as_str().unwrap_or_else(|| panic!("`kind` is not a string: {v}"));
-    assert!(["sudden", "active", "passive"].contains(&kind), "kind {kind:?}: {v}");
+    assert!(["sudden", "active", "passive", "spread"].contains(&kind), "kind {kind:?}: {v}");
     let cf = v["callback_filter"].as_str().unwrap_or_else(|| panic!("`callback_filter` is not a string: {v}"));
     let parsed: Value =
         serde_json::from_str(cf).unwrap_or_else(|e| panic!("`callback_filter` is not JSON text ({e}): {cf}"));
@@ -173,10 +176,13 @@ fn flows_text_and_json_list_the_same_flows() {
             json.dump()
         );
         for l in &lines {
-            assert!(l.starts_with("tcp ") || l.starts_with("udp "), "{name}: not a flow line: {l}");
+            assert!(
+                ["tcp ", "udp ", "icmp ", "icmpv6 ", "igmp "].iter().any(|p| l.starts_with(p)),
+                "{name}: not a flow line: {l}"
+            );
         }
         for o in &objs {
-            assert!(o["proto"] == "tcp" || o["proto"] == "udp", "{name}: {o}");
+            assert!(["tcp", "udp", "icmp", "icmpv6", "igmp"].iter().any(|p| o["proto"] == *p), "{name}: {o}");
             let needle = format!(
                 "{} {} -> {} ",
                 o["proto"].as_str().unwrap(),
@@ -609,4 +615,25 @@ fn a_bad_file_does_not_stop_the_others() {
     assert_damage_warning(&run, &truncated, complete);
     assert!(run.stdout.contains("46.44.253.187"), "{}", run.dump());
     assert!(run.stdout.matches("185.60.216.53").count() >= 2, "both whatsapp copies alert\n{}", run.dump());
+}
+
+/// teams.pcap holds one ICMP flow (two destination-unreachable messages 93.71.110.205 →
+/// 192.168.1.6, 140 bytes, as nDPI lists it): `--flows` shows it with its protocol, in text and
+/// JSON, and the status line counts it as a packet, not as "other".
+#[test]
+fn the_icmp_flow_of_teams_is_listed_with_its_protocol() {
+    let cap = ndpi_capture("teams.pcap");
+    let json = replay(&[OsStr::new("--flows"), OsStr::new("--json"), cap.as_os_str()]);
+    json.assert_code(EXIT_OK);
+    let icmp: Vec<Value> = json.json_lines().into_iter().filter(|f| f["proto"] == "icmp").collect();
+    assert_eq!(icmp.len(), 1, "{}", json.dump());
+    let f = &icmp[0];
+    assert_eq!((f["local"].as_str(), f["remote"].as_str()), (Some("192.168.1.6:0"), Some("93.71.110.205:0")), "{f}");
+    assert_eq!(
+        (f["packets_in"].as_u64(), f["bytes_in"].as_u64(), f["packets_out"].as_u64()),
+        (Some(2), Some(140), Some(0)),
+        "{f}"
+    );
+    let text = replay(&[OsStr::new("--flows"), OsStr::new("--color"), OsStr::new("never"), cap.as_os_str()]);
+    assert!(text.lines().iter().any(|l| l.starts_with("icmp 192.168.1.6:0 -> 93.71.110.205:0 ")), "{}", text.dump());
 }

@@ -126,14 +126,14 @@ pub fn own_nets(all: &[Interface], include_loopback: bool) -> LocalNets {
     LocalNets::new(nets)
 }
 
-/// The BPF filter for one interface: what its own addresses send, plus DNS answers
-/// (source port 53) coming in.
+/// The BPF filter for one interface: everything its own addresses send (any IP protocol), plus
+/// DNS answers (TCP or UDP from source port 53) coming in.
 pub fn bpf_filter(own: &[IpAddr]) -> String {
     let mut srcs: Vec<String> = own.iter().map(|a| format!("src host {a}")).collect();
     srcs.sort();
     srcs.dedup();
-    srcs.push("src port 53".into());
-    format!("(tcp or udp) and ({})", srcs.join(" or "))
+    srcs.push("((tcp or udp) and src port 53)".into());
+    srcs.join(" or ")
 }
 
 #[cfg(test)]
@@ -143,8 +143,11 @@ mod tests {
     #[test]
     fn filter_names_every_own_address_and_dns() {
         let f = bpf_filter(&["10.0.0.1".parse().unwrap(), "fd00::1".parse().unwrap()]);
-        assert_eq!(f, "(tcp or udp) and (src host 10.0.0.1 or src host fd00::1 or src port 53)");
-        assert_eq!(bpf_filter(&[]), "(tcp or udp) and (src port 53)");
+        assert_eq!(f, "src host 10.0.0.1 or src host fd00::1 or ((tcp or udp) and src port 53)");
+        assert_eq!(bpf_filter(&[]), "((tcp or udp) and src port 53)");
+        // Every protocol the own addresses send passes (ICMP, GRE, ESP, …), compiled by libpcap.
+        let cap = pcap::Capture::dead(pcap::Linktype::ETHERNET).unwrap();
+        assert!(cap.compile(&f, true).is_ok(), "{f}");
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl std::fmt::Display for LiveStatus {
 pub struct LiveCounters {
     /// Frames read from all captures.
     pub frames: AtomicU64,
-    /// TCP/UDP packets parsed from them.
+    /// IP packets parsed from them.
     pub packets: AtomicU64,
     /// Packets the kernel dropped (buffer full), from `pcap_stats`.
     pub kernel_dropped: AtomicU64,

@@ -372,7 +372,7 @@ pub struct ReplayArgs {
     /// One JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Print one line per TCP/UDP flow instead of alerts.
+    /// Print one line per flow (any IP protocol) instead of alerts.
     #[arg(long)]
     pub flows: bool,
     #[command(flatten)]
@@ -398,7 +398,7 @@ pub struct RunArgs {
     /// One JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
-    /// On exit, print one line per TCP/UDP flow seen.
+    /// On exit, print one line per flow seen (any IP protocol).
     #[arg(long)]
     pub flows: bool,
     /// Never ask DNS servers for the names of addresses (reverse DNS is the last resort for a

@@ -143,7 +143,7 @@ fn replay_one(
     let opened = !matches!(result, Err(ref e) if !matches!(e, FileError::Damaged { .. }));
     if opened {
         tracing::info!(
-            "{name}: {} frames, {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts",
+            "{name}: {} frames, {} IP packets, {} other, {} unparsable, {} flows, {} alerts",
             summary.packets + summary.other + summary.malformed,
             summary.packets,
             summary.other,

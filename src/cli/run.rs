@@ -203,7 +203,7 @@ pub fn run(args: &RunArgs) -> i32 {
     }
     let _ = out.flush();
     tracing::info!(
-        "stopped: {} TCP/UDP packets, {} other, {} unparsable, {} flows, {} alerts, {} dropped batches, {} kernel drops",
+        "stopped: {} IP packets, {} other, {} unparsable, {} flows, {} alerts, {} dropped batches, {} kernel drops",
         summary.packets,
         summary.other,
         summary.malformed,

@@ -203,7 +203,7 @@ pub fn run(config_path: &Path) -> i32 {
     let summary = system.stop(false);
     drop(pump);
     tracing::info!(
-        "stopped: {} TCP/UDP packets, {} flows, {} alerts, {} dropped batches",
+        "stopped: {} IP packets, {} flows, {} alerts, {} dropped batches",
         summary.packets,
         summary.flows,
         summary.alerts,

@@ -132,7 +132,7 @@ pub struct Facts {
     pub bytes: Option<u64>,
     pub duration_s: Option<f64>,
     pub kind: Option<LeakKind>,
-    /// IP protocol that carried it (`None`: TCP or UDP, shown with the port).
+    /// IP protocol that carried it (`None`: taken as TCP); one without ports is named instead of a port.
     pub proto: Option<crate::packet::Proto>,
     /// How many destinations (spread uploads).
     pub destinations: Option<u32>,

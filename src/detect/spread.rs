@@ -400,7 +400,19 @@ mod tests {
         secs: f64,
         sport: impl Fn(u32) -> u16,
     ) -> Vec<AlertEvent> {
-        let (rules, names) = (Rules::shipped(Mode::Adequate), Naming::default());
+        spray_judged(d, &Rules::shipped(Mode::Adequate), process, n, each, secs, sport)
+    }
+
+    fn spray_judged(
+        d: &mut Detector,
+        rules: &Rules,
+        process: Option<&Arc<ProcessInfo>>,
+        n: u32,
+        each: u32,
+        secs: f64,
+        sport: impl Fn(u32) -> u16,
+    ) -> Vec<AlertEvent> {
+        let names = Naming::default();
         let mut events = Vec::new();
         let packets = n * each.div_ceil(KB);
         let step = (secs * 1e6 / f64::from(packets)) as i64;
@@ -418,7 +430,7 @@ mod tests {
                     process,
                 };
                 d.advance(c.ts, &names, &mut |e| events.push(e), None);
-                d.on_packet(c, &rules, &names, &mut |e| events.push(e));
+                d.on_packet(c, rules, &names, &mut |e| events.push(e));
                 k += 1;
             }
         }
@@ -535,6 +547,26 @@ mod tests {
         assert_eq!(new.len(), 1, "{new:#?}");
         assert_eq!(new[0].process.as_ref().map(|p| p.pid), Some(7));
         assert_eq!(new[0].proto, Proto::Udp);
+    }
+
+    /// "Always ignore" on a spread alert (its callback filter) silences that program's spread
+    /// uploads and nothing else: its upload to one address still alerts.
+    #[test]
+    fn ignoring_a_spread_alert_leaves_the_programs_other_uploads_alerting() {
+        let p = curl();
+        let mut rules = Rules::shipped(Mode::Adequate);
+        let events = spray_judged(&mut detector(), &rules, Some(&p), 50, 20 * KB, 10.0, |_| 40_000);
+        let filter: serde_json::Value = serde_json::from_str(&news(&events)[0].callback_filter).unwrap();
+        assert!(rules.check_not_over_broad(&filter.to_string()).is_ok(), "{filter}");
+        assert!(rules.set_user_ignores([(1, &filter)]).is_empty());
+        let again = spray_judged(&mut detector(), &rules, Some(&p), 50, 20 * KB, 10.0, |_| 40_000);
+        assert!(again.is_empty(), "{again:#?}");
+        let one = spray_judged(&mut detector(), &rules, Some(&p), 1, 400 * KB, 3.0, |_| 40_000);
+        let kinds: Vec<_> = news(&one).iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, vec![LeakKind::Sudden]);
+        // Another program's spread upload still alerts.
+        let other = Arc::new(ProcessInfo { pid: 8, name: "wget".into(), exe: None });
+        assert_eq!(news(&spray_judged(&mut detector(), &rules, Some(&other), 50, 20 * KB, 10.0, |_| 1)).len(), 1);
     }
 
     #[test]

@@ -28,11 +28,7 @@ pub fn extract(p: &Packet, payload: &[u8], out: &mut Vec<NameFact>) {
         return;
     }
     match p.proto {
-        Proto::Udp => {
-            if p.sport == 53 {
-                dns::extract_udp(payload, out);
-            }
-        }
+        Proto::Udp if p.sport == 53 => dns::extract_udp(payload, out),
         Proto::Tcp => {
             if p.sport == 53 {
                 dns::extract_tcp(payload, out);

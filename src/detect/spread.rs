@@ -394,17 +394,6 @@ mod tests {
     /// other, all within `secs` seconds; `sport(i)` is the local port used for destination `i`.
     fn spray(
         d: &mut Detector,
-        process: Option<&Arc<ProcessInfo>>,
-        n: u32,
-        each: u32,
-        secs: f64,
-        sport: impl Fn(u32) -> u16,
-    ) -> Vec<AlertEvent> {
-        spray_judged(d, &Rules::shipped(Mode::Adequate), process, n, each, secs, sport)
-    }
-
-    fn spray_judged(
-        d: &mut Detector,
         rules: &Rules,
         process: Option<&Arc<ProcessInfo>>,
         n: u32,
@@ -438,6 +427,10 @@ mod tests {
         events
     }
 
+    fn adequate() -> Rules {
+        Rules::shipped(Mode::Adequate)
+    }
+
     fn detector() -> Detector {
         Detector::new(Thresholds::default(), 600 * SECOND, 1024)
     }
@@ -450,7 +443,7 @@ mod tests {
     fn one_megabyte_as_20_kb_to_each_of_50_addresses_in_10_s_is_one_spread_alert() {
         let mut d = detector();
         let p = curl();
-        let events = spray(&mut d, Some(&p), 50, 20 * KB, 10.0, |i| 40_000 + i as u16);
+        let events = spray(&mut d, &adequate(), Some(&p), 50, 20 * KB, 10.0, |i| 40_000 + i as u16);
         let new = news(&events);
         assert_eq!(new.len(), 1, "{new:#?}");
         let a = new[0];
@@ -496,19 +489,19 @@ mod tests {
     fn too_few_destinations_or_too_little_is_no_spread_alert() {
         let p = curl();
         // 3 × 95 KB = 285 KB in 10 s, but only three destinations.
-        assert!(news(&spray(&mut detector(), Some(&p), 3, 95 * KB, 9.0, |_| 40_000)).is_empty());
+        assert!(news(&spray(&mut detector(), &adequate(), Some(&p), 3, 95 * KB, 9.0, |_| 40_000)).is_empty());
         // 50 × 5 KB: 250 KB, under 256 KiB.
-        assert!(news(&spray(&mut detector(), Some(&p), 50, 5 * KB, 9.0, |_| 40_000)).is_empty());
+        assert!(news(&spray(&mut detector(), &adequate(), Some(&p), 50, 5 * KB, 9.0, |_| 40_000)).is_empty());
         // The same 1 MB spread over 60 s: never 256 KiB within 10 s.
-        assert!(news(&spray(&mut detector(), Some(&p), 50, 20 * KB, 60.0, |_| 40_000)).is_empty());
+        assert!(news(&spray(&mut detector(), &adequate(), Some(&p), 50, 20 * KB, 60.0, |_| 40_000)).is_empty());
     }
 
     #[test]
     fn unknown_senders_are_summed_per_local_socket_never_together() {
         // 50 unattributed sockets, one per destination: nothing to sum.
-        assert!(news(&spray(&mut detector(), None, 50, 20 * KB, 10.0, |i| 40_000 + i as u16)).is_empty());
+        assert!(news(&spray(&mut detector(), &adequate(), None, 50, 20 * KB, 10.0, |i| 40_000 + i as u16)).is_empty());
         // One unattributed socket spraying 50 destinations: an alert naming the socket's port.
-        let events = spray(&mut detector(), None, 50, 20 * KB, 10.0, |_| 5353);
+        let events = spray(&mut detector(), &adequate(), None, 50, 20 * KB, 10.0, |_| 5353);
         let new = news(&events);
         assert_eq!(new.len(), 1);
         assert_eq!((new[0].kind, new[0].process.is_none(), new[0].srcport), (LeakKind::Spread, true, 5353));
@@ -554,19 +547,19 @@ mod tests {
     #[test]
     fn ignoring_a_spread_alert_leaves_the_programs_other_uploads_alerting() {
         let p = curl();
-        let mut rules = Rules::shipped(Mode::Adequate);
-        let events = spray_judged(&mut detector(), &rules, Some(&p), 50, 20 * KB, 10.0, |_| 40_000);
+        let mut rules = adequate();
+        let events = spray(&mut detector(), &rules, Some(&p), 50, 20 * KB, 10.0, |_| 40_000);
         let filter: serde_json::Value = serde_json::from_str(&news(&events)[0].callback_filter).unwrap();
         assert!(rules.check_not_over_broad(&filter.to_string()).is_ok(), "{filter}");
         assert!(rules.set_user_ignores([(1, &filter)]).is_empty());
-        let again = spray_judged(&mut detector(), &rules, Some(&p), 50, 20 * KB, 10.0, |_| 40_000);
+        let again = spray(&mut detector(), &rules, Some(&p), 50, 20 * KB, 10.0, |_| 40_000);
         assert!(again.is_empty(), "{again:#?}");
-        let one = spray_judged(&mut detector(), &rules, Some(&p), 1, 400 * KB, 3.0, |_| 40_000);
+        let one = spray(&mut detector(), &rules, Some(&p), 1, 400 * KB, 3.0, |_| 40_000);
         let kinds: Vec<_> = news(&one).iter().map(|a| a.kind).collect();
         assert_eq!(kinds, vec![LeakKind::Sudden]);
         // Another program's spread upload still alerts.
         let other = Arc::new(ProcessInfo { pid: 8, name: "wget".into(), exe: None });
-        assert_eq!(news(&spray_judged(&mut detector(), &rules, Some(&other), 50, 20 * KB, 10.0, |_| 1)).len(), 1);
+        assert_eq!(news(&spray(&mut detector(), &rules, Some(&other), 50, 20 * KB, 10.0, |_| 1)).len(), 1);
     }
 
     #[test]

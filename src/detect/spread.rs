@@ -562,6 +562,36 @@ mod tests {
         assert_eq!(news(&spray(&mut detector(), &rules, Some(&other), 50, 20 * KB, 10.0, |_| 1)).len(), 1);
     }
 
+    /// A flood of unattributed sockets (one packet each) keeps the spread table within its bound
+    /// and evicts them first: a program spraying through it is still caught.
+    #[test]
+    fn a_flood_of_sockets_keeps_the_spread_table_bounded() {
+        let mut d = Detector::with_programs(Thresholds::default(), 600 * SECOND, 16_384, 8);
+        let (rules, names) = (adequate(), Naming::default());
+        let p = curl();
+        let mut events = Vec::new();
+        for k in 0..5_000u32 {
+            let c = |process, sport, remote, payload| Counted {
+                ts: Ts(i64::from(k) * 2_000),
+                proto: Proto::Udp,
+                local: IpAddr::from([10, 0, 0, 1]),
+                remote,
+                dport: 53,
+                sport,
+                payload,
+                process,
+            };
+            let flood = c(None, 1_024 + (k % 60_000) as u16, IpAddr::from([45, 1, (k >> 8) as u8, k as u8]), 60);
+            d.on_packet(flood, &rules, &names, &mut |e| events.push(e));
+            let spray = c(Some(&p), 40_000, dest(k / 100), 200);
+            d.on_packet(spray, &rules, &names, &mut |e| events.push(e));
+            assert!(d.programs() <= 8);
+        }
+        let new = news(&events);
+        assert_eq!(new.len(), 1, "{new:#?}");
+        assert_eq!((new[0].kind, new[0].process.as_ref().map(|p| p.pid)), (LeakKind::Spread, Some(7)));
+    }
+
     #[test]
     fn top_destinations_are_exact() {
         let mut p = Program::new(None);

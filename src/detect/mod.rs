@@ -18,7 +18,7 @@ pub use window::Window;
 use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
 use crate::bounded::{BoundedMap, SlotId};
 use crate::judge::Rules;
-use crate::naming::Naming;
+use crate::naming::{NameScope, Naming};
 use crate::patterns::Facts;
 use crate::process::ProcessInfo;
 use crate::settings::{Thresholds, timing::*};
@@ -74,6 +74,9 @@ struct Episode {
 #[derive(Clone, Debug)]
 struct Track {
     process: Option<Arc<ProcessInfo>>,
+    /// The first host name this threat's own connections sent (TLS SNI, HTTP Host): a claim
+    /// of the program, shared with its flow (never copied per packet).
+    name: Option<Arc<str>>,
     last: Option<Ts>,
     sudden: Window,
     run_start: Ts,
@@ -93,6 +96,7 @@ impl Track {
     fn new(process: Option<Arc<ProcessInfo>>) -> Track {
         Track {
             process,
+            name: None,
             last: None,
             sudden: Window::new((SUDDEN_WINDOW / SUDDEN_BUCKET) as usize, SUDDEN_BUCKET),
             run_start: Ts(0),
@@ -114,6 +118,7 @@ impl Track {
         t.sudden.clear();
         t.passive.clear();
         t.process = process;
+        t.name = None;
         t.last = None;
         t.run_start = Ts(0);
         t.run_bytes = 0;
@@ -134,6 +139,9 @@ impl Track {
         self.dports.absorb(&o.dports);
         self.sports.absorb(&o.sports);
         self.sec_bytes += o.sec_bytes;
+        if self.name.is_none() {
+            self.name.clone_from(&o.name);
+        }
         if let Some(ol) = o.last {
             self.run_start = if self.last.is_some() { self.run_start.min(o.run_start) } else { o.run_start };
             self.session_start =
@@ -180,6 +188,8 @@ pub struct Counted<'a> {
     pub sport: u16,
     pub payload: u32,
     pub process: Option<&'a Arc<ProcessInfo>>,
+    /// The name the packet's own connection sent (TLS SNI, HTTP Host), if it did.
+    pub name: Option<&'a Arc<str>>,
 }
 
 impl Detector {
@@ -256,7 +266,7 @@ impl Detector {
             for slot in self.touched.drain(..) {
                 if let Some((live, key, t)) = self.tracks.slot_value_mut(slot) {
                     if live && stats.is_some() && t.sec_bytes > 0 {
-                        let dest = names.describe(key.remote);
+                        let dest = names.describe_for(key.remote, NameScope::of(key.pid));
                         rates.push(Rate {
                             process: t.process.clone(),
                             remote: key.remote,
@@ -338,6 +348,11 @@ impl Detector {
             },
             |old| Track::recycle(old, c.process.cloned()),
         );
+        if t.name.is_none()
+            && let Some(n) = c.name
+        {
+            t.name = Some(n.clone());
+        }
         let gap = t.last.map(|l| ts.micros_since(l).max(0));
         // A quiet spell longer than the episode limit ends the open alert here and now, even
         // if the periodic check has not run yet in this second.
@@ -552,7 +567,7 @@ fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
 
 /// The alert for an episode; its destination is named now (never per packet).
 fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Alert {
-    let dest = names.describe_for_alert(key.remote);
+    let dest = names.describe_for_alert(key.remote, NameScope::of(key.pid));
     let mut alert = Alert {
         id: ep.id,
         kind: ep.kind,
@@ -561,7 +576,8 @@ fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Al
         dstip: key.remote,
         dstport: t.dports.dominant(),
         srcport: t.sports.dominant(),
-        hostname: dest.hostname,
+        // The threat's own connections' claim first, then what DNS told this program.
+        hostname: t.name.as_deref().map(str::to_string).or(dest.hostname),
         orgname: dest.orgname,
         asn: dest.asn,
         country: dest.country,
@@ -582,7 +598,7 @@ mod tests {
     use crate::judge::Mode;
 
     fn counted(remote: IpAddr, t: i64, payload: u32) -> Counted<'static> {
-        Counted { ts: Ts(t), remote, dport: 443, sport: 40_000, payload, process: None }
+        Counted { ts: Ts(t), remote, dport: 443, sport: 40_000, payload, process: None, name: None }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Alerts: what the engine tells front ends, and their JSON form.
 
 use crate::i18n::Messages;
+use crate::naming::owner::NameTrust;
 use crate::process::ProcessInfo;
 use crate::time::Ts;
 use serde::Serialize;
@@ -57,6 +58,10 @@ pub struct Alert {
     pub orgname: Option<String>,
     pub asn: Option<u32>,
     pub country: Option<String>,
+    /// How far `hostname` can be believed (`None` without a host name): a name the address's
+    /// owner contradicts is shown as such and matches no ignore or mode filter; an unverified
+    /// one matches only filters that also pin the destination (see `naming::owner`).
+    pub name_trust: Option<NameTrust>,
     /// Bytes sent by the threat from `started` to `at`.
     pub bytes: u64,
     pub started: Ts,
@@ -123,6 +128,7 @@ impl Alert {
             "orgname": self.orgname,
             "asn": self.asn,
             "country": self.country,
+            "name_trust": self.name_trust,
             "bytes": self.bytes,
             "duration_s": (self.duration_s() * 1000.0).round() / 1000.0,
             "started": self.started.rfc3339(),
@@ -156,6 +162,7 @@ mod tests {
             orgname: None,
             asn: None,
             country: None,
+            name_trust: None,
             bytes: 48000,
             started: Ts::from_secs_f64(10.0),
             at: Ts::from_secs_f64(18.25),

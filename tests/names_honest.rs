@@ -176,3 +176,136 @@ fn system_resolver_rule() {
     assert!(is_system_resolver(sa("192.168.1.1", 53), &listed));
     assert!(!is_system_resolver(sa("1.0.4.53", 53), &listed));
 }
+
+// ---- Part 2: a name the address's owner contradicts, and unverified names ----
+
+use leakwatch::alert::Alert;
+use leakwatch::i18n::{Locale, Messages};
+use leakwatch::naming::asn::AsnDb;
+use leakwatch::naming::owner::NameTrust;
+use std::sync::{Arc, LazyLock};
+
+static ASN: LazyLock<Arc<AsnDb>> = LazyLock::new(|| {
+    Arc::new(AsnDb::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data")).expect("load data/"))
+});
+
+/// GitHub, Inc. (AS36459) in the bundled data.
+const GITHUB_SERVER: &str = "140.82.112.3";
+
+fn config_asn(mode: Mode) -> EngineConfig {
+    EngineConfig { asn: Some(ASN.clone()), ..config(mode) }
+}
+
+/// The uploader says `name` in its own ClientHello to `server`, then uploads 400 KB there.
+fn claimed_upload(name: &str, server: &str) -> Vec<(Vec<NameFact>, Vec<Packet>)> {
+    let s = uploader().dst(server);
+    let hello = fact(name, server, NameSource::Sni, (sa(ME, 40001), sa(server, 443)));
+    vec![(vec![hello], vec![s.packet(0, 500)]), (vec![], upload(s, us(1.0)))]
+}
+
+fn the_new_alert(out: &Out, pid: u32, mode: Mode) -> Alert {
+    let news = out.news_of(pid);
+    assert_eq!(news.len(), 1, "{mode}: {:#?}", out.events);
+    news[0].alert.clone()
+}
+
+#[test]
+fn a_tls_name_the_owner_contradicts_alerts_in_every_mode_and_says_so() {
+    for name in ["github.com", "rr3---sn-abc.googlevideo.com"] {
+        for mode in Mode::ALL {
+            let out = run(config_asn(mode), claimed_upload(name, UNKNOWN_SERVER));
+            let a = the_new_alert(&out, 99, mode);
+            assert_eq!(a.hostname.as_deref(), Some(name));
+            assert_eq!(a.orgname.as_deref(), Some("Gtelecom Pty Ltd"));
+            assert_eq!(a.name_trust, Some(NameTrust::Contradicted), "{mode}");
+            let en = Messages::new(Locale::En).alert_message(&a);
+            assert!(en.contains(&format!("claims to be {name}; the address belongs to Gtelecom Pty Ltd")), "{en}");
+            let ru = Messages::new(Locale::Ru).alert_message(&a);
+            assert!(ru.contains(&format!("называет себя {name}; адрес принадлежит Gtelecom Pty Ltd")), "{ru}");
+        }
+    }
+}
+
+#[test]
+fn an_upload_with_tls_name_github_to_a_non_github_address_alerts_in_chill() {
+    let out = run(config_asn(Mode::Chill), claimed_upload("github.com", UNKNOWN_SERVER));
+    let a = the_new_alert(&out, 99, Mode::Chill);
+    // Threat patterns may still use the name for naming the alert.
+    assert_eq!(a.pattern.as_deref(), Some("Pattern.GitHub"));
+}
+
+#[test]
+fn the_same_name_on_githubs_own_address_is_verified_and_chill_still_ignores_it() {
+    let out = run(config_asn(Mode::Chill), claimed_upload("github.com", GITHUB_SERVER));
+    assert!(out.news_of(99).is_empty(), "{:#?}", out.events);
+    let out = run(config_asn(Mode::Paranoid), claimed_upload("github.com", GITHUB_SERVER));
+    assert_eq!(the_new_alert(&out, 99, Mode::Paranoid).name_trust, Some(NameTrust::Verified));
+}
+
+#[test]
+fn its_own_resolvers_answer_www_github_com_alerts_in_every_mode() {
+    for mode in Mode::ALL {
+        let out = run(config_asn(mode), vec![own_query(), (vec![own_answer()], upload(uploader(), us(1.0)))]);
+        let a = the_new_alert(&out, 99, mode);
+        assert_eq!(a.hostname.as_deref(), Some("www.github.com"));
+        assert_eq!(a.name_trust, Some(NameTrust::Contradicted));
+    }
+}
+
+#[test]
+fn another_programs_tls_name_does_not_silence_the_uploader_in_chill() {
+    let hello = fact("slack.com", UNKNOWN_SERVER, NameSource::Sni, (sa(ME, 40000), sa(UNKNOWN_SERVER, 443)));
+    let out = run(
+        config_asn(Mode::Chill),
+        vec![(vec![hello], vec![curl().packet(0, 500)]), (vec![], upload(uploader(), us(1.0)))],
+    );
+    assert_eq!(the_new_alert(&out, 99, Mode::Chill).hostname, None);
+}
+
+/// An alert of the uploader to 1.0.4.1 named `host` with `trust`.
+fn named_alert(host: &str, trust: NameTrust) -> Alert {
+    Alert {
+        id: 1,
+        kind: leakwatch::alert::LeakKind::Sudden,
+        pattern: None,
+        process: Some(Arc::new(process(99, "uploader"))),
+        dstip: ip(UNKNOWN_SERVER),
+        dstport: 443,
+        srcport: 40001,
+        hostname: Some(host.into()),
+        orgname: Some("Gtelecom Pty Ltd".into()),
+        asn: Some(38803),
+        country: Some("AU".into()),
+        name_trust: Some(trust),
+        bytes: 400_000,
+        started: leakwatch::time::Ts(0),
+        at: leakwatch::time::Ts(SECOND),
+        callback_filter: String::new(),
+    }
+}
+
+fn rules_with(filter: &str) -> Rules {
+    let mut r = Rules::shipped(Mode::Paranoid);
+    let v: serde_json::Value = serde_json::from_str(filter).unwrap();
+    assert!(r.set_user_ignores([(1, &v)]).is_empty());
+    r
+}
+
+#[test]
+fn an_unverified_name_silences_only_filters_that_also_pin_the_destination() {
+    let by_name = rules_with(r#"{"name":"Ignore.Mine","pattern":{"hostname":"^upload\\.example$"}}"#);
+    let by_name_and_owner =
+        rules_with(r#"{"name":"Ignore.Mine","pattern":{"hostname":"^upload\\.example$","orgname":"^Gtelecom.*"}}"#);
+    let by_name_and_program =
+        rules_with(r#"{"name":"Ignore.Mine","pattern":{"hostname":"^upload\\.example$","processname":"^uploader$"}}"#);
+    let unverified = named_alert("upload.example", NameTrust::Unverified);
+    assert_eq!(by_name.judge(&unverified).ignored_by, None, "a host name alone decides nothing");
+    assert_eq!(by_name_and_program.judge(&unverified).ignored_by, None, "nor with a process name");
+    assert_eq!(by_name_and_owner.judge(&unverified).ignored_by.as_deref(), Some("Ignore.Mine"));
+    // The system resolver's name (trusted) is seen by every filter.
+    let trusted = named_alert("upload.example", NameTrust::Trusted);
+    assert_eq!(by_name.judge(&trusted).ignored_by.as_deref(), Some("Ignore.Mine"));
+    // A contradicted name is seen by none, not even one pinning the owner.
+    let contradicted = named_alert("upload.example", NameTrust::Contradicted);
+    assert_eq!(by_name_and_owner.judge(&contradicted).ignored_by, None);
+}

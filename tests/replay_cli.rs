@@ -27,7 +27,7 @@ fn replay_in<S: AsRef<OsStr>>(args: &[S], cwd: Option<&Path>) -> Run {
 }
 
 /// The alert JSON keys, plus `file` added by `replay`.
-const ALERT_KEYS: [&str; 18] = [
+const ALERT_KEYS: [&str; 19] = [
     "kind",
     "pattern",
     "process",
@@ -38,6 +38,7 @@ const ALERT_KEYS: [&str; 18] = [
     "orgname",
     "asn",
     "country",
+    "name_trust",
     "bytes",
     "duration_s",
     "started",

@@ -6,7 +6,8 @@
 #   $port     server port             $org       owner of the address
 #   $country  country of the address  $size      amount sent ("1.5 MiB")
 #   $duration how long ("1 min 5 s")  $kind      kind of upload (kind-*)
-#   $process-known, $host-known: "yes" or "no", for the fragments below.
+#   $process-known: "yes" or "no"; $host-known: "yes", "no" or "claimed" (the host name is
+#   contradicted by the address's owner), for the fragments below.
 # A missing value is shown as the `unknown` word.
 
 ## Shared words
@@ -26,6 +27,7 @@ fragment-who =
 fragment-server =
     { $host-known ->
         [yes] { $host } ({ $ip }, port { $port })
+        [claimed] { $ip }, port { $port } (claims to be { $host }; the address belongs to { $org })
        *[no] { $ip }, port { $port }
     }
 

@@ -6,7 +6,8 @@
 #   $port     порт сервера            $org       владелец адреса
 #   $country  страна адреса           $size      объём ("1,5 МиБ")
 #   $duration время ("1 мин 5 с")     $kind      вид отправки (kind-*)
-#   $process-known, $host-known: "yes" или "no", для фрагментов ниже.
+#   $process-known: "yes" или "no"; $host-known: "yes", "no" или "claimed" (владелец адреса
+#   опровергает имя хоста), для фрагментов ниже.
 # Отсутствующее значение показывается словом `unknown`.
 
 ## Общие слова
@@ -26,6 +27,7 @@ fragment-who =
 fragment-server =
     { $host-known ->
         [yes] { $host } ({ $ip }, порт { $port })
+        [claimed] { $ip }, порт { $port } (называет себя { $host }; адрес принадлежит { $org })
        *[no] { $ip }, порт { $port }
     }
 

@@ -18,7 +18,7 @@ pub use window::Window;
 use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
 use crate::bounded::{BoundedMap, SlotId};
 use crate::judge::Rules;
-use crate::naming::{NameScope, Naming};
+use crate::naming::{NameScope, NameSource, Naming, owner};
 use crate::patterns::Facts;
 use crate::process::ProcessInfo;
 use crate::settings::{Thresholds, timing::*};
@@ -568,6 +568,13 @@ fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
 /// The alert for an episode; its destination is named now (never per packet).
 fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Alert {
     let dest = names.describe_for_alert(key.remote, NameScope::of(key.pid));
+    // The threat's own connections' claim first, then what DNS told this program. Only the
+    // system resolver's answer is not the sender's (or the address holder's) choice.
+    let (hostname, from_system) = match &t.name {
+        Some(n) => (Some(n.to_string()), false),
+        None => (dest.hostname, dest.source == Some((NameSource::Dns, NameScope::Everyone))),
+    };
+    let name_trust = hostname.as_deref().map(|h| owner::trust(h, from_system, dest.orgname.as_deref()));
     let mut alert = Alert {
         id: ep.id,
         kind: ep.kind,
@@ -576,11 +583,11 @@ fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Al
         dstip: key.remote,
         dstport: t.dports.dominant(),
         srcport: t.sports.dominant(),
-        // The threat's own connections' claim first, then what DNS told this program.
-        hostname: t.name.as_deref().map(str::to_string).or(dest.hostname),
+        hostname,
         orgname: dest.orgname,
         asn: dest.asn,
         country: dest.country,
+        name_trust,
         bytes: ep.bytes,
         started: ep.started,
         at,

@@ -123,6 +123,7 @@ pub mod asn_cache;
 pub mod dns;
 pub mod extract;
 pub mod http;
+pub mod owner;
 pub mod reverse;
 pub mod sni;
 pub mod table;

@@ -96,19 +96,23 @@ impl Alert {
     }
 
     /// The callback filter used when no threat pattern names the alert: with a known program
-    /// it ignores that program (`Pattern.Process`), otherwise the destination address
-    /// (`Pattern.IP`), in the legacy shape the old GUIs send back.
+    /// it ignores that program (`Pattern.Process`) to the destination's organisation (its
+    /// address when the owner is unknown), otherwise the destination address (`Pattern.IP`), in
+    /// the legacy shape the old GUIs send back.
     pub fn fallback_callback_filter(&self) -> String {
-        let (pattern_name, field, value) = match &self.process {
-            Some(p) => ("Pattern.Process", "processname", p.name.clone()),
-            None => ("Pattern.IP", "dstip", self.dstip.to_string()),
+        let lit = |v: &str| json!(format!("^{}$", quote_literal(v)));
+        let dest = match &self.orgname {
+            Some(org) => format!("\"orgname\":{}", lit(org)),
+            None => format!("\"dstip\":{}", lit(&self.dstip.to_string())),
+        };
+        let (pattern_name, constraints) = match &self.process {
+            Some(p) => ("Pattern.Process", format!("\"processname\":{},{dest}", lit(&p.name))),
+            None => ("Pattern.IP", format!("\"dstip\":{}", lit(&self.dstip.to_string()))),
         };
         let pattern = self.pattern.as_deref().unwrap_or(pattern_name);
         // serde_json's default map keeps keys sorted; build the text in the legacy key order.
         format!(
-            "{{\"pattern\":{{{}:{}}},\"name\":{},\"related-patterns\":{},\"relation-mode\":\"all\"}}",
-            json!(field),
-            json!(format!("^{}$", quote_literal(&value))),
+            "{{\"pattern\":{{{constraints}}},\"name\":{},\"related-patterns\":{},\"relation-mode\":\"all\"}}",
             json!(format!("Ignore.Custom.{pattern}")),
             json!(format!("^{}$", quote_literal(pattern))),
         )
@@ -178,7 +182,19 @@ mod tests {
         );
         let mut a = alert();
         a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None }));
-        assert!(a.fallback_callback_filter().starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$"}"#));
+        assert!(
+            a.fallback_callback_filter()
+                .starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$","dstip":"^\\Q198.51.100.7\\E$"}"#),
+            "{}",
+            a.fallback_callback_filter()
+        );
+        a.orgname = Some("Gtelecom Pty Ltd".into());
+        assert!(
+            a.fallback_callback_filter()
+                .starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$","orgname":"^\\QGtelecom Pty Ltd\\E$"}"#),
+            "{}",
+            a.fallback_callback_filter()
+        );
     }
 
     #[test]

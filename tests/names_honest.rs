@@ -309,3 +309,34 @@ fn an_unverified_name_silences_only_filters_that_also_pin_the_destination() {
     let contradicted = named_alert("upload.example", NameTrust::Contradicted);
     assert_eq!(by_name_and_owner.judge(&contradicted).ignored_by, None);
 }
+
+// ---- Part 3: "Always ignore" pins the destination's owner as well as the program ----
+
+#[test]
+fn always_ignore_on_a_host_named_alert_pins_the_owner_too() {
+    let out = run(config_asn(Mode::Paranoid), claimed_upload("github.com", GITHUB_SERVER));
+    let a = the_new_alert(&out, 99, Mode::Paranoid);
+    assert_eq!(a.pattern.as_deref(), Some("Pattern.GitHub"));
+    let filter: serde_json::Value = serde_json::from_str(&a.callback_filter).unwrap();
+    assert_eq!(filter["pattern"]["orgname"], r"^\QGitHub, Inc.\E$", "{}", a.callback_filter);
+    assert_eq!(filter["pattern"]["processname"], r"^\Quploader\E$", "{}", a.callback_filter);
+    // "Always ignore" it: from then on the same program to GitHub is silent, and to anywhere
+    // else that says "github.com" it is not.
+    let engine = Engine::start_with(config_asn(Mode::Paranoid), Box::new(table()));
+    let h = engine.handle();
+    let alerts = h.subscribe_alerts(Delivery::Lossless);
+    h.ignore(&a.callback_filter, leakwatch::engine::IgnoreFor::Now).expect("the callback filter is accepted");
+    let later = |server: &str, sport: u16, start_s: f64| {
+        let s = uploader().dst(server).sport(sport);
+        let hello = fact("github.com", server, NameSource::Sni, (sa(ME, sport), sa(server, 443)));
+        vec![(vec![hello], vec![s.packet(us(start_s), 500)]), (vec![], upload(s, us(start_s + 1.0)))]
+    };
+    for (names, packets) in later(GITHUB_SERVER, 40001, 0.0).into_iter().chain(later(UNKNOWN_SERVER, 40001, 120.0)) {
+        assert!(h.send_batch(Batch { packets, other: 0, malformed: 0, names }));
+    }
+    engine.finish();
+    let events: Vec<AlertEvent> = alerts.iter().collect();
+    let news: Vec<_> = events.iter().filter(|e| e.phase == AlertPhase::New).collect();
+    assert_eq!(news.len(), 1, "{events:#?}");
+    assert_eq!(news[0].alert.dstip, ip(UNKNOWN_SERVER));
+}

@@ -1,6 +1,7 @@
 //! Alerts: what the engine tells front ends, and their JSON form.
 
 use crate::i18n::Messages;
+use crate::naming::owner::NameTrust;
 use crate::packet::Proto;
 use crate::process::ProcessInfo;
 use crate::time::Ts;
@@ -77,6 +78,10 @@ pub struct Alert {
     pub orgname: Option<String>,
     pub asn: Option<u32>,
     pub country: Option<String>,
+    /// How far `hostname` can be believed (`None` without a host name): a name the address's
+    /// owner contradicts is shown as such and matches no ignore or mode filter; an unverified
+    /// one matches only filters that also pin the destination (see `naming::owner`).
+    pub name_trust: Option<NameTrust>,
     /// Bytes sent by the threat from `started` to `at`.
     pub bytes: u64,
     pub started: Ts,
@@ -111,24 +116,29 @@ impl Alert {
     }
 
     /// The callback filter used when no threat pattern names the alert: with a known program
-    /// it ignores that program (`Pattern.Process`), otherwise the destination address
-    /// (`Pattern.IP`), in the legacy shape the old GUIs send back. A spread upload has no one
-    /// destination: its filter ignores spread uploads of that program, or of that local port
-    /// when the program is unknown (`Pattern.Port`).
+    /// it ignores that program (`Pattern.Process`) to the destination's organisation (its
+    /// address when the owner is unknown), otherwise the destination address (`Pattern.IP`), in
+    /// the legacy shape the old GUIs send back. A spread upload has no one destination: its
+    /// filter ignores spread uploads of that program, or of that local port when the program is
+    /// unknown (`Pattern.Port`).
     pub fn fallback_callback_filter(&self) -> String {
         let spread = self.kind == LeakKind::Spread;
-        let (pattern_name, field, value) = match &self.process {
-            Some(p) => ("Pattern.Process", "processname", p.name.clone()),
-            None if spread => ("Pattern.Port", "srcport", self.srcport.to_string()),
-            None => ("Pattern.IP", "dstip", self.dstip.to_string()),
+        let lit = |v: &str| json!(format!("^{}$", quote_literal(v)));
+        let dest = match &self.orgname {
+            Some(org) => format!("\"orgname\":{}", lit(org)),
+            None => format!("\"dstip\":{}", lit(&self.dstip.to_string())),
+        };
+        let (pattern_name, constraints) = match &self.process {
+            Some(p) if spread => ("Pattern.Process", format!("\"processname\":{}", lit(&p.name))),
+            Some(p) => ("Pattern.Process", format!("\"processname\":{},{dest}", lit(&p.name))),
+            None if spread => ("Pattern.Port", format!("\"srcport\":{}", lit(&self.srcport.to_string()))),
+            None => ("Pattern.IP", format!("\"dstip\":{}", lit(&self.dstip.to_string()))),
         };
         let pattern = self.pattern.as_deref().unwrap_or(pattern_name);
         let kind = if spread { format!(",\"kind\":{}", json!("^\\Qspread\\E$")) } else { String::new() };
         // serde_json's default map keeps keys sorted; build the text in the legacy key order.
         format!(
-            "{{\"pattern\":{{{}:{}{kind}}},\"name\":{},\"related-patterns\":{},\"relation-mode\":\"all\"}}",
-            json!(field),
-            json!(format!("^{}$", quote_literal(&value))),
+            "{{\"pattern\":{{{constraints}{kind}}},\"name\":{},\"related-patterns\":{},\"relation-mode\":\"all\"}}",
             json!(format!("Ignore.Custom.{pattern}")),
             json!(format!("^{}$", quote_literal(pattern))),
         )
@@ -151,6 +161,7 @@ impl Alert {
             "orgname": self.orgname,
             "asn": self.asn,
             "country": self.country,
+            "name_trust": self.name_trust,
             "bytes": self.bytes,
             "duration_s": (self.duration_s() * 1000.0).round() / 1000.0,
             "started": self.started.rfc3339(),
@@ -187,6 +198,7 @@ mod tests {
             orgname: None,
             asn: None,
             country: None,
+            name_trust: None,
             bytes: 48000,
             started: Ts::from_secs_f64(10.0),
             at: Ts::from_secs_f64(18.25),
@@ -202,7 +214,19 @@ mod tests {
         );
         let mut a = alert();
         a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None }));
-        assert!(a.fallback_callback_filter().starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$"}"#));
+        assert!(
+            a.fallback_callback_filter()
+                .starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$","dstip":"^\\Q198.51.100.7\\E$"}"#),
+            "{}",
+            a.fallback_callback_filter()
+        );
+        a.orgname = Some("Gtelecom Pty Ltd".into());
+        assert!(
+            a.fallback_callback_filter()
+                .starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$","orgname":"^\\QGtelecom Pty Ltd\\E$"}"#),
+            "{}",
+            a.fallback_callback_filter()
+        );
     }
 
     #[test]

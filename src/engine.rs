@@ -14,7 +14,7 @@ use crate::ignores::{IgnoreSource, IgnoreStore};
 use crate::judge::{Mode, Rules};
 use crate::naming::asn::AsnDb;
 use crate::naming::table::NameTable;
-use crate::naming::{NameFact, Naming};
+use crate::naming::{NameFact, NameScope, NameSource, Naming, SYSTEM_RESOLVER_EXES, is_system_resolver};
 use crate::packet::Packet;
 use crate::process::{NoSocketTable, SocketTable};
 use crate::settings::{EngineConfig, Thresholds};
@@ -810,10 +810,7 @@ impl State {
                     // Names first, so the packets of this batch (and their alerts) see them.
                     let learned = b.packets.last().map_or(self.now, |p| p.ts);
                     for fact in b.names.drain(..) {
-                        if let Some((client, server)) = fact.conn {
-                            self.flows.name_flow(client, server, &fact.name);
-                        }
-                        self.names.names.insert(fact, learned);
+                        self.learn(fact, learned);
                     }
                     if !self.paused {
                         for p in &b.packets {
@@ -838,6 +835,37 @@ impl State {
                     let _ = reply.send(self.summary.clone());
                     return;
                 }
+            }
+        }
+    }
+
+    /// Files one name seen on the wire. A TLS SNI or HTTP Host names its own connection only
+    /// (and so the threat of that connection's program to that address), never the address. A
+    /// DNS answer names the address for everyone when the system's resolver asked or answered
+    /// (`naming::is_system_resolver`, or the querying socket belongs to a system resolver
+    /// executable), else for the program that asked only.
+    fn learn(&mut self, fact: NameFact, learned: Ts) {
+        match (fact.source, fact.conn) {
+            (NameSource::Sni | NameSource::HttpHost, Some((client, server))) => {
+                self.flows.name_flow(client, server, &fact.name);
+            }
+            (NameSource::Sni | NameSource::HttpHost, None) => {}
+            (NameSource::Dns, Some((client, server))) => {
+                let scope = if is_system_resolver(server, &self.config.system_resolvers) {
+                    NameScope::Everyone
+                } else {
+                    match self.flows.process_of(client, server) {
+                        Some(p) if p.exe.as_deref().is_some_and(|e| SYSTEM_RESOLVER_EXES.contains(&e)) => {
+                            NameScope::Everyone
+                        }
+                        Some(p) => NameScope::Program(p.pid),
+                        None => NameScope::Unattributed,
+                    }
+                };
+                self.names.names.insert(fact, scope, learned);
+            }
+            (NameSource::Dns | NameSource::ReverseDns, _) => {
+                self.names.names.insert(fact, NameScope::Everyone, learned)
             }
         }
     }
@@ -885,7 +913,7 @@ impl State {
         self.advance(p.ts);
         let sockets = &mut self.sockets;
         let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
-        let (mut acc, mut process) = self.flows.account(
+        let (mut acc, mut process, name) = self.flows.account(
             p,
             &self.config.local_nets,
             |proto, ip, port| sockets.lookup(proto, ip, port),
@@ -924,6 +952,7 @@ impl State {
             sport,
             payload: p.payload_len,
             process: process.as_ref(),
+            name: name.as_ref(),
         };
         let (alerts, summary) = (&mut self.alerts, &mut self.summary);
         self.detector.on_packet(counted, &self.config.rules, &self.names, &mut |e| {
@@ -1015,7 +1044,7 @@ fn report_flow(subs: &mut Subs<FlowRecord>, names: &Naming, count: &mut u64, mut
     if subs.is_empty() {
         return;
     }
-    let dest = names.describe(r.remote.ip());
+    let dest = names.describe_for(r.remote.ip(), NameScope::of(r.process.as_ref().map(|p| p.pid)));
     r.hostname = r.hostname.or(dest.hostname);
     r.orgname = r.orgname.or(dest.orgname);
     r.country = r.country.or(dest.country);

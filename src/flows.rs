@@ -200,14 +200,16 @@ impl FlowTable {
     }
 
     /// Accounts one packet. A new flow decides its local side with `nets` and asks `owner`
-    /// for the process; flows evicted to make room are passed to `closed`.
+    /// for the process; flows evicted to make room are passed to `closed`. Returns, for a
+    /// counted packet, the flow's program and the name the flow itself sent (SNI, HTTP Host;
+    /// shared, not copied).
     pub fn account(
         &mut self,
         p: &Packet,
         nets: &LocalNets,
         owner: impl FnOnce(Proto, IpAddr, u16) -> Option<Arc<ProcessInfo>>,
         closed: &mut impl FnMut(FlowRecord),
-    ) -> (Accounted, Option<Arc<ProcessInfo>>) {
+    ) -> (Accounted, Option<Arc<ProcessInfo>>, Option<Arc<str>>) {
         let (key, a_to_b) = FlowKey::of(p);
         let mut owner = Some(owner);
         let (flow, fresh) = {
@@ -253,7 +255,16 @@ impl FlowTable {
             flow.first = p.ts;
         }
         let acc = Accounted { outgoing, counted: outgoing && flow.counted, attributed_now };
-        (acc, if acc.counted { flow.process.clone() } else { None })
+        if acc.counted { (acc, flow.process.clone(), flow.name.clone()) } else { (acc, None, None) }
+    }
+
+    /// The program of the flow between `client` and `server` (either protocol), if known: who
+    /// asked a DNS question.
+    pub fn process_of(&self, client: SocketAddr, server: SocketAddr) -> Option<Arc<ProcessInfo>> {
+        [Proto::Udp, Proto::Tcp].into_iter().find_map(|proto| {
+            let (key, _) = FlowKey::between(proto, (client.ip(), client.port()), (server.ip(), server.port()));
+            self.flows.get(&key).and_then(|f| f.process.clone())
+        })
     }
 
     /// Gives the flow of `p` its program when it has none yet (found by

@@ -125,6 +125,8 @@ pub struct Facts {
     pub process: Option<String>,
     pub pid: Option<u32>,
     pub host: Option<String>,
+    /// The address's owner contradicts `host` (see `naming::owner`): shown as a claim.
+    pub host_contradicted: bool,
     pub org: Option<String>,
     pub country: Option<String>,
     pub ip: Option<IpAddr>,
@@ -145,6 +147,7 @@ impl Facts {
             process: alert.process.as_ref().map(|p| p.name.clone()),
             pid: alert.process.as_ref().map(|p| p.pid),
             host: alert.hostname.clone(),
+            host_contradicted: alert.name_trust == Some(crate::naming::owner::NameTrust::Contradicted),
             org: alert.orgname.clone(),
             country: alert.country.clone(),
             ip: Some(alert.dstip),
@@ -314,7 +317,11 @@ impl Messages {
         // A "host name" that is just the address says nothing new.
         let ip = facts.ip.map(|ip| ip.to_string());
         let host = facts.host.clone().filter(|h| Some(h) != ip.as_ref());
-        args.set("host-known", yes_no(&host));
+        let host_known = match yes_no(&host) {
+            "yes" if facts.host_contradicted => "claimed",
+            known => known,
+        };
+        args.set("host-known", host_known);
         args.set("process", or_unknown(facts.process.clone()));
         args.set("pid", or_unknown(facts.pid.map(|p| p.to_string())));
         args.set("host", or_unknown(facts.host.clone()));

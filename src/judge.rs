@@ -5,6 +5,7 @@
 //! per detection (never per packet), so an ignored threat costs nothing while it goes on.
 
 use crate::alert::{Alert, LeakKind};
+use crate::naming::owner::NameTrust;
 use crate::patterns::{Facts, FilterSet, PatternError, PatternSet, callback_filter};
 use crate::process::{ProcessInfo, is_standard_app};
 use std::fmt;
@@ -230,12 +231,21 @@ impl Rules {
     pub fn judge(&self, alert: &Alert) -> Verdict {
         let exe = alert.process.as_ref().and_then(|p| p.exe.as_deref());
         let facts = facts_of(alert, exe);
+        // Threat patterns name the threat with any name; filters see a name only as far as it
+        // can be believed (naming::owner): a contradicted one never, an unverified one only in
+        // filters that also pin the destination by address, organisation or ASN.
         let pattern = self.threats.resolve(&facts);
+        let nameless = Facts { hostname: None, ..facts };
+        let (named, unnamed) = match alert.name_trust {
+            None | Some(NameTrust::Trusted | NameTrust::Verified) => (facts, facts),
+            Some(NameTrust::Unverified) => (facts, nameless),
+            Some(NameTrust::Contradicted) => (nameless, nameless),
+        };
         let ignored_by = self
             .mode_filters(self.mode)
-            .matches(&facts)
-            .or_else(|| self.extra.matches(&facts))
-            .or_else(|| self.user.matches(&facts))
+            .matches_believing(&named, &unnamed)
+            .or_else(|| self.extra.matches_believing(&named, &unnamed))
+            .or_else(|| self.user.matches_believing(&named, &unnamed))
             .map(str::to_string);
         Verdict {
             pattern: pattern.map(|p| p.name().to_string()),

@@ -93,6 +93,10 @@ pub struct EngineConfig {
     /// Notice edits of `ignores.user.json` by others once a second (live: `run`, the service);
     /// off for replays, whose results must not depend on when a file was edited.
     pub watch_ignores: bool,
+    /// Addresses of the system's configured resolvers (`nameserver` lines of resolv.conf): DNS
+    /// answers from them name addresses for every program (see `naming::is_system_resolver`;
+    /// loopback port 53 always counts). Empty for a capture from elsewhere.
+    pub system_resolvers: Vec<std::net::IpAddr>,
 }
 
 impl Default for EngineConfig {
@@ -113,6 +117,7 @@ impl Default for EngineConfig {
             rules: Rules::shipped(Mode::Paranoid),
             asn: None,
             watch_ignores: false,
+            system_resolvers: Vec::new(),
         }
     }
 }

@@ -93,6 +93,7 @@ fn alert(s: Spec) -> Alert {
         bytes: s.bytes,
         started: Ts::from_secs_f64(100.0),
         at: Ts::from_secs_f64(100.0 + s.secs),
+        name_trust: None,
         callback_filter: String::new(),
     }
 }

@@ -6,7 +6,7 @@ mod support;
 
 use leakwatch::naming::extract::Extractor;
 use leakwatch::naming::table::NameTable;
-use leakwatch::naming::{NameFact, NameSource};
+use leakwatch::naming::{NameFact, NameScope, NameSource};
 use leakwatch::packet::{LinkType, Parsed, Parser};
 use leakwatch::time::Ts;
 use serde_json::Value;
@@ -38,9 +38,14 @@ fn facts(path: &Path) -> Vec<NameFact> {
 fn table(facts: &[NameFact]) -> NameTable {
     let mut t = NameTable::default();
     for f in facts {
-        t.insert(f.clone(), Ts(0));
+        t.insert(f.clone(), NameScope::Everyone, Ts(0));
     }
     t
+}
+
+/// The name everyone knows `ip` by in `t`.
+fn named(t: &NameTable, ip: IpAddr) -> Option<&str> {
+    t.lookup(ip, NameScope::Everyone).map(|l| l.0)
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -60,8 +65,8 @@ fn dns_udp_names_both_addresses() {
         vec![(ip("192.139.46.66"), "www.tcpdump.org".into()), (ip("198.199.88.104"), "www.tcpdump.org".into())]
     );
     let t = table(&facts);
-    assert_eq!(t.lookup(ip("192.139.46.66")), Some("www.tcpdump.org"));
-    assert_eq!(t.lookup(ip("198.199.88.104")), Some("www.tcpdump.org"));
+    assert_eq!(named(&t, ip("192.139.46.66")), Some("www.tcpdump.org"));
+    assert_eq!(named(&t, ip("198.199.88.104")), Some("www.tcpdump.org"));
 }
 
 /// Query names of nDPI's DNS flows (its `Hostname/SNI` of a flow to port 53).
@@ -82,10 +87,10 @@ fn dns_cname_chains_name_addresses_with_the_question() {
     let t = table(&facts);
     // 41-courier.push.apple.com CNAME courier-push-apple.com.akadns.net CNAME … A 17.57.146.x
     for last in 132..=139 {
-        assert_eq!(t.lookup(ip(&format!("17.57.146.{last}"))), Some("41-courier.push.apple.com"));
+        assert_eq!(named(&t, ip(&format!("17.57.146.{last}"))), Some("41-courier.push.apple.com"));
     }
-    assert_eq!(t.lookup(ip("52.113.194.131")), Some("api.teams.skype.com"));
-    assert_eq!(t.lookup(ip("41.220.158.96")), Some("instagram.faae1-1.fna.fbcdn.net"));
+    assert_eq!(named(&t, ip("52.113.194.131")), Some("api.teams.skype.com"));
+    assert_eq!(named(&t, ip("41.220.158.96")), Some("instagram.faae1-1.fna.fbcdn.net"));
     // Every CNAME target stays unnamed: only the asked name is a name.
     assert!(dns.iter().all(|(_, n)| !n.contains("akadns")));
 }
@@ -160,8 +165,8 @@ fn sni_and_host_facts() {
     let git = facts(&ndpi_capture("443-git.pcap"));
     assert_eq!(pairs(&git, NameSource::Sni), vec![(ip("140.82.114.4"), "github.com".into())]);
     let v6 = table(&facts(&ndpi_capture("http_ipv6.pcap")));
-    assert_eq!(v6.lookup(ip("2a03:b0c0:3:d0::70:1001")), Some("www.ntop.org"));
-    assert_eq!(v6.lookup(ip("2a02:26f0:ad:197::236")), Some("s-static.ak.facebook.com"));
+    assert_eq!(named(&v6, ip("2a03:b0c0:3:d0::70:1001")), Some("www.ntop.org"));
+    assert_eq!(named(&v6, ip("2a02:26f0:ad:197::236")), Some("s-static.ak.facebook.com"));
     let ocsp = facts(&ndpi_capture("ocsp.pcapng"));
     let hosts = pairs(&ocsp, NameSource::HttpHost);
     assert!(hosts.contains(&(ip("142.250.184.99"), "ocsp.pki.goog".into())), "{hosts:?}");

@@ -27,7 +27,7 @@ fn replay_in<S: AsRef<OsStr>>(args: &[S], cwd: Option<&Path>) -> Run {
 }
 
 /// The alert JSON keys, plus `file` added by `replay`.
-const ALERT_KEYS: [&str; 21] = [
+const ALERT_KEYS: [&str; 22] = [
     "kind",
     "pattern",
     "process",
@@ -41,6 +41,7 @@ const ALERT_KEYS: [&str; 21] = [
     "orgname",
     "asn",
     "country",
+    "name_trust",
     "bytes",
     "duration_s",
     "started",

@@ -7,7 +7,8 @@
 #   $country  country of the address  $size      amount sent ("1.5 MiB")
 #   $duration how long ("1 min 5 s")  $kind      kind of upload (kind-*)
 #   $proto    protocol ("ICMP")       $destinations  how many destinations (spread)
-#   $process-known, $host-known, $has-port: "yes" or "no", for the fragments below.
+#   $process-known, $has-port: "yes" or "no"; $host-known: "yes", "no" or "claimed" (the host
+#   name is contradicted by the address's owner), for the fragments below.
 # A missing value is shown as the `unknown` word.
 
 ## Shared words
@@ -27,6 +28,7 @@ fragment-who =
 fragment-server =
     { $host-known ->
         [yes] { $host } ({ $ip }, { fragment-port })
+        [claimed] { $ip }, { fragment-port } (claims to be { $host }; the address belongs to { $org })
        *[no] { $ip }, { fragment-port }
     }
 # The server's port, or the protocol when it has no ports (ICMP, GRE, ESP, …).

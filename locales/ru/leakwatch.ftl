@@ -7,7 +7,8 @@
 #   $country  страна адреса           $size      объём ("1,5 МиБ")
 #   $duration время ("1 мин 5 с")     $kind      вид отправки (kind-*)
 #   $proto    протокол ("ICMP")       $destinations  сколько адресов (spread)
-#   $process-known, $host-known, $has-port: "yes" или "no", для фрагментов ниже.
+#   $process-known, $has-port: "yes" или "no"; $host-known: "yes", "no" или "claimed" (владелец
+#   адреса опровергает имя хоста), для фрагментов ниже.
 # Отсутствующее значение показывается словом `unknown`.
 
 ## Общие слова
@@ -27,6 +28,7 @@ fragment-who =
 fragment-server =
     { $host-known ->
         [yes] { $host } ({ $ip }, { fragment-port })
+        [claimed] { $ip }, { fragment-port } (называет себя { $host }; адрес принадлежит { $org })
        *[no] { $ip }, { fragment-port }
     }
 # Порт сервера или протокол, если портов у него нет (ICMP, GRE, ESP, …).

@@ -261,6 +261,7 @@ pub(crate) mod tests {
                 orgname: None,
                 asn: None,
                 country: None,
+                name_trust: None,
                 bytes: 200_000,
                 started: Ts::from_secs_f64(1.0),
                 at: Ts::from_secs_f64(3.0),

@@ -134,6 +134,10 @@ impl System {
         }
         // Live: edits of ignores.user.json by others are taken while running.
         spec.config.watch_ignores = spec.live;
+        if spec.attribute && spec.config.system_resolvers.is_empty() {
+            // This machine's traffic: its configured resolvers are the system's.
+            spec.config.system_resolvers = crate::naming::system_resolvers();
+        }
         let (sockets, tracing): (Box<dyn SocketTable>, _) = if spec.attribute {
             let mut table = SystemSocketTable::new();
             let tracing = table.start_connect_tracer().map_err(|e| e.to_string());

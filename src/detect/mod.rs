@@ -21,7 +21,7 @@ pub use window::Window;
 use crate::alert::{Alert, AlertEvent, AlertPhase, LeakKind};
 use crate::bounded::{BoundedMap, SlotId};
 use crate::judge::Rules;
-use crate::naming::Naming;
+use crate::naming::{NameScope, NameSource, Naming, owner};
 use crate::packet::Proto;
 use crate::patterns::Facts;
 use crate::process::ProcessInfo;
@@ -78,6 +78,9 @@ struct Episode {
 #[derive(Clone, Debug)]
 struct Track {
     process: Option<Arc<ProcessInfo>>,
+    /// The first host name this threat's own connections sent (TLS SNI, HTTP Host): a claim
+    /// of the program, shared with its flow (never copied per packet).
+    name: Option<Arc<str>>,
     last: Option<Ts>,
     sudden: Window,
     run_start: Ts,
@@ -103,6 +106,7 @@ impl Track {
     fn new(process: Option<Arc<ProcessInfo>>) -> Track {
         Track {
             process,
+            name: None,
             last: None,
             sudden: Window::new((SUDDEN_WINDOW / SUDDEN_BUCKET) as usize, SUDDEN_BUCKET),
             run_start: Ts(0),
@@ -127,6 +131,7 @@ impl Track {
         t.sudden.clear();
         t.passive.clear();
         t.process = process;
+        t.name = None;
         t.last = None;
         t.run_start = Ts(0);
         t.run_bytes = 0;
@@ -151,6 +156,9 @@ impl Track {
         self.sports.absorb(&o.sports);
         self.protos.absorb(&o.protos);
         self.sec_bytes += o.sec_bytes;
+        if self.name.is_none() {
+            self.name.clone_from(&o.name);
+        }
         if let Some(ol) = o.last {
             self.run_start = if self.last.is_some() { self.run_start.min(o.run_start) } else { o.run_start };
             self.session_start =
@@ -202,6 +210,8 @@ pub struct Counted<'a> {
     pub sport: u16,
     pub payload: u32,
     pub process: Option<&'a Arc<ProcessInfo>>,
+    /// The name the packet's own connection sent (TLS SNI, HTTP Host), if it did.
+    pub name: Option<&'a Arc<str>>,
 }
 
 impl Detector {
@@ -300,7 +310,7 @@ impl Detector {
             for slot in self.touched.drain(..) {
                 if let Some((live, key, t)) = self.tracks.slot_value_mut(slot) {
                     if live && stats.is_some() && t.sec_bytes > 0 {
-                        let dest = names.describe(key.remote);
+                        let dest = names.describe_for(key.remote, NameScope::of(key.pid));
                         rates.push(Rate {
                             process: t.process.clone(),
                             remote: key.remote,
@@ -408,6 +418,11 @@ impl Detector {
             },
             |old| Track::recycle(old, c.process.cloned()),
         );
+        if t.name.is_none()
+            && let Some(n) = c.name
+        {
+            t.name = Some(n.clone());
+        }
         let gap = t.last.map(|l| ts.micros_since(l).max(0));
         // A quiet spell longer than the episode limit ends the open alert here and now, even
         // if the periodic check has not run yet in this second.
@@ -655,7 +670,9 @@ fn build(key: &ThreatKey, t: &Track, ep: &Episode, at: Ts, names: &Naming) -> Al
         destinations: 1,
         top: Vec::new(),
     };
-    alert_of(ep, t.process.clone(), target, at, names)
+    // The threat's own connections' claim first, then what DNS told this program.
+    let claimed = t.name.as_ref().map(|n| n.to_string());
+    alert_of(ep, t.process.clone(), target, claimed, NameScope::of(key.pid), at, names)
 }
 
 /// Where an alert's bytes went.
@@ -668,9 +685,24 @@ struct Target {
     top: Vec<(IpAddr, u64)>,
 }
 
-/// The alert of an episode of `process` to `target`, its destination (`target.dstip`) named now.
-fn alert_of(ep: &Episode, process: Option<Arc<ProcessInfo>>, target: Target, at: Ts, names: &Naming) -> Alert {
-    let dest = names.describe_for_alert(target.dstip);
+/// The alert of an episode of `process` to `target`, its destination (`target.dstip`) named now
+/// in `scope`; `claimed` is the name the threat's own connections sent (TLS SNI, HTTP Host).
+fn alert_of(
+    ep: &Episode,
+    process: Option<Arc<ProcessInfo>>,
+    target: Target,
+    claimed: Option<String>,
+    scope: NameScope,
+    at: Ts,
+    names: &Naming,
+) -> Alert {
+    let dest = names.describe_for_alert(target.dstip, scope);
+    // Only the system resolver's answer is not the sender's (or the address holder's) choice.
+    let (hostname, from_system) = match claimed {
+        Some(n) => (Some(n), false),
+        None => (dest.hostname, dest.source == Some((NameSource::Dns, NameScope::Everyone))),
+    };
+    let name_trust = hostname.as_deref().map(|h| owner::trust(h, from_system, dest.orgname.as_deref()));
     let mut alert = Alert {
         id: ep.id,
         kind: ep.kind,
@@ -682,10 +714,11 @@ fn alert_of(ep: &Episode, process: Option<Arc<ProcessInfo>>, target: Target, at:
         proto: target.proto,
         destinations: target.destinations,
         top: target.top,
-        hostname: dest.hostname,
+        hostname,
         orgname: dest.orgname,
         asn: dest.asn,
         country: dest.country,
+        name_trust,
         bytes: ep.bytes,
         started: ep.started,
         at,
@@ -712,6 +745,7 @@ mod tests {
             sport: 40_000,
             payload,
             process: None,
+            name: None,
         }
     }
 

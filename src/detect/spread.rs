@@ -371,7 +371,11 @@ fn build(key: &ProgramKey, p: &Program, ep: &Episode, at: Ts, names: &Naming) ->
         destinations: p.destinations,
         top,
     };
-    alert_of(ep, p.process.clone(), target, at, names)
+    let pid = match key {
+        ProgramKey::Pid(pid) => Some(*pid),
+        ProgramKey::Socket(..) => None,
+    };
+    alert_of(ep, p.process.clone(), target, None, crate::naming::NameScope::of(pid), at, names)
 }
 
 #[cfg(test)]
@@ -417,6 +421,7 @@ mod tests {
                     sport: sport(i),
                     payload: KB,
                     process,
+                    name: None,
                 };
                 d.advance(c.ts, &names, &mut |e| events.push(e), None);
                 d.on_packet(c, rules, &names, &mut |e| events.push(e));
@@ -477,6 +482,7 @@ mod tests {
                 sport: 40_000,
                 payload: KB,
                 process: Some(&p),
+                name: None,
             };
             d.on_packet(c, &rules, &names, &mut |e| events.push(e));
         }
@@ -525,6 +531,7 @@ mod tests {
                 sport: 41_000,
                 payload: KB,
                 process,
+                name: None,
             };
             d.on_packet(c, &rules, &names, &mut |e| events.push(e));
         };
@@ -580,6 +587,7 @@ mod tests {
                 sport,
                 payload,
                 process,
+                name: None,
             };
             let flood = c(None, 1_024 + (k % 60_000) as u16, IpAddr::from([45, 1, (k >> 8) as u8, k as u8]), 60);
             d.on_packet(flood, &rules, &names, &mut |e| events.push(e));

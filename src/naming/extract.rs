@@ -28,10 +28,16 @@ pub fn extract(p: &Packet, payload: &[u8], out: &mut Vec<NameFact>) {
         return;
     }
     match p.proto {
-        Proto::Udp if p.sport == 53 => dns::extract_udp(payload, out),
+        Proto::Udp if p.sport == 53 => {
+            let from = out.len();
+            dns::extract_udp(payload, out);
+            answered_by(&mut out[from..], p);
+        }
         Proto::Tcp => {
             if p.sport == 53 {
+                let from = out.len();
                 dns::extract_tcp(payload, out);
+                answered_by(&mut out[from..], p);
             } else if is_tls_handshake(payload) {
                 out.extend(sni::extract(p.dst, payload).map(|f| f.on(p)));
             } else if payload[0].is_ascii_uppercase() && http::looks_like_request(payload) {
@@ -39,6 +45,15 @@ pub fn extract(p: &Packet, payload: &[u8], out: &mut Vec<NameFact>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Marks DNS facts with the answer's connection (querying socket, resolver): the engine decides
+/// from it whom they name (see `NameScope`).
+fn answered_by(facts: &mut [NameFact], p: &Packet) {
+    let conn = Some((std::net::SocketAddr::new(p.dst, p.dport), std::net::SocketAddr::new(p.src, p.sport)));
+    for f in facts {
+        f.conn = conn;
     }
 }
 
@@ -213,7 +228,10 @@ impl Extractor {
         let before = out.len();
         match m.kind {
             Kind::Hello => out.extend(sni::extract(m.dst, &m.buf).map(|f| f.on(p))),
-            Kind::Dns if m.buf.len() >= m.need => dns::extract_tcp(&m.buf, out),
+            Kind::Dns if m.buf.len() >= m.need => {
+                dns::extract_tcp(&m.buf, out);
+                answered_by(&mut out[before..], p);
+            }
             Kind::Dns => {}
         }
         if out.len() > before || m.buf.len() >= m.need {

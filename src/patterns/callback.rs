@@ -13,6 +13,12 @@ const FALLBACK: [Field; 5] = [Field::Exe, Field::Processname, Field::Dstip, Fiel
 /// used instead, so the filter never widens to unrelated threats. If that leaves nothing although
 /// `differ-by` asked for something, the leak kind is used when known. A spread upload's filter
 /// always constrains the kind too.
+///
+/// Then the filter always pins both ends when they are known: the program (exe, else process
+/// name) and the destination (organisation, else ASN, else address). Without the destination,
+/// "Always ignore" on an alert named by a host name (`Pattern.GitHub`, differ-by the program)
+/// would let that program later upload anywhere that claims the same name. A spread upload has
+/// no one destination: its filter pins the program and the kind.
 pub fn callback_fields(pattern: &Pattern, facts: &Facts<'_>) -> Vec<Field> {
     let known = |f: Field| f.with_value(facts, |_| ()).is_some();
     let mut fields: Vec<Field> = Vec::new();
@@ -27,9 +33,22 @@ pub fn callback_fields(pattern: &Pattern, facts: &Facts<'_>) -> Vec<Field> {
     if fields.is_empty() && !pattern.differ_by().is_empty() && known(Field::Kind) {
         fields.push(Field::Kind);
     }
+    let spread = facts.kind == Some(crate::alert::LeakKind::Spread);
     // A spread upload's filter ignores that program's spread uploads, not all its uploads.
-    if facts.kind == Some(crate::alert::LeakKind::Spread) && !fields.contains(&Field::Kind) {
+    if spread && !fields.contains(&Field::Kind) {
         fields.push(Field::Kind);
+    }
+    let pins = |fields: &[Field], any: &[Field]| fields.iter().any(|f| any.contains(f));
+    if !pins(&fields, &[Field::Exe, Field::Processname, Field::Pid])
+        && let Some(g) = [Field::Exe, Field::Processname].into_iter().find(|&g| known(g))
+    {
+        fields.push(g);
+    }
+    if !spread
+        && !pins(&fields, &[Field::Dstip, Field::Orgname, Field::Asn])
+        && let Some(g) = [Field::Orgname, Field::Asn, Field::Dstip].into_iter().find(|&g| known(g))
+    {
+        fields.push(g);
     }
     fields.sort();
     fields
@@ -110,7 +129,12 @@ mod tests {
         // Process pattern, nameless process: exe, else dstip.
         let p = s.get("Pattern.Process").unwrap();
         let f = Facts { pid: Some(7), exe: Some("/usr/bin/x"), dstip: Some([1, 2, 3, 4].into()), ..Facts::default() };
-        assert_eq!(callback_fields(p, &f), [Field::Exe]);
+        assert_eq!(callback_fields(p, &f), [Field::Dstip, Field::Exe], "the destination is pinned too");
+        // The owner rather than the address when known; a destination-only pattern gets the program.
+        let f = Facts { orgname: Some("GitHub, Inc."), asn: Some(36459), ..f };
+        assert_eq!(callback_fields(p, &f), [Field::Orgname, Field::Exe]);
+        let f = Facts { processname: Some("x"), dstip: Some([1, 2, 3, 4].into()), ..Facts::default() };
+        assert_eq!(callback_fields(s.get("Pattern.IP").unwrap(), &f), [Field::Dstip, Field::Processname]);
         let f = Facts { pid: Some(7), dstip: Some([1, 2, 3, 4].into()), ..Facts::default() };
         assert_eq!(callback_fields(p, &f), [Field::Dstip]);
         // Port pattern: srcport is now supported.

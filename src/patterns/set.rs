@@ -112,6 +112,12 @@ impl Pattern {
         &self.relations
     }
 
+    /// Whether its own constraints pin the destination by something its sender cannot choose:
+    /// the address, its organisation or its ASN.
+    pub fn pins_destination(&self) -> bool {
+        self.constraints.iter().any(|c| matches!(c.field, Field::Dstip | Field::Orgname | Field::Asn))
+    }
+
     /// Field constraints only (relations not considered).
     fn own_match(&self, facts: &Facts<'_>) -> bool {
         self.constraints.iter().all(|c| c.field.with_value(facts, |v| c.regex.is_match(v)).unwrap_or(false))
@@ -528,6 +534,19 @@ impl FilterSet {
     /// The name of the first filter matching `facts`, if any.
     pub fn matches(&self, facts: &Facts<'_>) -> Option<&str> {
         self.matching(facts).map(Pattern::name)
+    }
+
+    /// The name of the first filter matching: filters that pin the destination (their own
+    /// `dstip`, `orgname` or `asn` constraint) are matched against `named`, the others against
+    /// `unnamed` (the same facts without a host name that cannot decide alone).
+    pub fn matches_believing(&self, named: &Facts<'_>, unnamed: &Facts<'_>) -> Option<&str> {
+        self.filters
+            .iter()
+            .find(|f| {
+                let facts = if f.pins_destination() { named } else { unnamed };
+                f.own_match(facts) && self.threats.relations_match(f, facts)
+            })
+            .map(Pattern::name)
     }
 
     /// The first filter matching `facts`, if any.

@@ -20,6 +20,8 @@ export interface AlertView {
   dstport: number;
   srcport: number;
   hostname: string | null;
+  /** How far `hostname` can be believed (absent from older services). */
+  name_trust?: 'trusted' | 'verified' | 'unverified' | 'contradicted' | null;
   orgname: string | null;
   asn: number | null;
   country: string | null;

@@ -23,6 +23,7 @@ use crate::core::{Core, Options, Sink, Source};
 use crate::menu::MenuAction;
 use crossbeam_channel::{Sender, select};
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,62 +137,59 @@ pub fn run(args: &Args, config_dir: PathBuf) -> i32 {
     // The window opened because there was no tray (once: not again on every panel restart).
     let mut opened_for_no_tray = false;
     let reap = crossbeam_channel::tick(Duration::from_millis(500));
+    // Events taken from the channel while coalescing tray redraws, handled next.
+    let mut backlog: VecDeque<Event> = VecDeque::new();
     loop {
-        select! {
-            recv(rx) -> ev => match ev {
-                Ok(Event::TrayChanged) => {
-                    // One redraw for a burst of changes.
-                    let mut quit = false;
-                    for e in rx.try_iter() {
-                        match e {
-                            Event::TrayChanged => {}
-                            Event::Quit => quit = true,
-                            other => { let _ = tx.send(other); }
-                        }
+        let event = match backlog.pop_front() {
+            Some(e) => Ok(e),
+            None => select! {
+                recv(rx) -> ev => ev,
+                recv(reap) -> _ => {
+                    if windows.reap() {
+                        // The window may have changed the language or start-at-login.
+                        let core = core.clone();
+                        background("leakwatch-reload", move || {
+                            core.reload_local_settings();
+                            core.adopt_autostart(crate::autostart::is_enabled().ok());
+                        });
                     }
-                    if let Some(t) = &tray {
-                        t.refresh(&core);
-                    }
-                    if quit {
-                        break;
-                    }
+                    continue;
                 }
-                Ok(Event::Menu(MenuAction::Open)) | Ok(Event::Open(None)) => {
-                    windows.open(None);
-                    let core = core.clone();
-                    background("leakwatch-seen", move || core.mark_seen());
-                }
-                Ok(Event::Open(Some(id))) => windows.open(Some(id)),
-                Ok(Event::Menu(MenuAction::Quit)) | Ok(Event::Quit) | Err(_) => break,
-                Ok(Event::Menu(action)) => {
-                    let core = core.clone();
-                    background("leakwatch-menu", move || core.menu_action(action));
-                }
-                Ok(Event::NoTray(why)) => {
-                    eprintln!(
-                        "leakwatch-app: no tray icon: {why}. The desktop shows no StatusNotifierItem tray \
-                         (on GNOME, the AppIndicator extension adds one); the window opens instead, and \
-                         starting leakwatch-app again opens it again"
-                    );
-                    if !opened_for_no_tray {
-                        opened_for_no_tray = true;
-                        if !windows.is_open() {
-                            windows.open(None);
-                        }
-                    }
-                }
-                Ok(Event::TrayShown) => eprintln!("leakwatch-app: the tray icon is shown"),
             },
-            recv(reap) -> _ => {
-                if windows.reap() {
-                    // The window may have changed the language or start-at-login.
-                    let core = core.clone();
-                    background("leakwatch-reload", move || {
-                        core.reload_local_settings();
-                        core.adopt_autostart(crate::autostart::is_enabled().ok());
-                    });
+        };
+        match event {
+            Ok(Event::TrayChanged) => {
+                // One redraw for a burst of changes.
+                backlog.extend(rx.try_iter().filter(|e| !matches!(e, Event::TrayChanged)));
+                if let Some(t) = &tray {
+                    t.refresh(&core);
                 }
             }
+            Ok(Event::Menu(MenuAction::Open)) | Ok(Event::Open(None)) => {
+                windows.open(None);
+                let core = core.clone();
+                background("leakwatch-seen", move || core.mark_seen());
+            }
+            Ok(Event::Open(Some(id))) => windows.open(Some(id)),
+            Ok(Event::Menu(MenuAction::Quit)) | Ok(Event::Quit) | Err(_) => break,
+            Ok(Event::Menu(action)) => {
+                let core = core.clone();
+                background("leakwatch-menu", move || core.menu_action(action));
+            }
+            Ok(Event::NoTray(why)) => {
+                eprintln!(
+                    "leakwatch-app: no tray icon: {why}. The desktop shows no StatusNotifierItem tray \
+                     (on GNOME, the AppIndicator extension adds one); the window opens instead, and \
+                     starting leakwatch-app again opens it again"
+                );
+                if !opened_for_no_tray {
+                    opened_for_no_tray = true;
+                    if !windows.is_open() {
+                        windows.open(None);
+                    }
+                }
+            }
+            Ok(Event::TrayShown) => eprintln!("leakwatch-app: the tray icon is shown"),
         }
     }
     windows.close();

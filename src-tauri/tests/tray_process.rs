@@ -32,11 +32,11 @@ use std::time::Duration;
 
 const SESSION: &[&str] = &["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "dbus-run-session", "--"];
 
-/// Skips (true) when a tool the test needs is missing.
-fn missing_tools(name: &str) -> bool {
+/// Skips (true, recorded as a skip by `support::skip`) when a tool the test needs is missing.
+fn missing_tools(_name: &str) -> bool {
     for t in ["xvfb-run", "dbus-run-session", "xdotool", "python3"] {
         if !support::have(t) {
-            eprintln!("SKIP {name}: {t} is not installed (scripts/install-deps installs it)");
+            support::skip::skip(&format!("{t} is not installed (scripts/install-deps installs it)"));
             return true;
         }
     }

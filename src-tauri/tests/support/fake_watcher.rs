@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 use zbus::blocking::Connection;
 use zbus::zvariant::{OwnedValue, Value};
 
+/// Registered items: (service the item gave, unique name of the connection that registered it).
+pub type Items = Arc<Mutex<Vec<(String, String)>>>;
+
 pub struct FakeWatcher {
-    /// (service the item gave, unique name of the connection that registered it).
-    pub items: Arc<Mutex<Vec<(String, String)>>>,
+    pub items: Items,
 }
 
 #[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
@@ -37,7 +39,7 @@ impl FakeWatcher {
 }
 
 /// Starts the watcher on the session bus; returns its connection and the registered items.
-pub fn start() -> (Connection, Arc<Mutex<Vec<(String, String)>>>) {
+pub fn start() -> (Connection, Items) {
     let items = Arc::new(Mutex::new(Vec::new()));
     let conn = zbus::blocking::connection::Builder::session()
         .unwrap()

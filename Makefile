@@ -244,7 +244,8 @@ check-service-config:
 	@test -f '$(SERVICE_CONFIG)' || { echo 'make: $(SERVICE_CONFIG) is missing: the service'"'"'s default config' >&2; exit 1; }
 
 # The release .deb: the service (unit, default config, sysusers file, docs/service.md), the
-# leakwatch CLI, the tray app with its desktop entry, and the ASN data. Its maintainer scripts
+# leakwatch CLI, the tray app (leakwatch-app, and leakwatch-tray, its resident tray process
+# without GTK or WebKit) with its desktop entry, and the ASN data. Its maintainer scripts
 # (src-tauri/deb/) create group leakwatch, add the installing user, and enable and start the
 # service; no binary gets a capability. Needs the built UI (no placeholder in a package) and npm.
 deb: deps check-cargo target-dir ui check-service-config
@@ -253,6 +254,9 @@ deb: deps check-cargo target-dir ui check-service-config
 	$(CARGO) build --release --locked --bin leakwatch
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/release/leakwatch' '$(DEB_STAGE)/leakwatch'
 	$(MAKE) --no-print-directory deb-stage-docs
+	$(call step,'cargo build --release --locked -p leakwatch-app --bin leakwatch-tray (the tray process, for the .deb)')
+	$(CARGO) build --release --locked -p leakwatch-app --bin leakwatch-tray
+	install -D -m 0755 '$(CARGO_TARGET_DIR)/release/leakwatch-tray' '$(DEB_STAGE)/leakwatch-tray'
 	$(call step,'cargo tauri build --bundles deb (@tauri-apps/cli from npm)')
 	cd src-tauri && LEAKWATCH_REQUIRE_UI=1 $(TAURI_CLI) build --bundles deb
 	rm -rf '$(DEB_STAGE)'
@@ -274,6 +278,7 @@ deb-check: check-cargo target-dir ui check-service-config
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch-app' '$(DEB_CHECK_DIR)/debug/leakwatch-app'
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch' '$(DEB_STAGE)/leakwatch'
 	$(MAKE) --no-print-directory deb-stage-docs
+	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch-tray' '$(DEB_STAGE)/leakwatch-tray'
 	$(call step,'cargo tauri bundle --debug --bundles deb')
 	cd src-tauri && CARGO_TARGET_DIR='$(DEB_CHECK_DIR)' $(TAURI_CLI) bundle --debug --bundles deb
 	@# The copies (about 1 GiB with the bundler's unpacked tree); the .deb stays for a look.

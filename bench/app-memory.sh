@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Measures the tray app's memory (PSS of leakwatch-app and its WebKit child processes, from
-# /proc/<pid>/smaps_rollup) with the window open, then after the window was closed (the app
-# stays in the tray and drops the webview). Runs under Xvfb on a private D-Bus session, with
-# --replay so no capture rights are needed.
+# Measures the tray app's memory: PSS (from /proc/<pid>/smaps_rollup) summed over leakwatch-app
+# and all its descendants, with the window open, then after the window was closed with
+# WM_DELETE_WINDOW. Runs under Xvfb on a private D-Bus session.
 #
 # Usage: bench/app-memory.sh [path/to/leakwatch-app]   (default: $CARGO_TARGET_DIR/debug/leakwatch-app)
 #
 # With MODE=service (as root) the app runs as it normally does, as a client of the service: the
 # script starts `leakwatch service` (LEAKWATCH=path, default: the leakwatch binary beside the
-# app) on loopback with a private socket, and the app connects to it. The default mode is the
-# app's own engine fed by --replay.
+# app) on loopback with a private socket, and the app connects to it. On Linux that app is two
+# processes: the resident tray process (no GTK or WebKit) and, while the window is open, the
+# window process `leakwatch-app --window` below it with WebKit's processes below that; closing
+# the window ends the window process. The private session has no StatusNotifierWatcher, so the
+# tray process opens the window at start by itself (as it does on a desktop without a tray).
+# The default mode is the single process of --replay (the app's own engine, tray and window in
+# one process, which stays after the window closes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 APP=${1:-${CARGO_TARGET_DIR:-/var/cache/leakwatch-target}/debug/leakwatch-app}
@@ -35,5 +39,6 @@ else
     "$APP" --replay samples/ookla.pcap --speed 5 --no-reverse-dns --no-notifications >/dev/null 2>&1 &
 fi
 PID=$!
-trap 'kill $PID ${SERVICE} 2>/dev/null || true; wait 2>/dev/null; rm -rf "$CONFIG"' EXIT
+# The window process (if still open) first, then the app and the service.
+trap 'kill $(ps -o pid= --ppid $PID 2>/dev/null) $PID ${SERVICE} 2>/dev/null || true; wait 2>/dev/null; rm -rf "$CONFIG"' EXIT
 python3 bench/app_memory.py "$PID"

@@ -1,4 +1,8 @@
-"""Measures leakwatch-app's PSS (the app and its descendants) with the window open and closed.
+"""Measures leakwatch-app's PSS (the app and all its descendants) with the window open and closed.
+
+As a client of the service (MODE=service) the app is a resident tray process that starts the
+window as a process of its own (`leakwatch-app --window`, with WebKit's processes below it):
+open, the sum covers the tray, the window process and WebKit's; closed, what is left.
 
 Called by bench/app-memory.sh inside Xvfb with the app's pid. Closes the window the way a
 window manager does (WM_DELETE_WINDOW client message, via Xlib through ctypes).
@@ -43,7 +47,11 @@ def pss_kib(pid):
 def comm(pid):
     try:
         with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
+            name = f.read().strip()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"--window" in f.read().split(b"\0"):
+                name += " --window"
+        return name
     except OSError:
         return "?"
 

@@ -42,6 +42,7 @@ has() { grep -qE "^$2 $1\$" "$tmp/files"; }
 exe='-rwxr-xr-x' reg='-rw-r--r--'
 check "ships /usr/bin/leakwatch (the CLI and service), mode 0755" has /usr/bin/leakwatch "$exe"
 check "ships /usr/bin/leakwatch-app (the tray app), mode 0755" has /usr/bin/leakwatch-app "$exe"
+check "ships /usr/bin/leakwatch-tray (the tray app's resident tray process), mode 0755" has /usr/bin/leakwatch-tray "$exe"
 check "ships the unit /lib/systemd/system/leakwatch.service" has /lib/systemd/system/leakwatch.service "$reg"
 check "ships the default config /usr/share/leakwatch/leakwatch.toml" has /usr/share/leakwatch/leakwatch.toml "$reg"
 check "ships /usr/lib/sysusers.d/leakwatch.conf" has /usr/lib/sysusers.d/leakwatch.conf "$reg"

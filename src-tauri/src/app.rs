@@ -1,32 +1,22 @@
-//! The Tauri app: plugins (single instance, autostart, the save dialog), the window (created on open, destroyed
-//! on close so the resident app stays small), the tray, and the [`Sink`] that turns core events
-//! into Tauri events.
+//! The Tauri app: plugins (single instance, the save dialog), the window, and the [`Sink`] that
+//! turns core events into Tauri events. Two ways to run:
+//! - the window process (`--window`, Linux, started by the tray process of `crate::resident`):
+//!   the window only, as another client of the service; no tray, no notifications; it exits
+//!   when its window closes;
+//! - the single process of `--replay`, `--embedded` and of Windows and macOS: window (created
+//!   on open, destroyed on close), tray and notifications in one process that stays in the tray.
 
 use crate::args::Args;
 use crate::core::{Core, Options, Sink, Source};
 use crate::views::EV_SHOW_ALERT;
-use clap::Parser;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, Wry};
-use tauri_plugin_autostart::{MacosLauncher, ManagerExt};
 
 /// Label of the one window.
 pub const WINDOW: &str = "main";
-
-/// Exit code when there is no display (the tray app needs one; `leakwatch run` does not).
-pub const EXIT_NO_DISPLAY: i32 = 2;
-
-/// Whether a graphical session is there (GTK would panic without one).
-pub fn has_display() -> bool {
-    if cfg!(target_os = "linux") {
-        ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
-    } else {
-        true
-    }
-}
 
 /// Events to the window, and the tray, through the app handle.
 struct TauriSink {
@@ -56,8 +46,7 @@ impl Sink for TauriSink {
     }
 
     fn set_autostart(&self, on: bool) -> Result<(), String> {
-        let l = self.app.autolaunch();
-        if on { l.enable() } else { l.disable() }.map_err(|e| e.to_string())
+        crate::autostart::set(on)
     }
 
     fn quit(&self) {
@@ -106,26 +95,26 @@ pub fn open_window<R: tauri::Runtime>(app: &AppHandle<R>) {
 /// The alert a new window should show once loaded (shared with the sink).
 struct PendingShow(Arc<Mutex<Option<u64>>>);
 
-/// Parses the flags, checks for a display and runs the app; returns the exit code.
+/// Parses the flags, checks for a display and runs the app (on Linux as a client of the service:
+/// the tray process, or with `--window` the window process); returns the exit code.
 pub fn main() -> i32 {
-    let args = match Args::try_parse() {
+    let (args, config_dir) = match crate::args::start() {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+        Err(code) => return code,
+    };
+    // As a client of the service, the resident tray process is the small `leakwatch-tray`:
+    // mapping this binary's GTK and WebKit alone would cost it tens of MiB (bench/README.md).
+    #[cfg(target_os = "linux")]
+    {
+        if !args.window && args.replay.is_none() && !args.embedded {
+            let why = crate::paths::exec(crate::paths::tray_exe());
+            eprintln!(
+                "leakwatch-app: note: cannot start the tray process {why}; it runs in this process instead, \
+                 which maps GTK and WebKit (more memory): reinstall Leakwatch to get leakwatch-tray back"
+            );
+            return crate::resident::run(&args, config_dir);
         }
-    };
-    if !has_display() {
-        eprintln!(
-            "leakwatch-app: no display ($DISPLAY and $WAYLAND_DISPLAY are unset): the tray app needs a desktop session. \
-             On a headless machine use the command line instead: leakwatch run"
-        );
-        return EXIT_NO_DISPLAY;
     }
-    let Some(config_dir) = crate::settings::config_dir() else {
-        eprintln!("leakwatch-app: no config directory is known for this user: set LEAKWATCH_CONFIG_DIR");
-        return 2;
-    };
     match run(args, config_dir) {
         Ok(()) => 0,
         Err(e) => {
@@ -133,6 +122,12 @@ pub fn main() -> i32 {
             1
         }
     }
+}
+
+/// `--show-alert ID` among a second start's arguments (handed over by the single-instance plugin).
+fn show_alert_arg(argv: &[String]) -> Option<u64> {
+    let i = argv.iter().position(|a| a == "--show-alert")?;
+    argv.get(i + 1)?.parse().ok()
 }
 
 fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
@@ -155,12 +150,20 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
             _ => None,
         },
     };
-    let minimized = args.minimized;
-    let no_notifications = args.no_notifications;
+    let window_only = args.window;
+    let minimized = args.minimized && !window_only;
+    let no_notifications = args.no_notifications || window_only;
+    let first_alert = args.show_alert;
     let app = tauri::Builder::default()
-        // Single instance first: a second launch only opens the first one's window.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| open_window(app)))
-        .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, Some(vec!["--minimized"])))
+        // Single instance first: a second launch only opens the first one's window (on the
+        // alert it names).
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| match show_alert_arg(&argv) {
+            Some(id) => match app.try_state::<Arc<TauriSink>>() {
+                Some(sink) => sink.show_alert(id),
+                None => open_window(app),
+            },
+            None => open_window(app),
+        }))
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(tauri::generate_handler![
             crate::commands::list_alerts,
@@ -175,31 +178,18 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
             crate::commands::export_history,
         ])
         .setup(move |app| {
-            let pending = Arc::new(Mutex::new(None));
+            let pending = Arc::new(Mutex::new(first_alert));
             app.manage(PendingShow(pending.clone()));
             let sink = Arc::new(TauriSink { app: app.handle().clone(), pending });
+            app.manage(sink.clone());
             let (tx, rx) = crossbeam_channel::unbounded();
-            let notifier = if no_notifications {
-                None
-            } else {
-                match crate::notify::system_notifier(tx) {
-                    Ok(n) => Some(n),
-                    Err(e) => {
-                        eprintln!("leakwatch-app: note: no desktop notifications: {e}");
-                        None
-                    }
-                }
-            };
+            let notifier = crate::notify::for_app(no_notifications, tx);
             let core = Core::start(opts, sink, notifier, rx);
             // Start-at-login follows the system's state when it differs from the settings.
-            if let Ok(on) = app.autolaunch().is_enabled() {
-                let s = core.get_settings();
-                if s.start_at_login != on {
-                    let _ = core.set_settings(crate::settings::Settings { start_at_login: on, ..s });
-                }
-            }
+            core.adopt_autostart(crate::autostart::is_enabled().ok());
             app.manage(core.clone());
-            if let Err(e) = crate::tray::create(app.handle(), &core) {
+            // The window process has no tray: the tray process it belongs to has it.
+            if !window_only && let Err(e) = crate::tray::create(app.handle(), &core) {
                 eprintln!("leakwatch-app: no tray icon: {e}");
             }
             if !minimized {
@@ -208,9 +198,10 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
             Ok(())
         })
         .build(tauri::generate_context!())?;
-    app.run(|app, event| match event {
-        // Closing the window destroys it (and its webview); the app stays in the tray.
-        RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+    app.run(move |app, event| match event {
+        // Closing the window destroys it (and its webview); the app stays in the tray. The
+        // window process ends instead: its tray process stays.
+        RunEvent::ExitRequested { code: None, api, .. } if !window_only => api.prevent_exit(),
         RunEvent::Exit => {
             if let Some(core) = app.try_state::<Arc<Core>>() {
                 core.shutdown();

@@ -35,6 +35,13 @@ pub struct Args {
     /// Do not show desktop notifications.
     #[arg(long)]
     pub no_notifications: bool,
+    /// Internal: be the window process the tray starts on demand (Tauri, no tray, no
+    /// notifications); it exits when its window closes.
+    #[arg(long, hide = true, conflicts_with_all = ["replay", "embedded"])]
+    pub window: bool,
+    /// Internal, with --window: open the window on this alert.
+    #[arg(long, hide = true, value_name = "ID", requires = "window")]
+    pub show_alert: Option<u64>,
     /// With --embedded or --replay: ports tried, in order, for the legacy TCP protocol of old
     /// GUIs (turned on and off in Settings; the service serves it itself).
     #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = leakwatch::parse::parse_port_range)]
@@ -44,6 +51,42 @@ pub struct Args {
     /// this is given). The service keeps its own.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+}
+
+/// Exit code when there is no display (the tray app needs one; `leakwatch run` does not).
+pub const EXIT_NO_DISPLAY: i32 = 2;
+
+/// Whether a graphical session is there (GTK would panic without one).
+pub fn has_display() -> bool {
+    if cfg!(target_os = "linux") {
+        ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    } else {
+        true
+    }
+}
+
+/// Parses the flags and checks what every mode needs (a display, a config directory): the
+/// flags and that directory, or the exit code after saying what is wrong.
+pub fn start() -> Result<(Args, PathBuf), i32> {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return Err(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    if !has_display() {
+        eprintln!(
+            "leakwatch-app: no display ($DISPLAY and $WAYLAND_DISPLAY are unset): the tray app needs a desktop session. \
+             On a headless machine use the command line instead: leakwatch run"
+        );
+        return Err(EXIT_NO_DISPLAY);
+    }
+    let Some(config_dir) = crate::settings::config_dir() else {
+        eprintln!("leakwatch-app: no config directory is known for this user: set LEAKWATCH_CONFIG_DIR");
+        return Err(2);
+    };
+    Ok((args, config_dir))
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -72,5 +115,9 @@ mod tests {
         assert!(!a.embedded);
         assert!(Args::try_parse_from(["leakwatch-app", "--embedded"]).unwrap().embedded);
         assert!(Args::try_parse_from(["leakwatch-app", "--embedded", "--replay", "x"]).is_err());
+        let w = Args::try_parse_from(["leakwatch-app", "--window", "--show-alert", "7"]).unwrap();
+        assert!(w.window && w.show_alert == Some(7));
+        assert!(Args::try_parse_from(["leakwatch-app", "--show-alert", "7"]).is_err(), "--show-alert needs --window");
+        assert!(Args::try_parse_from(["leakwatch-app", "--window", "--replay", "x"]).is_err());
     }
 }

@@ -246,6 +246,32 @@ impl Core {
         Ok(saved)
     }
 
+    /// Start-at-login as the system has it (`None`: unknown): the settings follow the system
+    /// when they differ.
+    pub fn adopt_autostart(&self, on: Option<bool>) {
+        let Some(on) = on else { return };
+        let s = self.get_settings();
+        if s.start_at_login != on
+            && let Err(e) = self.set_settings(Settings { start_at_login: on, ..s })
+        {
+            eprintln!("leakwatch-app: start at login: {e}");
+        }
+    }
+
+    /// Takes the language from the settings file again: another process of the app (the
+    /// window) may have changed it.
+    pub fn reload_local_settings(&self) {
+        let (file, _) = self.settings_file.load();
+        self.with(move |st| {
+            if file.locale != st.settings.locale {
+                st.msgs = Arc::new(Messages::new(file.locale()));
+                st.settings.locale = file.locale;
+                st.refresh_status();
+                st.sink.tray_changed();
+            }
+        });
+    }
+
     /// `engine_status`.
     pub fn engine_status(&self) -> EngineStatus {
         self.with(|st| st.status.clone()).unwrap_or_default()

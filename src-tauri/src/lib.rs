@@ -4,15 +4,24 @@
 //! [`core`] runs and answers the commands with (all testable without a display); [`app`] wires
 //! it to Tauri (window, tray, plugins); [`notify`] shows desktop notifications; [`menu`] is the
 //! tray menu as plain data.
+//!
+//! Processes (Linux, as a client of the service): `leakwatch-app` is the resident tray process
+//! of [`resident`] (no GTK, WebKit or GL); it starts the window on demand as
+//! `leakwatch-app --window`, [`app`]'s Tauri window, which exits when its window closes.
+//! `--replay`, `--embedded` and the other systems run [`app`] alone, tray included.
 
 pub mod app;
 pub mod args;
+pub mod autostart;
 pub mod backend;
 pub mod commands;
 pub mod core;
 pub mod history;
 pub mod menu;
 pub mod notify;
+pub mod paths;
+#[cfg(target_os = "linux")]
+pub mod resident;
 pub mod settings;
 pub mod state;
 pub mod tray;

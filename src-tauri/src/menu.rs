@@ -1,6 +1,6 @@
 //! The tray menu as plain data: which items exist, the mode radio, the pause state, the recent
 //! alerts and the icon to show. Built from [`TrayState`] and tested without a display; `tray.rs`
-//! turns it into Tauri menu items.
+//! turns it into Tauri menu items, `resident/sni.rs` into dbusmenu items.
 
 use chrono::{DateTime, Utc};
 use leakwatch::i18n::Messages;
@@ -78,6 +78,22 @@ impl TrayState {
         } else {
             TrayIcon::Watching
         }
+    }
+
+    /// The tooltip: what is wrong (with the fix) when something is, else the icon's meaning.
+    pub fn tooltip(&self, msgs: &Messages) -> String {
+        if let Some(p) = &self.problem {
+            return format!("Leakwatch: {p}");
+        }
+        msgs.text(
+            match self.icon() {
+                TrayIcon::Paused if self.not_watching => "app-tooltip-no-permission",
+                TrayIcon::Paused => "app-tooltip-paused",
+                TrayIcon::Alert => "app-tooltip-alert",
+                TrayIcon::Watching => "app-tooltip-watching",
+            },
+            None,
+        )
     }
 
     /// The menu, with labels from `msgs`.

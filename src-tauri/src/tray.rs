@@ -1,4 +1,6 @@
-//! The tray icon and its menu in Tauri, drawn from the plain [`crate::menu`] model.
+//! The tray icon and its menu in Tauri, drawn from the plain [`crate::menu`] model: the tray of
+//! the single-process modes (`--replay`, `--embedded`, and Windows and macOS). On Linux the app
+//! as a client of the service has its tray in `crate::resident::sni` instead.
 
 use crate::core::Core;
 use crate::menu::{Entry, TrayIcon, TrayState, action_for};
@@ -20,22 +22,6 @@ fn icon(i: TrayIcon) -> tauri::Result<Image<'static>> {
         TrayIcon::Alert => ALERT,
         TrayIcon::Paused => PAUSED,
     })
-}
-
-/// The tooltip: what is wrong (with the fix) when something is, else the icon's meaning.
-fn tooltip(state: &TrayState, msgs: &leakwatch::i18n::Messages) -> String {
-    if let Some(p) = &state.problem {
-        return format!("Leakwatch: {p}");
-    }
-    msgs.text(
-        match state.icon() {
-            TrayIcon::Paused if state.not_watching => "app-tooltip-no-permission",
-            TrayIcon::Paused => "app-tooltip-paused",
-            TrayIcon::Alert => "app-tooltip-alert",
-            TrayIcon::Watching => "app-tooltip-watching",
-        },
-        None,
-    )
 }
 
 fn build_entries<R: Runtime>(app: &AppHandle<R>, entries: &[Entry]) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
@@ -77,7 +63,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, core: &Arc<Core>) -> tauri::Result
     let menu = build_menu(app, &state, &msgs)?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(state.icon())?)
-        .tooltip(tooltip(&state, &msgs))
+        .tooltip(state.tooltip(&msgs))
         .menu(&menu)
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| {
@@ -115,7 +101,7 @@ fn redraw<R: Runtime>(handle: &AppHandle<R>, state: &TrayState, msgs: &leakwatch
         if let Ok(img) = icon(state.icon()) {
             let _ = tray.set_icon(Some(img));
         }
-        let _ = tray.set_tooltip(Some(tooltip(state, msgs)));
+        let _ = tray.set_tooltip(Some(state.tooltip(msgs)));
         match build_menu(handle, state, msgs) {
             Ok(menu) => {
                 let _ = tray.set_menu(Some(menu));

@@ -5,7 +5,8 @@
 //! notification server. There it starts the app (debug binary, no flags: the service is its
 //! backend) before the service and checks that the app says the service is not running, with
 //! the command that starts it; the test then starts `leakwatch service` as root and the app
-//! connects by itself. The app's process has no capabilities (`CapEff` and `CapPrm` 0); a
+//! connects by itself. The app is the resident tray process (a fake StatusNotifierWatcher is
+//! its tray host; it maps no WebKit). The app's process has no capabilities (`CapEff` and `CapPrm` 0); a
 //! 200 KB upload on loopback raises the service's alert, which the app shows as a notification
 //! with both buttons; and "Always ignore" on it reaches the service as an ignore by that user.
 //!
@@ -18,6 +19,9 @@ mod support;
 #[allow(dead_code)] // not every helper is used here
 #[path = "support/fake_server.rs"]
 mod fake_server;
+#[allow(dead_code)]
+#[path = "support/fake_watcher.rs"]
+mod fake_watcher;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -245,6 +249,8 @@ fn as_user() {
 
     let socket = leakwatch::api::socket_path();
     let (server, log) = fake_server::start(true);
+    // A tray host, so the app stays in the tray (without one it would open its window).
+    let (_watcher, tray_items) = fake_watcher::start();
     let app = env!("CARGO_BIN_EXE_leakwatch-app");
     // A desktop session has a runtime directory (the tray icon is written there).
     let runtime = Path::new(&std::env::var("HOME").unwrap()).join("run");
@@ -268,6 +274,12 @@ fn as_user() {
     std::fs::write(Path::new(&home).join(START_THE_SERVICE), "").unwrap();
     // It keeps trying, and connects once the service runs.
     wait_line(&app_log, "connected to leakwatch", Duration::from_secs(60)).expect("the app connects to the service");
+
+    // The app is the resident tray process: its icon is registered, and it maps no WebKit.
+    support::poll(Duration::from_secs(15), || tray_items.lock().unwrap().first().cloned())
+        .expect("the app registered its tray icon");
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    assert!(!maps.contains("libwebkit2gtk"), "the tray process maps WebKit");
 
     // No capabilities at all in the app's process.
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -110,6 +110,15 @@ pub fn system_notifier(events: Sender<NoteEvent>) -> Result<Box<dyn Notifier>, N
     }
 }
 
+/// The app's notifier: none when `off` (`--no-notifications`) or when the platform has none
+/// (said on stderr; the app goes on without).
+pub fn for_app(off: bool, events: Sender<NoteEvent>) -> Option<Box<dyn Notifier>> {
+    if off {
+        return None;
+    }
+    system_notifier(events).map_err(|e| eprintln!("leakwatch-app: note: no desktop notifications: {e}")).ok()
+}
+
 /// One recorded `show`: alert id, title, body, and whether it replaced an earlier one
 /// (`inform` is recorded with alert id 0).
 pub type Shown = (u64, String, String, bool);

@@ -88,7 +88,7 @@ pub fn open_window<R: tauri::Runtime>(app: &AppHandle<R>) {
         })
         .build();
     if let Err(e) = result {
-        eprintln!("leakwatch-app: cannot open the window: {e}");
+        tracing::info!("cannot open the window: {e}");
     }
 }
 
@@ -108,8 +108,8 @@ pub fn main() -> i32 {
     {
         if !args.window && args.replay.is_none() && !args.embedded {
             let why = crate::paths::exec(crate::paths::tray_exe());
-            eprintln!(
-                "leakwatch-app: note: cannot start the tray process {why}; it runs in this process instead, \
+            tracing::warn!(
+                "cannot start the tray process {why}; it runs in this process instead, \
                  which maps GTK and WebKit (more memory): reinstall Leakwatch to get leakwatch-tray back"
             );
             return crate::resident::run(&args, config_dir);
@@ -118,7 +118,7 @@ pub fn main() -> i32 {
     match run(args, config_dir) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("leakwatch-app: error: {e}");
+            tracing::error!("{e}");
             1
         }
     }
@@ -190,7 +190,7 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
             app.manage(core.clone());
             // The window process has no tray: the tray process it belongs to has it.
             if !window_only && let Err(e) = crate::tray::create(app.handle(), &core) {
-                eprintln!("leakwatch-app: no tray icon: {e}");
+                tracing::info!("no tray icon: {e}");
             }
             if !minimized {
                 open_window(app.handle());

@@ -14,6 +14,18 @@ use std::path::PathBuf;
                   use it) and needs no rights of its own."
 )]
 pub struct Args {
+    /// More diagnostics on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Fewer diagnostics on stderr (-q warnings and errors, -qq errors only).
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// Write the manual page leakwatch-app.1 into DIR and exit (make install does).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub man: Option<PathBuf>,
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) and exit.
+    #[arg(long, value_name = "SHELL", hide = true)]
+    pub completions: Option<clap_complete::Shell>,
     /// Without the service: run an engine inside the app with your own rights. It cannot name
     /// other users' programs nor short-lived ones, and needs capture rights the app should not
     /// have: use the service when you can.
@@ -75,15 +87,32 @@ pub fn start() -> Result<(Args, PathBuf), i32> {
             return Err(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    leakwatch::logging::init("leakwatch-app", (args.verbose.min(3) as i8) - (args.quiet.min(3) as i8));
+    if let Some(shell) = args.completions {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Args::command(), "leakwatch-app", &mut std::io::stdout());
+        return Err(0);
+    }
+    if let Some(dir) = &args.man {
+        use clap::CommandFactory;
+        let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Args::command(), dir));
+        return Err(match written {
+            Ok(()) => 0,
+            Err(e) => {
+                tracing::error!("cannot write the manual page into {}: {e}", dir.display());
+                1
+            }
+        });
+    }
     if !has_display() {
-        eprintln!(
-            "leakwatch-app: no display ($DISPLAY and $WAYLAND_DISPLAY are unset): the tray app needs a desktop session. \
+        tracing::info!(
+            "no display ($DISPLAY and $WAYLAND_DISPLAY are unset): the tray app needs a desktop session. \
              On a headless machine use the command line instead: leakwatch run"
         );
         return Err(EXIT_NO_DISPLAY);
     }
     let Some(config_dir) = crate::settings::config_dir() else {
-        eprintln!("leakwatch-app: no config directory is known for this user: set LEAKWATCH_CONFIG_DIR");
+        tracing::info!("no config directory is known for this user: set LEAKWATCH_CONFIG_DIR");
         return Err(2);
     };
     Ok((args, config_dir))

@@ -116,10 +116,10 @@ impl Core {
             }
         };
         for n in &notices {
-            eprintln!("leakwatch-app: warning: {n}");
+            tracing::warn!("{n}");
         }
         if opts.source == Source::Live {
-            eprintln!("leakwatch-app: {}", Messages::new(settings.locale()).text("app-embedded-blind", None));
+            tracing::info!("{}", Messages::new(settings.locale()).text("app-embedded-blind", None));
         }
         let state = State::new(backend.clone(), sink.clone(), notifier, settings, notices, remote);
         let (jobs, jobs_rx) = crossbeam_channel::unbounded::<Job>();
@@ -140,7 +140,7 @@ impl Core {
     /// Runs `f` on the owner thread and returns its answer (`None` once the core stopped).
     fn with<T: Send + 'static>(&self, f: impl FnOnce(&mut State) -> T + Send + 'static) -> Option<T> {
         if std::thread::current().name() == Some(OWNER) {
-            eprintln!("leakwatch-app: internal error: the owner thread waited for itself");
+            tracing::info!("internal error: the owner thread waited for itself");
             return None;
         }
         let (tx, rx) = crossbeam_channel::bounded(1);
@@ -163,7 +163,7 @@ impl Core {
             }
         };
         if let Err(e) = result {
-            eprintln!("leakwatch-app: notification action failed: {e}");
+            tracing::info!("notification action failed: {e}");
         }
     }
 
@@ -197,7 +197,7 @@ impl Core {
     /// `list_ignores`.
     pub fn list_ignores(&self) -> Vec<IgnoreView> {
         let list = self.backend.list_ignores().unwrap_or_else(|e| {
-            eprintln!("leakwatch-app: cannot list the ignores: {e}");
+            tracing::info!("cannot list the ignores: {e}");
             Vec::new()
         });
         let sources = self.with(|st| st.sources.clone()).unwrap_or_default();
@@ -254,7 +254,7 @@ impl Core {
         if s.start_at_login != on
             && let Err(e) = self.set_settings(Settings { start_at_login: on, ..s })
         {
-            eprintln!("leakwatch-app: start at login: {e}");
+            tracing::info!("start at login: {e}");
         }
     }
 
@@ -321,7 +321,7 @@ impl Core {
                 let s = self.get_settings();
                 let next = Settings { start_at_login: !s.start_at_login, ..s };
                 if let Err(e) = self.set_settings(next) {
-                    eprintln!("leakwatch-app: start at login: {e}");
+                    tracing::info!("start at login: {e}");
                 }
             }
             MenuAction::Quit => self.sink.quit(),
@@ -333,14 +333,14 @@ impl Core {
         let s = self.get_settings();
         let next = Settings { mode: m.as_str().to_string(), ..s };
         if let Err(e) = self.set_settings(next) {
-            eprintln!("leakwatch-app: mode: {e}");
+            tracing::info!("mode: {e}");
         }
     }
 
     /// Pauses detection for `d`, or until resumed (the app resumes a timed pause itself).
     pub fn pause(&self, d: Option<Duration>) {
         if let Err(e) = self.backend.pause() {
-            eprintln!("leakwatch-app: pause: {e}");
+            tracing::info!("pause: {e}");
             return;
         }
         let pause = match d {
@@ -356,7 +356,7 @@ impl Core {
 
     pub fn resume(&self) {
         if let Err(e) = self.backend.resume() {
-            eprintln!("leakwatch-app: resume: {e}");
+            tracing::info!("resume: {e}");
             return;
         }
         self.with(|st| {
@@ -416,6 +416,6 @@ fn owner(mut st: State, jobs: Receiver<Job>, feed: Receiver<Feed>) {
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
     if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
-        eprintln!("leakwatch-app: cannot start thread {name}: {e}");
+        tracing::info!("cannot start thread {name}: {e}");
     }
 }

@@ -148,7 +148,14 @@ impl SettingsFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Settings::default(), None),
             Err(e) => return (Settings::default(), Some(format!("cannot read {}: {e}", self.path.display()))),
             Ok(m) if m.len() > MAX_FILE_SIZE => Err(format!("larger than {MAX_FILE_SIZE} bytes")),
-            Ok(_) => std::fs::read(&self.path).map_err(|e| e.to_string()),
+            // A FIFO or device in the file's place is refused at once (no blocking open), and
+            // left where it is.
+            Ok(_) => match leakwatch::files::read_regular(&self.path, MAX_FILE_SIZE) {
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                    return (Settings::default(), Some(format!("{}: {e}", self.path.display())));
+                }
+                r => r.map_err(|e| e.to_string()),
+            },
         };
         let parsed = bytes.and_then(|b| {
             let s: Settings = serde_json::from_slice(&b).map_err(|e| e.to_string())?;
@@ -193,8 +200,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     leakwatch::files::write_atomically(path, bytes)
 }
 
+/// Honest skips of the tests below (shared with every test of both crates).
+#[cfg(test)]
+#[path = "../../tests/skip/mod.rs"]
+mod skip;
+
 #[cfg(test)]
 mod tests {
+    use super::skip;
     use super::*;
 
     #[test]
@@ -226,10 +239,7 @@ mod tests {
     #[test]
     fn a_full_disk_keeps_the_saved_settings() {
         use std::io::Write;
-        let root = std::fs::read_to_string("/proc/self/status")
-            .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")));
-        if !root {
-            eprintln!("SKIP a_full_disk_keeps_the_saved_settings: needs root (mounts a tmpfs)");
+        if !skip::need_root("mounts a tmpfs") {
             return;
         }
         let dir = tempfile::tempdir().unwrap();

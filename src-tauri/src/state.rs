@@ -180,7 +180,7 @@ impl State {
                 self.refresh_status();
             }
             Feed::Connected { user, server } => {
-                eprintln!("leakwatch-app: connected to {server} as {user}");
+                tracing::info!("connected to {server} as {user}");
                 // The ignores in force follow.
                 self.ignores.clear();
                 self.link = Link::Up { user };
@@ -256,7 +256,7 @@ impl State {
             && let Some(n) = self.notifier.as_mut()
             && let Err(e) = n.show(&note)
         {
-            eprintln!("leakwatch-app: notification not shown: {e}");
+            tracing::info!("notification not shown: {e}");
         }
     }
 
@@ -330,7 +330,7 @@ impl State {
     /// A local program changed the ignores over the legacy socket (or was refused): the user
     /// must see it, since any local program can connect.
     fn on_legacy_event(&mut self, e: &LegacyEvent) {
-        eprintln!("leakwatch-app: {e}");
+        tracing::info!("{e}");
         let mut args = FluentArgs::new();
         let key = match e {
             LegacyEvent::IgnoreAdded { filter, permanent, peer, .. } => {
@@ -362,7 +362,7 @@ impl State {
         if let Some(n) = self.notifier.as_mut()
             && let Err(e) = n.inform(&title, &body)
         {
-            eprintln!("leakwatch-app: notification not shown: {e}");
+            tracing::info!("notification not shown: {e}");
         }
     }
 
@@ -391,7 +391,7 @@ impl State {
                     self.pause = Pause::Running;
                     self.sink.tray_changed();
                 }
-                Err(e) => eprintln!("leakwatch-app: resume: {e}"),
+                Err(e) => tracing::info!("resume: {e}"),
             }
         }
         self.refresh_status();

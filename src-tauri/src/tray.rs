@@ -106,7 +106,7 @@ fn redraw<R: Runtime>(handle: &AppHandle<R>, state: &TrayState, msgs: &leakwatch
             Ok(menu) => {
                 let _ = tray.set_menu(Some(menu));
             }
-            Err(e) => eprintln!("leakwatch-app: tray menu: {e}"),
+            Err(e) => tracing::info!("tray menu: {e}"),
         }
     }
 }

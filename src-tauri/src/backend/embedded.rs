@@ -113,7 +113,7 @@ impl Embedded {
         };
         notices.extend(system.notices.iter().cloned());
         if live && let Err(e) = system.tracing() {
-            eprintln!("leakwatch-app: note: connection tracing is off: {e}");
+            tracing::warn!("connection tracing is off: {e}");
         }
         let handle = system.handle().clone();
         // Subscribed before any packet flows.
@@ -180,7 +180,7 @@ impl Embedded {
             let last = match result {
                 Ok(stats) => stats.last,
                 Err(e) => {
-                    eprintln!("leakwatch-app: {e}");
+                    tracing::info!("{e}");
                     let _ = feed.send(Feed::Live(LiveStatus::Error {
                         iface: format!("replay:{}", path.display()),
                         message: e.to_string(),
@@ -225,7 +225,7 @@ impl Embedded {
                 });
             }
             Err(e) => {
-                eprintln!("leakwatch-app: warning: {e}");
+                tracing::warn!("{e}");
                 slot.error = Some(e.to_string());
             }
         }
@@ -400,7 +400,7 @@ impl Backend for Embedded {
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
     if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
-        eprintln!("leakwatch-app: cannot start thread {name}: {e}");
+        tracing::info!("cannot start thread {name}: {e}");
     }
 }
 

@@ -202,7 +202,7 @@ fn session(socket: &Path, feed: &Sender<Feed>, stop: &AtomicBool) -> Result<(), 
                 }
             }
             "lost" => {
-                eprintln!("leakwatch-app: the service dropped {} events for this app (it was too slow)", data["events"])
+                tracing::info!("the service dropped {} events for this app (it was too slow)", data["events"])
             }
             _ => {}
         }
@@ -223,7 +223,7 @@ impl Remote {
                     Err(e) => {
                         let why = unreachable(&e);
                         if last.as_ref() != Some(&why) {
-                            eprintln!("leakwatch-app: {e}");
+                            tracing::info!("{e}");
                         }
                         last = Some(why.clone());
                         if feed.send(Feed::Disconnected(why)).is_err() {
@@ -239,7 +239,7 @@ impl Remote {
             }
         });
         if let Err(e) = spawned {
-            eprintln!("leakwatch-app: cannot start the service reader: {e}");
+            tracing::info!("cannot start the service reader: {e}");
         }
         me
     }

@@ -169,8 +169,8 @@ fn listen(iter: MessageIterator, conn: &Connection, sent: &Mutex<Sent>, events: 
                         return;
                     }
                 } else {
-                    eprintln!(
-                        "leakwatch-app: ignored an ActionInvoked ({key:?} for id {id}) from {}: not from the notification server or not our notification",
+                    tracing::info!(
+                        "ignored an ActionInvoked ({key:?} for id {id}) from {}: not from the notification server or not our notification",
                         sender.as_deref().unwrap_or("an unknown sender")
                     );
                 }
@@ -220,7 +220,7 @@ impl Notifier for FreedesktopNotifier {
         };
         let body = super::body_for(note, self.actions);
         let body = if self.markup { escape_markup(&body) } else { body };
-        let id = self.notify(replaces, &note.title, &body, &actions)?;
+        let id = self.notify(replaces, &super::title_for(note), &body, &actions)?;
         if let Ok(mut s) = self.sent.lock() {
             if replaces != 0 && replaces != id {
                 s.by_server_id.remove(&replaces);

@@ -85,8 +85,16 @@ pub trait Notifier: Send {
 }
 
 /// The body text for a server with or without action buttons.
+/// Program and host names in it came from outside: control and bidi characters are escaped
+/// (`leakwatch::text::safe`), so a process named with ESC or U+202E cannot garble or disguise it.
 pub fn body_for(note: &Note, actions: bool) -> String {
-    if actions { note.body.clone() } else { format!("{}\n{}", note.body, note.open_to_ignore) }
+    let body = leakwatch::text::safe(&note.body);
+    if actions { body.into_owned() } else { format!("{body}\n{}", leakwatch::text::safe(&note.open_to_ignore)) }
+}
+
+/// The title, escaped like [`body_for`].
+pub fn title_for(note: &Note) -> String {
+    leakwatch::text::safe(&note.title).into_owned()
 }
 
 /// The notifier of this platform, or `None` (with the reason) when there is none.
@@ -116,7 +124,7 @@ pub fn for_app(off: bool, events: Sender<NoteEvent>) -> Option<Box<dyn Notifier>
     if off {
         return None;
     }
-    system_notifier(events).map_err(|e| eprintln!("leakwatch-app: note: no desktop notifications: {e}")).ok()
+    system_notifier(events).map_err(|e| tracing::warn!("no desktop notifications: {e}")).ok()
 }
 
 /// One recorded `show`: alert id, title, body, and whether it replaced an earlier one
@@ -135,7 +143,7 @@ impl Notifier for FakeNotifier {
     fn show(&mut self, note: &Note) -> Result<(), NotifyError> {
         let mut shown = self.shown.lock().map_err(|_| NotifyError::Refused("poisoned".into()))?;
         let replaced = shown.iter().any(|(id, ..)| *id == note.alert_id);
-        shown.push((note.alert_id, note.title.clone(), body_for(note, self.actions), replaced));
+        shown.push((note.alert_id, title_for(note), body_for(note, self.actions), replaced));
         Ok(())
     }
 
@@ -163,6 +171,17 @@ mod tests {
             always_ignore_label: "Always ignore".into(),
             open_to_ignore: "Open Leakwatch to ignore.".into(),
         }
+    }
+
+    /// A process name with ESC, CR, NUL or a bidi override reaches no notification raw.
+    #[test]
+    fn titles_and_bodies_escape_what_came_from_outside() {
+        let mut n = note(1);
+        n.title = "x\u{1b}[2Jgpj\u{202e}.exe sends".into();
+        n.body = "to a\rb\0".into();
+        assert_eq!(title_for(&n), "x\\u{1b}[2Jgpj\\u{202e}.exe sends");
+        assert_eq!(body_for(&n, true), "to a\\u{d}b\\u{0}");
+        assert!(body_for(&n, false).ends_with("\nOpen Leakwatch to ignore."));
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl Notifier for NativeNotifier {
     fn show(&mut self, note: &Note) -> Result<(), NotifyError> {
         notify_rust::Notification::new()
             .appname("Leakwatch")
-            .summary(&note.title)
+            .summary(&super::title_for(note))
             .body(&super::body_for(note, false))
             .show()
             .map(|_| ())

@@ -48,7 +48,7 @@ impl Notifier for ToastNotifier {
         let make = |app_id: &str| {
             let (tx, alert_id) = (self.events.clone(), note.alert_id);
             Toast::new(app_id)
-                .title(&note.title)
+                .title(&super::title_for(note))
                 .text1(&note.body)
                 .duration(Duration::Long)
                 .add_button(&note.ignore_now_label, ACTION_IGNORE_NOW)

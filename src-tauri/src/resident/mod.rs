@@ -76,7 +76,7 @@ pub fn main() -> i32 {
     match crate::args::start() {
         Ok((args, _)) if args.window || args.replay.is_some() || args.embedded => {
             let why = crate::paths::exec(crate::paths::app_exe());
-            eprintln!("leakwatch-app: cannot start {why}");
+            tracing::error!("cannot start {why}");
             1
         }
         Ok((args, config_dir)) => run(&args, config_dir),
@@ -87,7 +87,7 @@ pub fn main() -> i32 {
 /// Runs off the caller's thread (commands may wait on the service).
 fn background(name: &str, f: impl FnOnce() + Send + 'static) {
     if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
-        eprintln!("leakwatch-app: cannot start thread {name}: {e}");
+        tracing::info!("cannot start thread {name}: {e}");
     }
 }
 
@@ -98,11 +98,11 @@ pub fn run(args: &Args, config_dir: PathBuf) -> i32 {
     let _instance = match instance::claim(tx.clone()) {
         Ok(instance::Claim::First(conn)) => Some(conn),
         Ok(instance::Claim::Second) => {
-            eprintln!("leakwatch-app: Leakwatch is already running: its window opens");
+            tracing::info!("Leakwatch is already running: its window opens");
             return 0;
         }
         Err(e) => {
-            eprintln!("leakwatch-app: note: {e}: a second start will not find this one");
+            tracing::warn!("{e}: a second start will not find this one");
             None
         }
     };
@@ -177,8 +177,8 @@ pub fn run(args: &Args, config_dir: PathBuf) -> i32 {
                 background("leakwatch-menu", move || core.menu_action(action));
             }
             Ok(Event::NoTray(why)) => {
-                eprintln!(
-                    "leakwatch-app: no tray icon: {why}. The desktop shows no StatusNotifierItem tray \
+                tracing::info!(
+                    "no tray icon: {why}. The desktop shows no StatusNotifierItem tray \
                      (on GNOME, the AppIndicator extension adds one); the window opens instead, and \
                      starting leakwatch-app again opens it again"
                 );
@@ -189,7 +189,7 @@ pub fn run(args: &Args, config_dir: PathBuf) -> i32 {
                     }
                 }
             }
-            Ok(Event::TrayShown) => eprintln!("leakwatch-app: the tray icon is shown"),
+            Ok(Event::TrayShown) => tracing::info!("the tray icon is shown"),
         }
     }
     windows.close();

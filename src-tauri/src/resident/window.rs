@@ -25,7 +25,7 @@ impl Windows {
     pub fn open(&mut self, id: Option<u64>) {
         let exe = match Windows::exe() {
             Ok(e) => e,
-            Err(e) => return eprintln!("leakwatch-app: cannot open the window: {e}"),
+            Err(e) => return tracing::info!("cannot open the window: {e}"),
         };
         let mut c = Command::new(&exe);
         c.arg("--window").stdin(Stdio::null());
@@ -34,7 +34,7 @@ impl Windows {
         }
         match c.spawn() {
             Ok(child) => self.running.push(child),
-            Err(e) => eprintln!("leakwatch-app: cannot open the window: {}: {e}", exe.display()),
+            Err(e) => tracing::info!("cannot open the window: {}: {e}", exe.display()),
         }
     }
 
@@ -49,7 +49,7 @@ impl Windows {
         self.running.retain_mut(|c| match c.try_wait() {
             Ok(Some(status)) => {
                 if !status.success() {
-                    eprintln!("leakwatch-app: the window process ended: {status}");
+                    tracing::info!("the window process ended: {status}");
                 }
                 false
             }

@@ -253,10 +253,10 @@ deb: deps check-cargo target-dir ui check-service-config
 	$(call step,'cargo build --release --locked --bin leakwatch (the CLI and service, for the .deb)')
 	$(CARGO) build --release --locked --bin leakwatch
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/release/leakwatch' '$(DEB_STAGE)/leakwatch'
-	$(MAKE) --no-print-directory deb-stage-docs
 	$(call step,'cargo build --release --locked -p leakwatch-app --bin leakwatch-tray (the tray process, for the .deb)')
 	$(CARGO) build --release --locked -p leakwatch-app --bin leakwatch-tray
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/release/leakwatch-tray' '$(DEB_STAGE)/leakwatch-tray'
+	$(MAKE) --no-print-directory deb-stage-docs
 	$(call step,'cargo tauri build --bundles deb (@tauri-apps/cli from npm)')
 	cd src-tauri && LEAKWATCH_REQUIRE_UI=1 $(TAURI_CLI) build --bundles deb
 	rm -rf '$(DEB_STAGE)'
@@ -277,8 +277,8 @@ deb-check: check-cargo target-dir ui check-service-config
 	rm -rf '$(DEB_CHECK_DIR)'
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch-app' '$(DEB_CHECK_DIR)/debug/leakwatch-app'
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch' '$(DEB_STAGE)/leakwatch'
-	$(MAKE) --no-print-directory deb-stage-docs
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch-tray' '$(DEB_STAGE)/leakwatch-tray'
+	$(MAKE) --no-print-directory deb-stage-docs
 	$(call step,'cargo tauri bundle --debug --bundles deb')
 	cd src-tauri && CARGO_TARGET_DIR='$(DEB_CHECK_DIR)' $(TAURI_CLI) bundle --debug --bundles deb
 	@# The copies (about 1 GiB with the bundler's unpacked tree); the .deb stays for a look.
@@ -287,9 +287,11 @@ deb-check: check-cargo target-dir ui check-service-config
 	bash packaging/check-deb.sh $(DEB_CHECK_DIR)/debug/bundle/deb/*.deb
 
 # Manual pages and shell completions for the package, made by the staged leakwatch binary
-# (src-tauri/tauri.conf.json maps target-stage/man and target-stage/completions).
+# (src-tauri/tauri.conf.json maps target-stage/man and target-stage/completions); the tray
+# binary writes leakwatch-app.1 (it parses the app's flags).
 deb-stage-docs:
 	'$(DEB_STAGE)/leakwatch' man '$(DEB_STAGE)/man'
+	'$(DEB_STAGE)/leakwatch-tray' --man '$(DEB_STAGE)/man'
 	install -d '$(DEB_STAGE)/completions'
 	'$(DEB_STAGE)/leakwatch' completions bash > '$(DEB_STAGE)/completions/leakwatch'
 	'$(DEB_STAGE)/leakwatch' completions zsh > '$(DEB_STAGE)/completions/_leakwatch'

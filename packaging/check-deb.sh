@@ -50,6 +50,7 @@ check "ships /usr/share/doc/leakwatch/service.md" has /usr/share/doc/leakwatch/s
 check "ships the ASN data in /usr/share/leakwatch" has /usr/share/leakwatch/asn-ipv4.csv.gz "$reg"
 check "ships the manual page /usr/share/man/man1/leakwatch.1" has /usr/share/man/man1/leakwatch.1 "$reg"
 check "ships a manual page per subcommand (leakwatch-run.1)" has /usr/share/man/man1/leakwatch-run.1 "$reg"
+check "ships the app's manual page /usr/share/man/man1/leakwatch-app.1" has /usr/share/man/man1/leakwatch-app.1 "$reg"
 check "ships bash completions" has /usr/share/bash-completion/completions/leakwatch "$reg"
 check "ships zsh completions" has /usr/share/zsh/vendor-completions/_leakwatch "$reg"
 check "ships fish completions" has /usr/share/fish/vendor_completions.d/leakwatch.fish "$reg"

@@ -286,6 +286,20 @@ fn real_app_replay_ignore_always_and_mode_persists() {
         if gone.is_none() {
             return Err("the first app did not quit within 15 s of closing its session".into());
         }
+        // Its single-instance name on the session bus goes with its connection, which the bus
+        // may drop a moment after the process: until then a new app would hand itself over.
+        let released = support::poll(Duration::from_secs(15), || {
+            let out = Command::new("gdbus")
+                .args(["call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus"])
+                .args(["--method", "org.freedesktop.DBus.ListNames"])
+                .output()
+                .ok()?;
+            let names = String::from_utf8_lossy(&out.stdout).to_lowercase();
+            (!names.contains("singleinstance") && !names.contains("leakwatch")).then_some(())
+        });
+        if released.is_none() {
+            return Err("the first app's single-instance name is still on the bus 15 s after it quit".into());
+        }
 
         // A new app: the mode is still chill.
         let s = Session::new(port, app, &args)?;

@@ -276,13 +276,15 @@ deb-check: check-cargo target-dir ui check-service-config
 	$(CARGO) test --locked -p leakwatch-app --no-run
 	rm -rf '$(DEB_CHECK_DIR)'
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch-app' '$(DEB_CHECK_DIR)/debug/leakwatch-app'
+	@# The bundler packs every binary of the crate from its target directory: the tray's too.
+	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch-tray' '$(DEB_CHECK_DIR)/debug/leakwatch-tray'
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch' '$(DEB_STAGE)/leakwatch'
 	install -D -m 0755 '$(CARGO_TARGET_DIR)/debug/leakwatch-tray' '$(DEB_STAGE)/leakwatch-tray'
 	$(MAKE) --no-print-directory deb-stage-docs
 	$(call step,'cargo tauri bundle --debug --bundles deb')
 	cd src-tauri && CARGO_TARGET_DIR='$(DEB_CHECK_DIR)' $(TAURI_CLI) bundle --debug --bundles deb
 	@# The copies (about 1 GiB with the bundler's unpacked tree); the .deb stays for a look.
-	rm -rf '$(DEB_STAGE)' '$(DEB_CHECK_DIR)/debug/leakwatch-app' $$(find '$(DEB_CHECK_DIR)/debug/bundle/deb' -mindepth 1 -maxdepth 1 -type d)
+	rm -rf '$(DEB_STAGE)' '$(DEB_CHECK_DIR)/debug/leakwatch-app' '$(DEB_CHECK_DIR)/debug/leakwatch-tray' $$(find '$(DEB_CHECK_DIR)/debug/bundle/deb' -mindepth 1 -maxdepth 1 -type d)
 	$(call step,'packaging/check-deb.sh (dpkg-deb: contents, control, maintainer scripts)')
 	bash packaging/check-deb.sh $(DEB_CHECK_DIR)/debug/bundle/deb/*.deb
 

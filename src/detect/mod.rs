@@ -523,12 +523,7 @@ impl Detector {
             if let Some((_, t)) = self.tracks.at_mut(from_slot) {
                 t.process = Some(process.clone());
             }
-            for k in self.open.iter_mut().filter(|k| **k == from) {
-                *k = to;
-            }
-            if let Some(n) = self.notified.remove(&from) {
-                self.notified.insert(to, n);
-            }
+            rekey_episode(&mut self.open, &mut self.notified, &from, to);
             return;
         }
         match self.tracks.slot_of(&to) {
@@ -657,6 +652,22 @@ fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
         dstport: Some(t.dports.dominant()),
         srcport: Some(t.sports.dominant()),
         ..Facts::default()
+    }
+}
+
+/// Moves an open episode and its notification record from key `from` to `to` (an unknown
+/// sender whose program was found): shared by the per-destination and the spread detector.
+fn rekey_episode<K: Copy + Eq + std::hash::Hash, N>(
+    open: &mut [K],
+    notified: &mut HashMap<K, N, RandomState>,
+    from: &K,
+    to: K,
+) {
+    for k in open.iter_mut().filter(|k| *k == from) {
+        *k = to;
+    }
+    if let Some(n) = notified.remove(from) {
+        notified.insert(to, n);
     }
 }
 

@@ -324,12 +324,7 @@ impl Spread {
                 if let Some((_, p)) = self.programs.at_mut(from_slot) {
                     p.process = Some(process.clone());
                 }
-                for k in self.open.iter_mut().filter(|k| **k == from) {
-                    *k = to;
-                }
-                if let Some(n) = self.notified.remove(&from) {
-                    self.notified.insert(to, n);
-                }
+                super::rekey_episode(&mut self.open, &mut self.notified, &from, to);
             }
             Some(_) if alerted => {}
             Some(to_slot) => {

@@ -13,6 +13,10 @@ const COMMANDS: &[&str] = &[
     "history_uploads",
     "history_alerts",
     "export_history",
+    "connections_now",
+    "programs",
+    "ignore_program",
+    "first_senders",
 ];
 
 fn main() {

@@ -9,6 +9,7 @@
 use crate::alert::AlertEvent;
 use crate::detect::{Counted, Detector, Stats};
 use crate::direction::LocalNets;
+pub use crate::flows::FlowsNow;
 use crate::flows::{FlowRecord, FlowTable};
 use crate::ignores::{IgnoreSource, IgnoreStore};
 use crate::judge::{Mode, Rules};
@@ -199,6 +200,11 @@ pub enum Command {
     },
     ListIgnores {
         reply: Sender<Vec<IgnoreInfo>>,
+    },
+    /// The most recently active open flows, named (see [`FlowsNow`]).
+    RecentFlows {
+        limit: usize,
+        reply: Sender<FlowsNow>,
     },
 }
 
@@ -548,6 +554,14 @@ impl EngineHandle {
         self.reply(&rx).unwrap_or_else(|| Err("the engine has stopped".into()))
     }
 
+    /// The `limit` most recently active open flows, named, and the engine's packet time: the
+    /// live Connections view (asked about once a second). Empty once the engine stopped.
+    pub fn recent_flows(&self, limit: usize) -> FlowsNow {
+        let (reply, rx) = bounded(1);
+        self.command(Command::RecentFlows { limit, reply });
+        self.reply(&rx).unwrap_or_default()
+    }
+
     /// Every ignore in force, temporary and permanent.
     pub fn list_ignores(&self) -> Vec<IgnoreInfo> {
         let (reply, rx) = bounded(1);
@@ -798,6 +812,12 @@ impl State {
             Command::ListIgnores { reply } => {
                 let _ = reply.send(self.list_ignores());
             }
+            Command::RecentFlows { limit, reply } => {
+                let names = &self.names;
+                let flows = self.flows.recent(limit).into_iter().map(|r| named(names, r)).collect();
+                let now = (self.now.0 != i64::MIN).then_some(self.now);
+                let _ = reply.send(FlowsNow { now, flows, open: self.flows.len() as u64 });
+            }
         }
     }
 
@@ -1039,16 +1059,21 @@ impl State {
 
 /// Counts a closed flow and, when someone subscribed to flows, hands it over with its destination
 /// named (host name, organisation, country): nobody listening, no lookups.
-fn report_flow(subs: &mut Subs<FlowRecord>, names: &Naming, count: &mut u64, mut r: FlowRecord) {
+fn report_flow(subs: &mut Subs<FlowRecord>, names: &Naming, count: &mut u64, r: FlowRecord) {
     *count += 1;
     if subs.is_empty() {
         return;
     }
+    subs.publish(named(names, r), &mut 0);
+}
+
+/// A flow with its destination named (host name, organisation, country) as its program may see it.
+fn named(names: &Naming, mut r: FlowRecord) -> FlowRecord {
     let dest = names.describe_for(r.remote.ip(), NameScope::of(r.process.as_ref().map(|p| p.pid)));
     r.hostname = r.hostname.or(dest.hostname);
     r.orgname = r.orgname.or(dest.orgname);
     r.country = r.country.or(dest.country);
-    subs.publish(r, &mut 0);
+    r
 }
 
 #[cfg(test)]

@@ -107,6 +107,14 @@ impl FlowRecord {
         }
     }
 
+    /// [`FlowRecord::to_json`] with the program (`{pid, name, exe}` or null): what the local API's
+    /// `flows.now` and the app's Connections view carry.
+    pub fn to_live_json(&self) -> serde_json::Value {
+        let mut v = self.to_json();
+        v["process"] = json!(self.process.as_deref());
+        v
+    }
+
     /// The JSON object printed by `leakwatch replay --flows --json`.
     pub fn to_json(&self) -> serde_json::Value {
         json!({
@@ -124,6 +132,32 @@ impl FlowRecord {
             "hostname": self.hostname,
             "orgname": self.orgname,
             "country": self.country,
+        })
+    }
+}
+
+/// The open flows a live view shows, as of the engine's packet time `now`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FlowsNow {
+    /// Packet time of the engine when asked (rates are measured in it, so a replay played
+    /// faster than real time shows the capture's own rates).
+    pub now: Option<Ts>,
+    /// Open flows, most recently active first, with host name, organisation and country.
+    pub flows: Vec<FlowRecord>,
+    /// Open flows in all (the list may be cut at the limit asked for).
+    pub open: u64,
+}
+
+impl FlowsNow {
+    /// `{now, now_us, open, flows: [FlowRecord::to_live_json]}`: the local API's `flows.now`
+    /// and the app's `connections_now`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let flows: Vec<serde_json::Value> = self.flows.iter().map(FlowRecord::to_live_json).collect();
+        json!({
+            "now": self.now.map(|t| t.rfc3339()),
+            "now_us": self.now.map(|t| t.0),
+            "open": self.open,
+            "flows": flows,
         })
     }
 }
@@ -256,6 +290,19 @@ impl FlowTable {
         }
         let acc = Accounted { outgoing, counted: outgoing && flow.counted, attributed_now };
         if acc.counted { (acc, flow.process.clone(), flow.name.clone()) } else { (acc, None, None) }
+    }
+
+    /// The `limit` most recently active open flows, most recent first: a front end's live view of
+    /// the connections, asked for about once a second (never per packet).
+    pub fn recent(&self, limit: usize) -> Vec<FlowRecord> {
+        let mut all: Vec<(&FlowKey, &Flow)> = self.flows.iter().collect();
+        let newest_first = |a: &(&FlowKey, &Flow), b: &(&FlowKey, &Flow)| b.1.last.cmp(&a.1.last);
+        if all.len() > limit && limit > 0 {
+            all.select_nth_unstable_by(limit - 1, newest_first);
+        }
+        all.truncate(limit);
+        all.sort_by(newest_first);
+        all.into_iter().map(|(k, f)| FlowRecord::new(k, f)).collect()
     }
 
     /// The program of the flow between `client` and `server` (either protocol), if known: who
@@ -443,6 +490,24 @@ mod tests {
         assert!(lan.outgoing && !lan.counted);
         let out = account(&mut t, &pkt("192.168.1.7", 5001, "10.0.0.1", 443, tcp_flags::ACK, 0), &nets);
         assert!(out.outgoing && out.counted, "10.0.0.1 is foreign when local nets are explicit");
+    }
+
+    #[test]
+    fn recent_lists_the_most_recently_active_flows_first_with_their_program() {
+        let nets = LocalNets::default();
+        let mut t = FlowTable::new(64, 60_000_000);
+        let curl = Arc::new(ProcessInfo { pid: 42, name: "curl".into(), exe: Some("/usr/bin/curl".into()) });
+        for (i, port) in [5000u16, 5001, 5002].into_iter().enumerate() {
+            let p = pkt("192.168.1.7", port, "46.44.253.187", 443, tcp_flags::ACK, i as i64 * 1000);
+            t.account(&p, &nets, |_, _, _| Some(curl.clone()), &mut |_| panic!("no eviction"));
+        }
+        let r = t.recent(2);
+        assert_eq!(r.iter().map(|f| f.local.port()).collect::<Vec<_>>(), vec![5002, 5001]);
+        assert_eq!((r[0].out.payload, r[0].inc.payload), (46, 0));
+        let v = r[0].to_live_json();
+        assert_eq!((v["process"]["exe"].as_str(), v["payload_out"].as_u64()), (Some("/usr/bin/curl"), Some(46)));
+        assert_eq!(t.recent(10).len(), 3);
+        assert!(t.recent(0).is_empty());
     }
 
     #[test]

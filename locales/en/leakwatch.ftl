@@ -384,6 +384,79 @@ ui-about-data-routeviews = IP to AS number data by Route Views (routeviews.org),
 ui-about-data-nro = Statistics data and country data by the Number Resource Organization (nro.net), licensed CC BY 4.0.
 ui-about-data-merge = Merged by sapics/ip-location-db (https://github.com/sapics/ip-location-db).
 ui-about-data-license = CC BY 4.0: https://creativecommons.org/licenses/by/4.0/
+
+# Programs and Connections pages (issue 20).
+ui-nav-programs = Programs
+ui-nav-connections = Connections
+ui-back = Back
+ui-programs-heading = Programs
+ui-programs-search = Search programs
+ui-programs-caption = Programs that sent data in the chosen period; the column buttons sort it
+ui-programs-hint-now = What each program sent and received over the connections open now.
+ui-programs-hint-history = What each program sent to addresses outside your networks, from the history (received data is not recorded).
+ui-programs-empty = No program sent data in this period.
+ui-programs-no-received = Received data is not kept in the history
+ui-period-now = now
+ui-period-1h = last hour
+ui-period-today = today
+ui-period-7d = last 7 days
+ui-period-30d = last 30 days
+ui-col-program = Program
+ui-col-sent = Sent
+ui-col-received = Received
+ui-col-destinations = Destinations
+ui-col-countries = Countries
+ui-col-first = First seen
+ui-col-last = Last seen
+ui-col-alerts = Alerts
+ui-col-destination = Destination
+ui-col-proto = Protocol
+ui-col-up = Up
+ui-col-down = Down
+ui-program-unknown = unknown program
+ui-program-now = Connections now
+ui-program-no-connections = No open connection now.
+ui-program-destinations = Destinations, { $period }
+ui-program-ignore-label = Ignore every upload of { $program }
+ui-program-ignored = Uploads of { $program } are ignored now (see Ignores).
+ui-program-no-path = Its executable is not known, so it cannot be ignored as a program.
+ui-conn-heading = Connections now
+ui-conn-caption = Open connections, the most recently active first
+ui-conn-search = Search connections
+ui-conn-hint = Updated every second. While the pointer is on the table, rows stay where they are.
+ui-conn-count = { $shown } of { $count } open
+ui-conn-empty = No open connection.
+ui-conn-closed = closed
+ui-nav-health = Health
+ui-health-heading = Health
+ui-health-all-good = Leakwatch sees everything it can: no problem found.
+ui-health-problems =
+    { $count ->
+        [one] One problem keeps Leakwatch from seeing everything:
+       *[other] { $count } problems keep Leakwatch from seeing everything:
+    }
+ui-health-fix = Fix:
+ui-health-command = Command that fixes it
+ui-health-source = Watching with
+ui-health-source-service = the Leakwatch service
+ui-health-source-embedded = an engine inside the app (your own rights)
+ui-health-source-replay = a replayed capture file
+ui-health-none = none
+ui-health-tracing = Connection tracing
+ui-health-on = on
+ui-health-off = off
+ui-health-not-applicable = does not apply
+ui-health-attributed = Bytes with a known program, last minute
+ui-health-nothing-sent = nothing sent
+ui-health-of = of { $size }
+ui-health-problems-badge = { $count } to fix
+ui-programs-new = new
+ui-programs-new-title = Never seen sending before
+ui-settings-first-senders = Tell me when a new program starts sending
+ui-settings-first-senders-auto = As the mode says (on in paranoid and adequate, off in chill)
+ui-settings-first-senders-on = On
+ui-settings-first-senders-off = Off
+ui-settings-first-senders-hint = One notification the first time a program never seen before sends more than 8 KiB outside your networks.
 ## ── End of the web UI block. ──
 
 ## Tray app backend (src-tauri/): notifications and tray menu. Keys start with `app-`.
@@ -434,3 +507,34 @@ app-legacy-ignore-now = A local program ({ $peer }) told Leakwatch over the lega
 app-legacy-ignore-always = A local program ({ $peer }) told Leakwatch over the legacy socket to ignore this for ever: { $filter }. If you did not ask for it, remove it under Ignores.
 app-legacy-ignore-removed = A local program ({ $peer }) removed ignore { $id } ({ $name }) over the legacy socket.
 app-legacy-ignore-refused = Leakwatch refused an ignore from a local program ({ $peer }) on the legacy socket: { $reason }
+app-first-sender-title = New program sending: { $program }
+app-first-sender-body = { $program } ({ $path }) sent data out for the first time: { $size } so far, to { $destination }.
+app-health-not-watching = Leakwatch is not watching.
+app-health-fix-see-above = Do what the message says; the window comes alive by itself.
+app-health-paused = Detection is paused: nothing is counted.
+app-health-fix-resume = Resume watching in the tray menu (or wait for the pause to end).
+app-health-no-interfaces = No network interface is watched.
+app-health-fix-interfaces = Check that the network is up, and Settings ▸ Interfaces (empty: every interface that is up).
+app-health-fix-interfaces-service = Check that the network is up, and the interfaces setting of the service's configuration (/etc/leakwatch/leakwatch.toml), then reload it:
+app-health-tracing-off = Connection tracing is off ({ $error }): the uploads of programs that live only a moment may have no program.
+app-health-fix-tracing-service = The service needs root (or cap_perfmon) and the tracing file system; restart it and read its log (journalctl -u leakwatch):
+app-health-fix-use-service = The Leakwatch service sees every program, short-lived ones too. Start it, and open Leakwatch without --embedded:
+app-health-drops =
+    { $count ->
+        [one] { $count } packet batch was
+       *[other] { $count } packet batches were
+    } dropped: the capture could not keep up, and some uploads were not counted.
+app-health-fix-drops = Watch fewer interfaces (Settings ▸ Interfaces), or use the service, which captures with a larger buffer.
+app-health-fix-drops-service = Watch fewer interfaces (the interfaces setting in /etc/leakwatch/leakwatch.toml), or look at what loads this computer.
+app-health-low-share = Only { $percent } % of the last minute's uploaded bytes could be given to a program.
+app-health-fix-low-share-service = Programs of other network namespaces (containers) and very short connections may stay unnamed; check that connection tracing is on.
+app-health-no-tray = No tray icon: the desktop shows no StatusNotifierItem tray, so this window opened at start instead.
+app-health-fix-no-tray = On GNOME, the AppIndicator extension adds the tray (then log out and in again). Until then, starting leakwatch-app again opens this window.
+app-health-interfaces =
+    { $count ->
+        [one] { $count } interface
+       *[other] { $count } interfaces
+    }
+app-health-share = { $percent } % of the last minute attributed
+app-health-tracing-on = connection tracing on
+app-health-tracing-off-short = connection tracing OFF

@@ -387,6 +387,81 @@ ui-about-data-routeviews = Данные IP → номер AS: Route Views (route
 ui-about-data-nro = Статистика и данные о странах: Number Resource Organization (nro.net), лицензия CC BY 4.0.
 ui-about-data-merge = Объединены проектом sapics/ip-location-db (https://github.com/sapics/ip-location-db).
 ui-about-data-license = CC BY 4.0: https://creativecommons.org/licenses/by/4.0/
+
+# Programs and Connections pages (issue 20).
+ui-nav-programs = Программы
+ui-nav-connections = Соединения
+ui-back = Назад
+ui-programs-heading = Программы
+ui-programs-search = Поиск программ
+ui-programs-caption = Программы, отправлявшие данные за выбранный период; кнопки в заголовках столбцов сортируют таблицу
+ui-programs-hint-now = Сколько каждая программа отправила и получила по соединениям, открытым сейчас.
+ui-programs-hint-history = Сколько каждая программа отправила на адреса вне ваших сетей, по истории (полученные данные не записываются).
+ui-programs-empty = За этот период ни одна программа не отправляла данных.
+ui-programs-no-received = Полученные данные в истории не хранятся
+ui-period-now = сейчас
+ui-period-1h = последний час
+ui-period-today = сегодня
+ui-period-7d = последние 7 дней
+ui-period-30d = последние 30 дней
+ui-col-program = Программа
+ui-col-sent = Отправлено
+ui-col-received = Получено
+ui-col-destinations = Адресаты
+ui-col-countries = Страны
+ui-col-first = Впервые
+ui-col-last = Последний раз
+ui-col-alerts = Оповещения
+ui-col-destination = Куда
+ui-col-proto = Протокол
+ui-col-up = Отдача
+ui-col-down = Приём
+ui-program-unknown = неизвестная программа
+ui-program-now = Соединения сейчас
+ui-program-no-connections = Открытых соединений сейчас нет.
+ui-program-destinations = Адресаты, { $period }
+ui-program-ignore-label = Не показывать отправки программы { $program }
+ui-program-ignored = Отправки программы { $program } больше не показываются (см. «Исключения»).
+ui-program-no-path = Исполняемый файл неизвестен, поэтому программу нельзя исключить целиком.
+ui-conn-heading = Соединения сейчас
+ui-conn-caption = Открытые соединения, сначала самые недавно активные
+ui-conn-search = Поиск соединений
+ui-conn-hint = Обновляется каждую секунду. Пока указатель над таблицей, строки не двигаются.
+ui-conn-count = открыто: { $shown } из { $count }
+ui-conn-empty = Открытых соединений нет.
+ui-conn-closed = закрыто
+ui-nav-health = Состояние
+ui-health-heading = Состояние
+ui-health-all-good = Leakwatch видит всё, что может: проблем не найдено.
+ui-health-problems =
+    { $count ->
+        [one] { $count } проблема мешает Leakwatch видеть всё:
+        [few] { $count } проблемы мешают Leakwatch видеть всё:
+        [many] { $count } проблем мешают Leakwatch видеть всё:
+       *[other] { $count } проблемы мешают Leakwatch видеть всё:
+    }
+ui-health-fix = Что сделать:
+ui-health-command = Команда, которая это исправит
+ui-health-source = Наблюдает
+ui-health-source-service = служба Leakwatch
+ui-health-source-embedded = движок внутри приложения (с вашими правами)
+ui-health-source-replay = воспроизведение файла захвата
+ui-health-none = нет
+ui-health-tracing = Отслеживание соединений
+ui-health-on = включено
+ui-health-off = выключено
+ui-health-not-applicable = неприменимо
+ui-health-attributed = Байты с известной программой, последняя минута
+ui-health-nothing-sent = ничего не отправлено
+ui-health-of = из { $size }
+ui-health-problems-badge = исправить: { $count }
+ui-programs-new = новая
+ui-programs-new-title = Раньше не отправляла данных
+ui-settings-first-senders = Сообщать, когда новая программа начинает отправлять данные
+ui-settings-first-senders-auto = Как велит режим (вкл. в параноидальном и разумном, выкл. в спокойном)
+ui-settings-first-senders-on = Включено
+ui-settings-first-senders-off = Выключено
+ui-settings-first-senders-hint = Одно уведомление, когда программа, которую раньше не видели, впервые отправит за пределы ваших сетей больше 8 КиБ.
 ## ── Конец блока веб-интерфейса. ──
 
 ## Приложение в трее (src-tauri/): уведомления и меню. Ключи начинаются с `app-`.
@@ -430,3 +505,38 @@ app-legacy-ignore-now = Локальная программа ({ $peer }) чер
 app-legacy-ignore-always = Локальная программа ({ $peer }) через старый сокет велела Leakwatch не замечать всегда: { $filter }. Если это не вы, удалите исключение на странице «Исключения».
 app-legacy-ignore-removed = Локальная программа ({ $peer }) через старый сокет удалила исключение { $id } ({ $name }).
 app-legacy-ignore-refused = Leakwatch отклонил исключение от локальной программы ({ $peer }) через старый сокет: { $reason }
+app-first-sender-title = Новая программа отправляет данные: { $program }
+app-first-sender-body = { $program } ({ $path }) впервые отправляет данные наружу: уже { $size }, адресат { $destination }.
+app-health-not-watching = Leakwatch не наблюдает за трафиком.
+app-health-fix-see-above = Сделайте то, что сказано в сообщении; окно оживёт само.
+app-health-paused = Обнаружение приостановлено: ничего не учитывается.
+app-health-fix-resume = Возобновите наблюдение в меню значка (или дождитесь конца паузы).
+app-health-no-interfaces = Ни один сетевой интерфейс не наблюдается.
+app-health-fix-interfaces = Проверьте, что сеть подключена, и «Настройки ▸ Интерфейсы» (пусто: все включённые интерфейсы).
+app-health-fix-interfaces-service = Проверьте, что сеть подключена, и параметр interfaces в настройках службы (/etc/leakwatch/leakwatch.toml), затем перечитайте их:
+app-health-tracing-off = Отслеживание соединений выключено ({ $error }): у отправок программ, живущих лишь миг, может не найтись программы.
+app-health-fix-tracing-service = Службе нужны права root (или cap_perfmon) и файловая система tracing; перезапустите её и посмотрите журнал (journalctl -u leakwatch):
+app-health-fix-use-service = Служба Leakwatch видит все программы, и короткоживущие тоже. Запустите её и откройте Leakwatch без --embedded:
+app-health-drops =
+    { $count ->
+        [one] { $count } пакет данных отброшен
+        [few] { $count } пакета данных отброшены
+        [many] { $count } пакетов данных отброшены
+       *[other] { $count } пакета данных отброшены
+    }: захват не успевал, и часть отправок не учтена.
+app-health-fix-drops = Наблюдайте меньше интерфейсов («Настройки ▸ Интерфейсы») или используйте службу: она захватывает с большим буфером.
+app-health-fix-drops-service = Наблюдайте меньше интерфейсов (параметр interfaces в /etc/leakwatch/leakwatch.toml) или выясните, что нагружает компьютер.
+app-health-low-share = Лишь { $percent } % отправленных за последнюю минуту байт удалось отнести к программе.
+app-health-fix-low-share-service = Программы других сетевых пространств имён (контейнеров) и очень короткие соединения могут остаться без имени; проверьте, что отслеживание соединений включено.
+app-health-no-tray = Нет значка в трее: рабочий стол не показывает трей StatusNotifierItem, поэтому при запуске открылось это окно.
+app-health-fix-no-tray = В GNOME трей добавляет расширение AppIndicator (затем выйдите из сеанса и войдите снова). До тех пор повторный запуск leakwatch-app открывает это окно.
+app-health-interfaces =
+    { $count ->
+        [one] { $count } интерфейс
+        [few] { $count } интерфейса
+        [many] { $count } интерфейсов
+       *[other] { $count } интерфейса
+    }
+app-health-share = { $percent } % байт последней минуты с программой
+app-health-tracing-on = отслеживание соединений включено
+app-health-tracing-off-short = отслеживание соединений ВЫКЛЮЧЕНО

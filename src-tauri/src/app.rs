@@ -45,6 +45,11 @@ impl Sink for TauriSink {
         }
     }
 
+    fn show_program(&self, program: &str) {
+        open_window(&self.app);
+        let _ = self.app.emit(crate::views::EV_SHOW_PROGRAM, json!({ "program": program }));
+    }
+
     fn set_autostart(&self, on: bool) -> Result<(), String> {
         crate::autostart::set(on)
     }
@@ -154,6 +159,7 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
     let minimized = args.minimized && !window_only;
     let no_notifications = args.no_notifications || window_only;
     let first_alert = args.show_alert;
+    let no_tray = args.no_tray;
     let app = tauri::Builder::default()
         // Single instance first: a second launch only opens the first one's window (on the
         // alert it names).
@@ -176,6 +182,10 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
             crate::commands::history_uploads,
             crate::commands::history_alerts,
             crate::commands::export_history,
+            crate::commands::connections_now,
+            crate::commands::programs,
+            crate::commands::ignore_program,
+            crate::commands::first_senders,
         ])
         .setup(move |app| {
             let pending = Arc::new(Mutex::new(first_alert));
@@ -188,6 +198,9 @@ fn run(args: Args, config_dir: std::path::PathBuf) -> tauri::Result<()> {
             // Start-at-login follows the system's state when it differs from the settings.
             core.adopt_autostart(crate::autostart::is_enabled().ok());
             app.manage(core.clone());
+            if no_tray {
+                core.set_no_tray();
+            }
             // The window process has no tray: the tray process it belongs to has it.
             if !window_only && let Err(e) = crate::tray::create(app.handle(), &core) {
                 tracing::info!("no tray icon: {e}");

@@ -54,6 +54,10 @@ pub struct Args {
     /// Internal, with --window: open the window on this alert.
     #[arg(long, hide = true, value_name = "ID", requires = "window")]
     pub show_alert: Option<u64>,
+    /// Internal, with --window: the tray process could not show a tray icon (no
+    /// StatusNotifierWatcher on the session bus); the window says why it opened.
+    #[arg(long, hide = true, requires = "window")]
+    pub no_tray: bool,
     /// With --embedded or --replay: ports tried, in order, for the legacy TCP protocol of old
     /// GUIs (turned on and off in Settings; the service serves it itself).
     #[arg(long, value_name = "A-B", default_value = "5000-5010", value_parser = leakwatch::parse::parse_port_range)]

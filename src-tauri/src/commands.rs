@@ -67,6 +67,35 @@ pub fn history_alerts(
     core.history.alerts(&since, program, query, until)
 }
 
+/// `connections_now`: the most recently active open flows (at most 300), with the engine's
+/// packet time, for the Connections view (the UI asks once a second and works out the rates).
+#[tauri::command]
+pub fn connections_now(core: CoreState<'_>) -> Result<Value, String> {
+    core.connections_now()
+}
+
+/// `programs`: per-program totals from `from` up to `until` (Unix seconds; null: now).
+#[tauri::command]
+pub fn programs(
+    core: CoreState<'_>,
+    from: i64,
+    until: Option<i64>,
+) -> Result<leakwatch::history::ProgramsView, String> {
+    core.history.programs(from, until)
+}
+
+/// `first_senders`: programs announced as first-time senders in this run.
+#[tauri::command]
+pub fn first_senders(core: CoreState<'_>) -> Vec<String> {
+    core.first_senders()
+}
+
+/// `ignore_program`: ignores every upload of the program with executable path `exe`, for `scope`.
+#[tauri::command]
+pub fn ignore_program(core: CoreState<'_>, exe: String, scope: String) -> Result<Value, String> {
+    core.ignore_program(&exe, &scope).map(Core::ignore_reply)
+}
+
 /// Without a `path`, asks where to save with the system's save dialog (Rust side only: the
 /// window's capability grants no dialog or file system command); `null` when the user cancels.
 #[tauri::command]

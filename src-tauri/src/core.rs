@@ -34,6 +34,8 @@ pub trait Sink: Send + Sync + 'static {
     fn tray_changed(&self) {}
     /// Opens the window on alert `id` (notification body or tray menu clicked).
     fn show_alert(&self, _id: u64) {}
+    /// Opens the window on a program (a first-time sender's notification clicked).
+    fn show_program(&self, _program: &str) {}
     /// Turns start-at-login on or off.
     fn set_autostart(&self, _on: bool) -> Result<(), String> {
         Ok(())
@@ -71,6 +73,9 @@ pub struct Options {
 }
 
 type Job = Box<dyn FnOnce(&mut State) + Send>;
+
+/// Most open flows the Connections view lists.
+pub const CONNECTIONS: usize = 300;
 
 /// Name of the owner thread (jobs sent from it would wait for themselves).
 const OWNER: &str = "leakwatch-core";
@@ -124,6 +129,30 @@ impl Core {
         let state = State::new(backend.clone(), sink.clone(), notifier, settings, notices, remote);
         let (jobs, jobs_rx) = crossbeam_channel::unbounded::<Job>();
         spawn(OWNER, move || owner(state, jobs_rx, feed_rx));
+        // Which programs were ever seen sending, for first-time senders (the service may take a
+        // moment to come up: asked again a few times).
+        spawn("leakwatch-known-programs", {
+            let (jobs, history) = (jobs.clone(), history.clone());
+            move || {
+                let mut known = Vec::new();
+                for attempt in 0..10 {
+                    match history.programs(0, None) {
+                        Ok(v) => {
+                            known = v.programs.into_iter().map(|p| p.program).collect();
+                            break;
+                        }
+                        Err(e) if attempt == 9 || !remote || e.contains("no history") => {
+                            tracing::info!(
+                                "first-time senders: the history cannot tell which programs sent before ({e}); every program counts as new in this run"
+                            );
+                            break;
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_secs(3)),
+                    }
+                }
+                let _ = jobs.send(Box::new(move |st: &mut State| st.first.set_known(known)));
+            }
+        });
         let core = Arc::new(Core { jobs, backend, sink, settings_file, stopped: AtomicBool::new(false), history });
         // Notification buttons act like the window's commands, off the owner thread.
         spawn("leakwatch-actions", {
@@ -153,6 +182,9 @@ impl Core {
     }
 
     fn on_note_event(&self, e: NoteEvent) {
+        if e.alert_id >= crate::first_senders::NOTE_BASE {
+            return self.on_first_sender_note(e);
+        }
         let result = match e.action {
             NoteAction::IgnoreForNow => self.ignore_alert(e.alert_id, "for_now", "tray").map(|_| ()),
             NoteAction::AlwaysIgnore => self.ignore_alert(e.alert_id, "always", "tray").map(|_| ()),
@@ -165,6 +197,32 @@ impl Core {
         if let Err(e) = result {
             tracing::info!("notification action failed: {e}");
         }
+    }
+
+    /// A first-time sender's notification: its buttons ignore the program (by its path).
+    fn on_first_sender_note(&self, e: NoteEvent) {
+        let Some(sender) = self.with(move |st| st.first.announced.get(&e.alert_id).cloned()).flatten() else { return };
+        let scope = match e.action {
+            NoteAction::IgnoreForNow => "for_now",
+            NoteAction::AlwaysIgnore => "always",
+            NoteAction::Open => {
+                self.mark_seen();
+                return self.sink.show_program(&sender.program);
+            }
+        };
+        match sender.exe.as_deref().map(|exe| self.ignore_program(exe, scope)) {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => tracing::info!("notification action failed: {e}"),
+            None => tracing::info!(
+                "{} has no known executable path: it cannot be ignored as a program (its name alone is its own choice)",
+                leakwatch::text::safe(&sender.name)
+            ),
+        }
+    }
+
+    /// `first_senders`: programs announced as first-time senders in this run.
+    pub fn first_senders(&self) -> Vec<String> {
+        self.with(|st| st.first.programs()).unwrap_or_default()
     }
 
     // --- Commands (docs/ui-contract.md) ---------------------------------------------------
@@ -192,6 +250,22 @@ impl Core {
             }
         });
         Ok(ignore_id)
+    }
+
+    /// `ignore_program`: ignores every upload of the program `exe` (its executable path).
+    pub fn ignore_program(&self, exe: &str, scope: &str) -> Result<u64, String> {
+        let filter = crate::backend::program_filter(exe)?;
+        let ignore_id = self.backend.ignore_filter(&filter, scope)?;
+        self.with(move |st| {
+            st.sources.insert(ignore_id, "user".to_string());
+            st.on_ignore_added(ignore_id, filter);
+        });
+        Ok(ignore_id)
+    }
+
+    /// `connections_now`: the open flows most recently active.
+    pub fn connections_now(&self) -> Result<Value, String> {
+        self.backend.flows_now(CONNECTIONS)
     }
 
     /// `list_ignores`.
@@ -272,6 +346,14 @@ impl Core {
         });
     }
 
+    /// The window opened because the desktop shows no tray: the Health page says so.
+    pub fn set_no_tray(&self) {
+        self.with(|st| {
+            st.no_tray = true;
+            st.refresh_status();
+        });
+    }
+
     /// `engine_status`.
     pub fn engine_status(&self) -> EngineStatus {
         self.with(|st| st.status.clone()).unwrap_or_default()
@@ -289,6 +371,7 @@ impl Core {
             unseen: false,
             not_watching: true,
             problem: None,
+            health: String::new(),
         })
     }
 

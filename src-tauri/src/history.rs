@@ -3,7 +3,7 @@
 //! `history_alerts`, `export_history` in docs/ui-contract.md). With the service, the same
 //! commands go through its API (`crate::backend::remote`).
 
-use leakwatch::history::{AlertQuery, GroupBy, HistoryStore, UploadsView, parse_since};
+use leakwatch::history::{AlertQuery, GroupBy, HistoryStore, ProgramsView, UploadsView, parse_since};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -73,6 +73,12 @@ impl crate::backend::HistorySource for History {
             limit: MAX_ALERTS,
         };
         self.with(|s| s.alerts(&q).map(|l| l.into_iter().map(|a| a.json).collect()).map_err(|e| e.to_string()))
+    }
+
+    /// `programs`: per-program totals from `from` up to `until` (Unix seconds; `None`: now).
+    fn programs(&self, from: i64, until: Option<i64>) -> Result<ProgramsView, String> {
+        let until = until.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        self.with(|s| s.programs_between(from, until).map_err(|e| e.to_string()))
     }
 
     /// `export_history` once a path is known (the command asks with the save dialog): writes to

@@ -16,6 +16,8 @@ pub mod autostart;
 pub mod backend;
 pub mod commands;
 pub mod core;
+pub mod first_senders;
+pub mod health;
 pub mod history;
 pub mod menu;
 pub mod notify;

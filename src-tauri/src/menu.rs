@@ -33,6 +33,8 @@ pub struct TrayState {
     pub not_watching: bool,
     /// Why, with the command that fixes it (shown first in the menu and as the tooltip).
     pub problem: Option<String>,
+    /// The health line under the tooltip: interfaces, attributed share, tracing, problems.
+    pub health: String,
 }
 
 /// The three tray icons.
@@ -85,7 +87,7 @@ impl TrayState {
         if let Some(p) = &self.problem {
             return format!("Leakwatch: {p}");
         }
-        msgs.text(
+        let base = msgs.text(
             match self.icon() {
                 TrayIcon::Paused if self.not_watching => "app-tooltip-no-permission",
                 TrayIcon::Paused => "app-tooltip-paused",
@@ -93,7 +95,8 @@ impl TrayState {
                 TrayIcon::Watching => "app-tooltip-watching",
             },
             None,
-        )
+        );
+        if self.health.is_empty() { base } else { format!("{base}\n{}", self.health) }
     }
 
     /// The menu, with labels from `msgs`.
@@ -181,6 +184,7 @@ mod tests {
             unseen: false,
             not_watching: false,
             problem: None,
+            health: String::new(),
         }
     }
 

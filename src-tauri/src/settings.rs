@@ -33,6 +33,17 @@ pub struct Settings {
     pub interfaces: Vec<String>,
     pub legacy_enabled: bool,
     pub start_at_login: bool,
+    /// Notify the first time a program never seen before sends data: `None` follows the mode
+    /// (on in paranoid and adequate, off in chill). Absent from older files.
+    #[serde(default)]
+    pub first_senders: Option<bool>,
+}
+
+impl Settings {
+    /// Whether first-time senders are notified: as set, else on except in chill mode.
+    pub fn first_senders_on(&self) -> bool {
+        self.first_senders.unwrap_or(self.mode() != Mode::Chill)
+    }
 }
 
 impl Default for Settings {
@@ -47,6 +58,7 @@ impl Default for Settings {
             interfaces: Vec::new(),
             legacy_enabled: true,
             start_at_login: false,
+            first_senders: None,
         }
     }
 }

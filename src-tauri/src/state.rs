@@ -73,6 +73,12 @@ pub struct State {
     /// Packets at the last rate computation, and when.
     last_packets: Option<(u64, Instant)>,
     pps: f64,
+    /// Uploaded and attributed bytes of the last minute, from `stats` (the Health page).
+    pub last_minute: crate::health::LastMinute,
+    /// The window opened because the desktop shows no tray (`--no-tray`).
+    pub no_tray: bool,
+    /// First-time senders (programs never seen sending before).
+    pub first: crate::first_senders::FirstSenders,
     /// Set by the shutdown job: the owner thread ends.
     pub stopped: bool,
 }
@@ -112,6 +118,9 @@ impl State {
             attributed: 0,
             last_packets: None,
             pps: 0.0,
+            last_minute: crate::health::LastMinute::default(),
+            no_tray: false,
+            first: crate::first_senders::FirstSenders::default(),
             stopped: false,
         }
     }
@@ -125,6 +134,10 @@ impl State {
                 let (all, known) = view.totals();
                 self.counted += all;
                 self.attributed += known;
+                self.last_minute.add(s.second.0.div_euclid(leakwatch::time::SECOND), all, known);
+                for sender in self.first.observe(&s) {
+                    self.on_first_sender(&sender);
+                }
                 self.sink.emit(EV_STATS, serde_json::to_value(view).unwrap_or(Value::Null));
             }
             Feed::IgnoreAdded { id, filter } => self.on_ignore_added(id, filter),
@@ -254,6 +267,38 @@ impl State {
         }
         if let Some(note) = note
             && let Some(n) = self.notifier.as_mut()
+            && let Err(e) = n.show(&note)
+        {
+            tracing::info!("notification not shown: {e}");
+        }
+    }
+
+    /// A program never seen sending before sent more than a few KB: the window marks it, and
+    /// (when the setting is on) one notification says so, with the ignore buttons.
+    fn on_first_sender(&mut self, s: &crate::first_senders::NewSender) {
+        self.sink.emit(crate::views::EV_FIRST_SENDER, json!({"program": s.program, "name": s.name, "pid": s.pid}));
+        if !self.settings.first_senders_on() {
+            return;
+        }
+        let mut args = FluentArgs::new();
+        args.set("program", s.name.clone());
+        args.set("path", s.exe.clone().unwrap_or_else(|| self.msgs.unknown()));
+        args.set("size", self.msgs.size(s.bytes));
+        let dest = match (&s.orgname, &s.country) {
+            (Some(o), Some(c)) => format!("{} ({o}, {c})", s.remote),
+            (Some(o), None) => format!("{} ({o})", s.remote),
+            _ => s.remote.clone(),
+        };
+        args.set("destination", dest);
+        let note = crate::notify::Note {
+            alert_id: s.note_id,
+            title: self.msgs.text("app-first-sender-title", Some(&args)),
+            body: self.msgs.text("app-first-sender-body", Some(&args)),
+            ignore_now_label: self.msgs.text("app-action-ignore-now", None),
+            always_ignore_label: self.msgs.text("app-action-always-ignore", None),
+            open_to_ignore: self.msgs.text("app-open-to-ignore", None),
+        };
+        if let Some(n) = self.notifier.as_mut()
             && let Err(e) = n.show(&note)
         {
             tracing::info!("notification not shown: {e}");
@@ -422,7 +467,8 @@ impl State {
     pub fn refresh_status(&mut self) {
         let status = self.compute_status();
         let changed = status != self.status;
-        let state_changed = status.state != self.status.state;
+        let ids = |s: &EngineStatus| s.problems.iter().map(|p| p.id).collect::<Vec<_>>();
+        let state_changed = status.state != self.status.state || ids(&status) != ids(&self.status);
         self.status = status;
         if changed {
             self.sink.emit(EV_STATUS, serde_json::to_value(&self.status).unwrap_or(Value::Null));
@@ -433,6 +479,46 @@ impl State {
     }
 
     fn compute_status(&self) -> EngineStatus {
+        let mut s = self.compute_state();
+        let (uploaded, share) = self.last_minute.share();
+        s.uploaded_last_minute = uploaded;
+        s.attributed_last_minute = share;
+        let service = self.link != Link::Embedded;
+        let replay = self.backend.replay();
+        s.source = if service {
+            "service"
+        } else if replay {
+            "replay"
+        } else {
+            "embedded"
+        };
+        let (tracing, tracing_error) = match (&self.service_status, self.backend.tracing()) {
+            (Some(v), _) if service => {
+                (v["connection_tracing"].as_bool(), v["connection_tracing_error"].as_str().map(str::to_string))
+            }
+            (_, Some(Ok(()))) => (Some(true), None),
+            (_, Some(Err(e))) => (Some(false), Some(e)),
+            _ => (None, None),
+        };
+        s.connection_tracing = tracing;
+        let facts = crate::health::Facts {
+            service,
+            replay,
+            state: s.state.to_string(),
+            message: s.message.clone(),
+            interfaces: s.interfaces.len(),
+            tracing,
+            tracing_error,
+            drops: s.drops,
+            last_minute: (uploaded, share),
+            no_tray: self.no_tray,
+        };
+        s.problems = crate::health::problems(&facts, &self.msgs);
+        s.health = crate::health::summary(&facts, &self.msgs);
+        s
+    }
+
+    fn compute_state(&self) -> EngineStatus {
         let paused = self.pause != Pause::Running;
         let paused_until = match self.pause {
             Pause::Until(t) => Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -537,6 +623,14 @@ impl State {
             unseen: self.unseen,
             not_watching: self.no_permission || self.status.state == "error" || problem.is_some(),
             problem,
+            health: {
+                let first = self.status.problems.first().map(|p| p.text.clone());
+                [Some(self.status.health.clone()).filter(|h| !h.is_empty()), first]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            },
         }
     }
 
@@ -566,6 +660,12 @@ mod tests {
         }
         fn remove_ignore(&self, _: u64) -> Result<bool, String> {
             Ok(true)
+        }
+        fn ignore_filter(&self, _: &str, _: &str) -> Result<u64, String> {
+            Ok(2)
+        }
+        fn flows_now(&self, _: usize) -> Result<Value, String> {
+            Ok(Value::Null)
         }
         fn list_ignores(&self) -> Result<Vec<IgnoreView>, String> {
             Ok(Vec::new())
@@ -697,5 +797,81 @@ mod tests {
         let names: Vec<String> = sink.0.lock().unwrap().iter().map(|(n, _)| n.clone()).collect();
         assert!(names.contains(&"alert".to_string()) && names.contains(&"alert-updated".to_string()), "{names:?}");
         assert_eq!(st.tray_state().recent[0].1, "curl → 127.0.0.1 (195.3 KiB)");
+    }
+
+    fn upload(t: i64, exe: &str, bytes: u64) -> Feed {
+        Feed::Stats(leakwatch::detect::Stats {
+            second: leakwatch::time::Ts::from_secs_f64(t as f64),
+            rates: vec![leakwatch::detect::Rate {
+                process: Some(Arc::new(leakwatch::process::ProcessInfo {
+                    pid: 77,
+                    name: exe.rsplit('/').next().unwrap_or(exe).into(),
+                    exe: Some(exe.into()),
+                })),
+                remote: "203.0.113.7".parse().unwrap(),
+                bytes,
+                orgname: Some("Example Org".into()),
+                country: Some("NL".into()),
+            }],
+        })
+    }
+
+    #[test]
+    fn a_first_time_sender_raises_exactly_one_notification_and_chill_keeps_quiet() {
+        let (mut st, sink, _) = state(false, None);
+        let fake = crate::notify::FakeNotifier::default();
+        st.notifier = Some(Box::new(fake.clone()));
+        st.first.set_known(["/usr/bin/ssh".to_string()]);
+        for t in 0..5 {
+            st.on_feed(upload(t, "/opt/newapp/bin/newapp", 5000));
+            st.on_feed(upload(t, "/usr/bin/ssh", 1_000_000));
+        }
+        let shown = fake.shown.lock().unwrap().clone();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(shown[0].1.contains("newapp") && shown[0].2.contains("/opt/newapp/bin/newapp"), "{shown:?}");
+        assert!(shown[0].2.contains("Example Org"), "{shown:?}");
+        assert!(
+            sink.0.lock().unwrap().iter().any(|(n, v)| n == "first-sender" && v["program"] == "/opt/newapp/bin/newapp")
+        );
+        assert_eq!(st.first.programs(), vec!["/opt/newapp/bin/newapp".to_string()]);
+        // Chill: marked new, not notified.
+        st.settings.mode = "chill".into();
+        st.on_feed(upload(9, "/opt/other", 100_000));
+        assert_eq!(fake.shown.lock().unwrap().len(), 1);
+        assert_eq!(st.first.programs().len(), 2);
+        // Its name is escaped in the notification (names come from outside).
+        st.settings.first_senders = Some(true);
+        st.on_feed(upload(10, "/tmp/evil\u{1b}[31m", 100_000));
+        let shown = fake.shown.lock().unwrap().clone();
+        assert_eq!(shown.len(), 2);
+        assert!(!shown[1].1.contains('\u{1b}') && !shown[1].2.contains('\u{1b}'), "{shown:?}");
+    }
+
+    #[test]
+    fn the_status_says_what_keeps_leakwatch_from_seeing_everything() {
+        let figures = Figures { interfaces: vec!["eth0".into()], drops: 4, ..Figures::default() };
+        let (mut st, ..) = state(false, Some(figures));
+        st.on_feed(upload(1, "/usr/bin/curl", 10_000));
+        st.on_feed(Feed::Stats(leakwatch::detect::Stats {
+            second: leakwatch::time::Ts::from_secs_f64(2.0),
+            rates: vec![leakwatch::detect::Rate {
+                process: None,
+                remote: "203.0.113.7".parse().unwrap(),
+                bytes: 90_000,
+                orgname: None,
+                country: None,
+            }],
+        }));
+        st.refresh_status();
+        let s = &st.status;
+        assert_eq!((s.source, s.uploaded_last_minute), ("embedded", 100_000));
+        assert_eq!(s.attributed_last_minute, Some(0.1));
+        let ids: Vec<_> = s.problems.iter().map(|p| p.id).collect();
+        assert_eq!(ids, ["drops", "low-share"]);
+        assert!(s.health.contains("1 interface") && s.health.contains("10 %"), "{}", s.health);
+        assert!(st.tray_state().tooltip(&st.msgs).contains("10 %"));
+        st.no_tray = true;
+        st.refresh_status();
+        assert_eq!(st.status.problems.last().map(|p| p.id), Some("no-tray"));
     }
 }

@@ -18,6 +18,8 @@ pub const EV_ALERT_UPDATED: &str = "alert-updated";
 pub const EV_STATS: &str = "stats";
 pub const EV_STATUS: &str = "engine-status";
 pub const EV_SHOW_ALERT: &str = "show-alert";
+pub const EV_SHOW_PROGRAM: &str = "show-program";
+pub const EV_FIRST_SENDER: &str = "first-sender";
 
 /// An alert's content: the engine's (embedded; texts made in the app's language) or the
 /// service's JSON (`Alert::to_json` in the service's language).
@@ -149,6 +151,20 @@ pub struct EngineStatus {
     pub legacy_port: Option<u16>,
     pub message: Option<String>,
     pub version: &'static str,
+    /// Where the figures come from: `service`, `embedded` (an engine in the app, live) or
+    /// `replay` (a capture file).
+    pub source: &'static str,
+    /// Whether the kernel's connection tracepoint names short-lived programs (`None`: unknown
+    /// or not applicable, e.g. a replay).
+    pub connection_tracing: Option<bool>,
+    /// Bytes uploaded in the last minute (packet time), and the share of them whose program is
+    /// known.
+    pub uploaded_last_minute: u64,
+    pub attributed_last_minute: Option<f64>,
+    /// What keeps Leakwatch from seeing everything, each with its fix (the Health page).
+    pub problems: Vec<crate::health::Problem>,
+    /// One line for the tray's tooltip: interfaces, attributed share, tracing.
+    pub health: String,
 }
 
 impl Default for EngineStatus {
@@ -163,6 +179,12 @@ impl Default for EngineStatus {
             legacy_port: None,
             message: None,
             version: env!("CARGO_PKG_VERSION"),
+            source: "service",
+            connection_tracing: None,
+            uploaded_last_minute: 0,
+            attributed_last_minute: None,
+            problems: Vec::new(),
+            health: String::new(),
         }
     }
 }

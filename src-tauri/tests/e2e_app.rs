@@ -93,16 +93,8 @@ fn real_app_without_the_service_shows_the_command_that_starts_it() {
         return;
     }
     let config = tempfile::tempdir().unwrap();
-    let (port, native) = (free_port(), free_port());
-    let mut driver = Command::new(tauri_driver().unwrap())
-        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-        .env("LEAKWATCH_CONFIG_DIR", config.path())
-        .env("LEAKWATCH_SOCKET", config.path().join("no-service.sock"))
-        .env("HOME", config.path())
-        .env("NO_AT_BRIDGE", "1")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tauri-driver starts");
+    let socket = config.path().join("no-service.sock");
+    let (mut driver, port) = start_driver(config.path(), config.path(), &[("LEAKWATCH_SOCKET", socket.as_os_str())]);
     let attempt = || -> Result<(), String> {
         if !webdriver::wait_port(port, Duration::from_secs(20)) {
             return Err("tauri-driver does not listen".into());
@@ -142,15 +134,7 @@ fn real_app_replay_ignore_always_and_mode_persists() {
     let config = tempfile::tempdir().unwrap();
     // The app's home: where the save dialog proposes to export (no Downloads folder in it).
     let home = tempfile::tempdir().unwrap();
-    let (port, native) = (free_port(), free_port());
-    let mut driver = Command::new(tauri_driver().unwrap())
-        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-        .env("LEAKWATCH_CONFIG_DIR", config.path())
-        .env("HOME", home.path())
-        .env("NO_AT_BRIDGE", "1")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("tauri-driver starts");
+    let (mut driver, port) = start_driver(config.path(), home.path(), &[]);
     assert!(webdriver::wait_port(port, Duration::from_secs(20)), "tauri-driver does not listen");
     let app = env!("CARGO_BIN_EXE_leakwatch-app");
     let history = config.path().join("history.sqlite");
@@ -333,6 +317,132 @@ fn real_app_replay_ignore_always_and_mode_persists() {
         });
         result = attempt();
     }
+    let _ = driver.kill();
+    let _ = driver.wait();
+    result.unwrap();
+}
+
+/// Starts tauri-driver on a free port with the app's config (and home) in `config`; returns it
+/// with its port once it listens.
+fn start_driver(config: &Path, home: &Path, extra: &[(&str, &std::ffi::OsStr)]) -> (std::process::Child, u16) {
+    let (port, native) = (free_port(), free_port());
+    let mut c = Command::new(tauri_driver().unwrap());
+    c.args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .env("LEAKWATCH_CONFIG_DIR", config)
+        .env("HOME", home)
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null());
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    let driver = c.spawn().expect("tauri-driver starts");
+    (driver, port)
+}
+
+/// The flows of a capture as the engine accounts them: `proto|local|remote` → payload sent.
+fn reference_flows(capture: &Path) -> std::collections::HashMap<String, u64> {
+    let engine = leakwatch::engine::Engine::start(leakwatch::settings::EngineConfig::default());
+    let flows = engine.handle().subscribe_flows();
+    leakwatch::capture::file::read_file(capture, &engine.handle(), None).expect("the sample replays");
+    let _ = engine.finish();
+    flows.try_iter().map(|f| (format!("{}|{}|{}", f.proto.name(), f.local, f.remote), f.out.payload)).collect()
+}
+
+/// A replayed capture fills Connections with its flows (each flow's sent bytes equal to what the
+/// engine accounts for the whole file once it has been read), Programs "now" with their sum, and
+/// Programs over a stored period with the totals `leakwatch history uploads` gives for the same
+/// database (`HistoryStore::uploads`, the function that command prints).
+#[test]
+fn real_app_replay_fills_programs_and_connections() {
+    const NAME: &str = "real_app_replay_fills_programs_and_connections";
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    if !ready(NAME) {
+        return;
+    }
+    let config = tempfile::tempdir().unwrap();
+    let (mut driver, port) = start_driver(config.path(), config.path(), &[]);
+    assert!(webdriver::wait_port(port, Duration::from_secs(20)), "tauri-driver does not listen");
+    let capture = support::sample("ookla.pcap");
+    let reference = reference_flows(&capture);
+    let history = config.path().join("history.sqlite");
+    // 10× real time: the file is read in a few seconds; its flows stay open (idle timeout 600 s
+    // of packet time) for a minute more.
+    let args: Vec<String> = [
+        "--replay",
+        capture.to_str().unwrap(),
+        "--speed",
+        "10",
+        "--no-reverse-dns",
+        "--history",
+        history.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let rows_js = "return [...document.querySelectorAll('[data-testid=conn-row]')].map(r => \
+                   [r.dataset.key, Number(r.querySelector('[data-testid=conn-sent]').dataset.bytes)])";
+    let attempt = || -> Result<(), String> {
+        let s = Session::new(port, env!("CARGO_BIN_EXE_leakwatch-app"), &args)?;
+        s.click(&s.wait("[data-testid=nav-connections]", Duration::from_secs(10))?)?;
+        s.wait("[data-testid=conn-row]", Duration::from_secs(15))?;
+        // The biggest flow reaches its final figure once the whole file has been read.
+        let (big, big_bytes) = reference.iter().max_by_key(|(_, b)| **b).map(|(k, b)| (k.clone(), *b)).unwrap();
+        let t = Instant::now();
+        let rows: Vec<(String, u64)> = loop {
+            let v = s.execute(rows_js, serde_json::json!([]))?;
+            let rows: Vec<(String, u64)> = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            if rows.iter().any(|(k, b)| *k == big && *b == big_bytes) {
+                break rows;
+            }
+            if t.elapsed() > Duration::from_secs(40) {
+                return Err(format!("{big} never showed {big_bytes} bytes sent; rows: {rows:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        };
+        save_shot(&s, "app-connections");
+        let mut shown = 0u64;
+        for (k, b) in &rows {
+            let want = reference.get(k).ok_or_else(|| format!("Connections shows {k}, which the capture has not"))?;
+            if b != want {
+                return Err(format!("{k}: Connections shows {b} bytes sent, the engine counts {want}"));
+            }
+            shown += b;
+        }
+        if reference.len() <= 300 && rows.len() != reference.len() {
+            return Err(format!("Connections shows {} flows, the capture has {}", rows.len(), reference.len()));
+        }
+        eprintln!("e2e: {} flows, {shown} bytes sent, as the engine counts them", rows.len());
+
+        // Programs, now: one row (a capture names no program) with the open flows' sum.
+        s.click(&s.wait("[data-testid=nav-programs]", Duration::from_secs(2))?)?;
+        s.click(&s.wait("[data-testid=programs-period] option[value=now]", Duration::from_secs(3))?)?;
+        let row = s.wait("[data-testid=programs-row][data-program=unknown]", Duration::from_secs(5))?;
+        let now_sent: u64 = s.attribute(&row, "data-sent")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        if now_sent != shown {
+            return Err(format!("Programs (now) shows {now_sent} bytes sent, Connections {shown}"));
+        }
+
+        // Programs, stored: the capture is from 2017, so the view offers the period up to then;
+        // its totals are those of `leakwatch history uploads` on the same file.
+        std::thread::sleep(Duration::from_secs(3));
+        s.click(&s.wait("[data-testid=programs-period] option[value='30d']", Duration::from_secs(3))?)?;
+        s.click(&s.wait("[data-testid=programs-show-newest]", Duration::from_secs(10))?)?;
+        s.wait("[data-testid=programs-anchored]", Duration::from_secs(5))?;
+        let row = s.wait("[data-testid=programs-row]", Duration::from_secs(5))?;
+        save_shot(&s, "app-programs");
+        let store = leakwatch::history::HistoryStore::open_existing(&history).map_err(|e| e.to_string())?;
+        let uploads = store.uploads(None, leakwatch::history::GroupBy::Program, None, 0).map_err(|e| e.to_string())?;
+        let program = s.attribute(&row, "data-program")?.unwrap_or_default();
+        let sent: u64 = s.attribute(&row, "data-sent")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let want = uploads.iter().find(|u| u.key == program).map(|u| u.bytes);
+        if want != Some(sent) || uploads.len() != s.find_all("[data-testid=programs-row]")?.len() {
+            return Err(format!("Programs shows {program}: {sent} bytes; history uploads: {uploads:?}"));
+        }
+        eprintln!("e2e: Programs over the stored period: {program} sent {sent} bytes, as history uploads says");
+        s.close();
+        Ok(())
+    };
+    let result = attempt();
     let _ = driver.kill();
     let _ = driver.wait();
     result.unwrap();

@@ -9,6 +9,7 @@
 
 mod migrate;
 mod packed;
+mod programs;
 mod query;
 mod recorder;
 mod store;
@@ -16,6 +17,7 @@ mod store;
 pub mod forward;
 
 pub use migrate::LATEST as SCHEMA_VERSION;
+pub use programs::{ProgramRow, ProgramsView};
 pub use query::{AlertQuery, AlertRecord, GroupBy, SeriesPoint, UploadRow, UploadsView, range_spec};
 pub use query::{alerts_csv, csv_field};
 pub use recorder::{Recorder, RecorderReport};

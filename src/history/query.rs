@@ -74,7 +74,7 @@ pub struct SeriesPoint {
 const DAY: i64 = 86_400;
 
 /// Program, organisation and country of an `upload_keys` id.
-type KeyNames = HashMap<i64, (String, String, String)>;
+pub(super) type KeyNames = HashMap<i64, (String, String, String)>;
 
 impl HistoryStore {
     /// Stored alerts, newest first.
@@ -222,7 +222,13 @@ impl HistoryStore {
     }
 
     /// Calls `each(time, blob)` for the packed rows `sql` selects with the bounds `lo`, `hi`.
-    fn packed_rows(&self, sql: &str, lo: i64, hi: i64, mut each: impl FnMut(i64, &[u8])) -> Result<(), HistoryError> {
+    pub(super) fn packed_rows(
+        &self,
+        sql: &str,
+        lo: i64,
+        hi: i64,
+        mut each: impl FnMut(i64, &[u8]),
+    ) -> Result<(), HistoryError> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.sql_err(e))?;
         let mut rows = stmt.query(params![lo, hi]).map_err(|e| self.sql_err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.sql_err(e))? {
@@ -234,7 +240,7 @@ impl HistoryStore {
     }
 
     /// Every `upload_keys` row.
-    fn key_names(&self) -> Result<KeyNames, HistoryError> {
+    pub(super) fn key_names(&self) -> Result<KeyNames, HistoryError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, program, org, country FROM upload_keys")

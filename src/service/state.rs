@@ -21,6 +21,8 @@ use std::time::Duration;
 
 /// Recent alerts kept for `alerts.recent` and for ignoring by alert id.
 const BOOK_SIZE: usize = 500;
+/// Most open flows `flows.now` lists.
+const MAX_FLOWS: u64 = 1000;
 
 /// Live figures, refreshed once a second by the main loop.
 #[derive(Clone, Debug, Default)]
@@ -452,6 +454,18 @@ impl Backend {
             let view = store.uploads_view(range, by, program.as_deref(), until).map_err(ApiError::invalid)?;
             return Ok(serde_json::to_value(view).unwrap_or(Value::Null));
         }
+        if method == "history.programs" {
+            let secs = |key: &str, default: i64| match params.get(key) {
+                None | Some(Value::Null) => Ok(default),
+                Some(v) => {
+                    v.as_i64().ok_or_else(|| ApiError::invalid(format!("{key}: expected seconds since the epoch")))
+                }
+            };
+            let until = secs("until", chrono::Utc::now().timestamp())?;
+            let from = secs("from", until - 86_400)?;
+            let view = store.programs_between(from, until).map_err(failed)?;
+            return Ok(serde_json::to_value(view).unwrap_or(Value::Null));
+        }
         if method == "history.alerts" {
             let q = AlertQuery {
                 since_us: since_s.map(|s| s.saturating_mul(1_000_000)),
@@ -574,7 +588,11 @@ impl crate::api::Backend for Backend {
                 let text = super::request_reload(&self.shared, Duration::from_secs(30)).map_err(failed)?;
                 Ok(json!({"message": text}))
             }
-            "history.alerts" | "history.uploads" | "history.view" => self.history(method, params),
+            "history.alerts" | "history.uploads" | "history.view" | "history.programs" => self.history(method, params),
+            "flows.now" => {
+                let limit = params.get("limit").and_then(Value::as_u64).unwrap_or(200).clamp(1, MAX_FLOWS);
+                Ok(self.handle.recent_flows(limit as usize).to_json())
+            }
             other => Err(ApiError::new(
                 "unknown_method",
                 format!("no method `{}` (docs/api.md lists them)", crate::text::clip(other, 60).escape_debug()),

@@ -19,7 +19,25 @@ const state = {
   nextIgnore: 100,
   /** Seconds the stored history lies in the past (an old capture replayed with --history). */
   historyAge: 0,
+  /** The open flows `connections_now` answers (tests change them between polls). */
+  flows: liveFlows(0),
+  /** Packet time of the engine, µs; advanced by one second at each `connections_now`. */
+  nowUs: Date.UTC(2026, 11, 3, 10, 0, 0) * 1000,
 };
+
+/** Three programs' open flows, `step` seconds into a transfer. */
+function liveFlows(step: number) {
+  const f = (port: number, out: number, inc: number, exe: string | null, host: string | null, org: string, cc: string, remote = '203.0.113.7:443') => ({
+    proto: 'tcp', local: `192.168.1.7:${port}`, remote, payload_out: out, payload_in: inc, bytes_out: out, bytes_in: inc,
+    packets_out: 10, packets_in: 10, first: new Date(Date.now() - 60e3).toISOString(), last: new Date().toISOString(),
+    hostname: host, orgname: org, country: cc, process: exe ? { pid: 4000 + port, name: exe.split('/').pop(), exe } : null,
+  });
+  return [
+    f(50001, 100_000 + step * 50_000, 4000, '/usr/bin/curl', 'upload.example.org', 'Example Org', 'NL'),
+    f(50002, 20_000 + step * 1000, 900_000, '/usr/lib/firefox/firefox', 'tracker.example.net', 'Other Net', 'DE', '[2001:db8::7]:443'),
+    f(50003, 3000, 100, null, null, 'Example Org', 'NL', '198.51.100.9:8443'),
+  ];
+}
 const calls: Call[] = [];
 
 /** Stored history for the History tab: two programs over the last hours, two alerts. */
@@ -107,6 +125,32 @@ function handle(cmd: string, args: any): unknown {
         );
       });
     }
+    case 'connections_now':
+      state.nowUs += 1e6;
+      return { now: new Date(state.nowUs / 1000).toISOString(), now_us: state.nowUs, open: state.flows.length, flows: state.flows };
+    case 'programs': {
+      const until = args.until ?? Math.floor(Date.now() / 1000);
+      const stored = history.series.map((p) => ({ ...p, start: p.start - state.historyAge }));
+      const inRange = stored.filter((p) => p.start >= args.from && p.start < until);
+      const by = new Map<string, { bytes: number; first: number; last: number }>();
+      for (const p of inRange) {
+        const a = by.get(p.program) ?? { bytes: 0, first: p.start, last: p.start + 60 };
+        a.bytes += p.bytes;
+        a.first = Math.min(a.first, p.start);
+        a.last = Math.max(a.last, p.start + 60);
+        by.set(p.program, a);
+      }
+      const programs = [...by.entries()]
+        .map(([program, a]) => ({ program, bytes: a.bytes, destinations: 2, countries: ['DE', 'NL'], first: a.first, last: a.last, alerts: program.endsWith('curl') ? 1 : 0 }))
+        .sort((x, y) => y.bytes - x.bytes);
+      return { since: args.from, until, newest: Math.max(...stored.map((p) => p.start)), programs };
+    }
+    case 'ignore_program': {
+      if (typeof args.exe !== 'string' || !args.exe.startsWith('/')) throw `exe: ${JSON.stringify(args.exe)} is not an executable's full path`;
+      const id = state.nextIgnore++;
+      state.ignores.push({ id, name: 'Ignore.Custom.Program', filter: JSON.stringify({ pattern: { exe: `^\\Q${args.exe}\\E$` } }), permanent: args.scope === 'always', until: null, source: 'user', created_at: new Date().toISOString() });
+      return { ignore_id: id };
+    }
     case 'export_history':
       if (args.format !== 'csv' && args.format !== 'json') throw `format: ${args.format} is not csv or json`;
       return `/home/user/leakwatch-history.${args.format}`;
@@ -134,6 +178,7 @@ mockIPC(
 
 const lw = {
   state,
+  liveFlows,
   calls,
   fail(cmd: string, message: string) {
     failNext.set(cmd, message);

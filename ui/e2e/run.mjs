@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
 import { build } from 'vite';
 
 const UI = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,7 +53,7 @@ await build({
 });
 const HARNESS = join(HARNESS_DIR, 'harness.js');
 const fx = await import(join(HARNESS_DIR, 'fixtures', 'fixtures.mjs'));
-const fixtures = { alerts: fx.SAMPLE_ALERTS, settings: fx.SAMPLE_SETTINGS, noPermission: fx.NO_PERMISSION_STATUS };
+const fixtures = { alerts: fx.SAMPLE_ALERTS, settings: fx.SAMPLE_SETTINGS, noPermission: fx.NO_PERMISSION_STATUS, unhealthy: fx.UNHEALTHY_STATUS };
 
 // 2. A static server for dist on loopback, with the strict CSP the Tauri window will have.
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
@@ -389,6 +390,182 @@ test('History: chart, top destinations per program, alert search, export', async
   await page.getByTestId('history-back-to-now').click();
   await page.getByTestId('history-older').waitFor();
   await t.close();
+});
+
+test('Programs: today from history, sortable and searchable; now from the open flows; a program opens with its ignores', async () => {
+  const t = await openApp();
+  const { page } = t;
+  await page.getByTestId('nav-programs').click();
+  const progRows = page.getByTestId('programs-row');
+  await progRows.nth(1).waitFor();
+  const order = () => progRows.evaluateAll((els) => els.map((e) => e.dataset.program));
+  const today = await t.calls('programs');
+  assert.ok(today.length >= 1 && typeof today[0].from === 'number', JSON.stringify(today));
+  // Sorted by sent, largest first (the fixture's curl sends most), then by name on request.
+  assert.deepEqual(await order(), ['/usr/bin/curl', '/usr/lib/firefox/firefox']);
+  await page.getByTestId('programs-sort-program').click();
+  assert.equal(await page.locator('th[aria-sort]').getAttribute('aria-sort'), 'ascending');
+  await page.getByTestId('programs-sort-program').click();
+  assert.deepEqual(await order(), ['/usr/lib/firefox/firefox', '/usr/bin/curl']);
+  await page.getByTestId('programs-search').fill('fire');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=programs-row]').length === 1);
+  await page.getByTestId('programs-search').fill('');
+  // Now: the open flows, with received bytes and the unknown program.
+  await page.getByTestId('programs-period').selectOption('now');
+  await page.locator('[data-testid=programs-row][data-program=unknown]').waitFor();
+  assert.match(await page.locator('[data-testid=programs-row][data-program="/usr/lib/firefox/firefox"]').innerText(), /878\.9 KiB/);
+  // Open curl: its live destinations and its ignore menu (by executable path).
+  await page.locator('[data-program="/usr/bin/curl"] [data-testid=programs-open]').click();
+  await page.getByTestId('program-live').waitFor();
+  assert.match(await page.getByTestId('program-live').innerText(), /upload\.example\.org/);
+  await page.getByTestId('ignore-button').click();
+  await page.getByTestId('ignore-always').click();
+  await page.getByTestId('program-ignored').waitFor();
+  assert.deepEqual(await t.calls('ignore_program'), [{ exe: '/usr/bin/curl', scope: 'always' }]);
+  await page.getByTestId('program-back').click();
+  await progRows.first().waitFor();
+  await t.shot('programs-en', true);
+  await t.close();
+});
+
+test('Connections: live rates each second, rows stay put under the pointer, a click opens the program', async () => {
+  const t = await openApp();
+  const { page } = t;
+  await page.getByTestId('nav-connections').click();
+  const connRows = page.getByTestId('conn-row');
+  await connRows.nth(2).waitFor();
+  const order = () => connRows.evaluateAll((els) => els.map((e) => e.dataset.program));
+  // Second snapshot: curl sends 50 000 B per second of packet time.
+  await page.evaluate(() => (window.__lw.state.flows = window.__lw.liveFlows(1)));
+  await page.waitForFunction(() => /48\.8 KiB\/s/.test(document.querySelector('[data-testid=conn-table]').textContent));
+  assert.equal((await order())[0], '/usr/bin/curl');
+  // The pointer on the table: firefox becomes fastest, yet nothing moves.
+  await connRows.nth(1).hover();
+  const before = await order();
+  await page.evaluate(() => {
+    const f = window.__lw.liveFlows(2);
+    f[1].payload_out += 5_000_000;
+    window.__lw.state.flows = f;
+  });
+  await page.waitForFunction(() => /4\.8 MiB\/s/.test(document.querySelector('[data-testid=conn-table]').textContent));
+  assert.deepEqual(await order(), before);
+  // Released: sorted by rate again.
+  await page.mouse.move(5, 5);
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-row]').dataset.program === '/usr/lib/firefox/firefox');
+  await t.shot('connections-en', true);
+  await connRows.first().getByRole('button').click();
+  await page.getByTestId('program-live').waitFor();
+  await t.close();
+});
+
+test('Health: all good, then tracing off and drops, each problem with its fix; the header links to it', async () => {
+  const t = await openApp();
+  const { page } = t;
+  await page.getByTestId('nav-health').click();
+  assert.match(await page.getByTestId('health-verdict').innerText(), /no problem/);
+  assert.equal(await page.getByTestId('health-tracing').getAttribute('data-on'), 'true');
+  assert.match(await page.getByTestId('health-attributed').innerText(), /98 %/);
+  await page.getByTestId('nav-live').click();
+  await t.emit('engine-status', fixtures.unhealthy);
+  await page.getByTestId('top-problems').waitFor();
+  await page.getByTestId('top-status').click();
+  await page.getByTestId('health-problem').nth(1).waitFor();
+  assert.equal(await page.getByTestId('health-tracing').getAttribute('data-on'), 'false');
+  const first = page.locator('[data-problem=tracing-off]');
+  assert.match(await first.innerText(), /tracefs is root-only[\s\S]*Fix:[\s\S]*sudo systemctl restart leakwatch/);
+  assert.match(await page.getByTestId('health-packets').innerText(), /12/);
+  await t.shot('health-en', true);
+  await t.close();
+});
+
+const AXE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page as it is now (WCAG 2.1 A/AA). */
+async function axeViolations(page) {
+  await page.evaluate(AXE);
+  const r = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }));
+  return r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')}`);
+}
+
+for (const scheme of ['light', 'dark']) {
+  test(`accessibility (${scheme}): axe-core finds no serious violation on any page`, async () => {
+    const t = await openApp({ colorScheme: scheme });
+    const { page } = t;
+    await t.emitAlerts(recentAlerts());
+    await rows(page).nth(2).waitFor();
+    const found = [];
+    const check = async (name) => {
+      for (const v of await axeViolations(page)) found.push(`${name}: ${v}`);
+    };
+    await check('live');
+    await page.locator('[data-alert-id="1"]').getByTestId('ignore-button').click();
+    await check('live, ignore menu open');
+    await page.keyboard.press('Escape');
+    const pages = [
+      ['programs', 'programs-row'],
+      ['connections', 'conn-row'],
+      ['health', 'health-verdict'],
+      ['history', 'history-chart'],
+      ['ignores', 'ignore-row'],
+      ['settings', 'settings-save'],
+      ['about', 'about-version'],
+    ];
+    for (const [nav, ready] of pages) {
+      await page.getByTestId(`nav-${nav}`).click();
+      await page.getByTestId(ready).first().waitFor();
+      await check(nav);
+    }
+    await page.getByTestId('nav-programs').click();
+    await page.getByTestId('programs-open').first().click();
+    await page.getByTestId('program-back').waitFor();
+    await check('a program');
+    await page.getByTestId('nav-health').click();
+    await t.emit('engine-status', fixtures.unhealthy);
+    await page.getByTestId('health-problem').first().waitFor();
+    await check('health with problems');
+    assert.deepEqual(found, []);
+    await t.close();
+  });
+}
+
+test('keyboard: Tab reaches the new views, sort buttons and rows; reduced motion turns transitions off', async () => {
+  const t = await openApp();
+  const { page } = t;
+  await page.getByTestId('nav-programs').focus();
+  await page.keyboard.press('Enter');
+  await page.getByTestId('programs-row').first().waitFor();
+  // From the period picker, Tab goes to the search box, then to the first sort button.
+  await page.getByTestId('programs-period').focus();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'programs-search');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'programs-sort-program');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.locator('th[aria-sort]').getAttribute('aria-sort'), 'ascending');
+  // Tab to the first program and open it with Enter; Escape-free back with Enter on Back.
+  for (let i = 0; i < 8; i++) await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'programs-open');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('program-back').waitFor();
+  await page.getByTestId('program-back').focus();
+  await page.keyboard.press('Enter');
+  await page.getByTestId('programs-row').first().waitFor();
+  await t.close();
+  // prefers-reduced-motion: the stylesheet cuts every transition and animation.
+  const r = await openApp();
+  await r.page.emulateMedia({ reducedMotion: 'reduce' });
+  const probe = () => {
+    const el = document.querySelector('.nav-btn');
+    el.style.transition = 'opacity 2s';
+    return getComputedStyle(el).transitionDuration;
+  };
+  const d = await r.page.evaluate(probe);
+  assert.ok(['0.00001s', '1e-05s'].includes(d), `transition-duration with reduced motion: ${d}`);
+  await r.page.emulateMedia({ reducedMotion: 'no-preference' });
+  assert.equal(await r.page.evaluate(probe), '2s');
+  await r.close();
 });
 
 test('Upload chart draws series from stats events', async () => {

@@ -4,10 +4,12 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AlertView,
   EngineStatus,
+  FlowsNow,
   GroupBy,
   HistoryAlert,
   HistoryRange,
   IgnoreView,
+  ProgramsView,
   Scope,
   Settings,
   StatsEvent,
@@ -27,6 +29,14 @@ export const api = {
     invoke<UploadsView>('history_uploads', { range, by, program, until }),
   historyAlerts: (since: HistoryRange | 'all', program: string | null, query: string | null, until: number | null = null) =>
     invoke<HistoryAlert[]>('history_alerts', { since, program, query, until }),
+  /** The most recently active open flows (the Connections view asks once a second). */
+  connectionsNow: () => invoke<FlowsNow>('connections_now'),
+  /** Per-program totals from `from` up to `until` (Unix seconds; null: now). */
+  programs: (from: number, until: number | null = null) => invoke<ProgramsView>('programs', { from, until }),
+  /** Programs announced as first-time senders in this run. */
+  firstSenders: () => invoke<string[]>('first_senders'),
+  /** Ignores every upload of the program with this executable path. */
+  ignoreProgram: (exe: string, scope: Scope) => invoke<{ ignore_id: number }>('ignore_program', { exe, scope }),
   /** Resolves to the saved file's path, or null when the user cancelled the save dialog. */
   exportHistory: (format: 'csv' | 'json') => invoke<string | null>('export_history', { format, path: null }),
 };
@@ -37,6 +47,10 @@ export interface EventHandlers {
   stats(s: StatsEvent): void;
   engineStatus(s: EngineStatus): void;
   showAlert(p: { id: number }): void;
+  /** A first-time sender's notification was clicked: open the program. */
+  showProgram?(p: { program: string }): void;
+  /** A program never seen sending before sent more than a few KB. */
+  firstSender?(p: { program: string; name: string; pid: number }): void;
 }
 
 /** Subscribes to every backend event; resolves to one function that unsubscribes them all. */
@@ -47,6 +61,8 @@ export async function subscribe(h: EventHandlers): Promise<UnlistenFn> {
     listen<StatsEvent>('stats', (e) => h.stats(e.payload)),
     listen<EngineStatus>('engine-status', (e) => h.engineStatus(e.payload)),
     listen<{ id: number }>('show-alert', (e) => h.showAlert(e.payload)),
+    listen<{ program: string }>('show-program', (e) => h.showProgram?.(e.payload)),
+    listen<{ program: string; name: string; pid: number }>('first-sender', (e) => h.firstSender?.(e.payload)),
   ]);
   return () => offs.forEach((off) => off());
 }

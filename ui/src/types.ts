@@ -58,6 +58,24 @@ export interface EngineStatus {
   legacy_port: number | null;
   message: string | null;
   version: string;
+  /** Where the figures come from (absent from older backends). */
+  source?: 'service' | 'embedded' | 'replay';
+  /** Whether connection tracing names short-lived programs; null: unknown or not applicable. */
+  connection_tracing?: boolean | null;
+  /** Bytes uploaded in the last minute, and the share of them with a known program. */
+  uploaded_last_minute?: number;
+  attributed_last_minute?: number | null;
+  /** What keeps Leakwatch from seeing everything, each with its fix. */
+  problems?: HealthProblem[];
+  /** The tray tooltip's health line. */
+  health?: string;
+}
+
+export interface HealthProblem {
+  id: string;
+  text: string;
+  fix: string;
+  command: string | null;
 }
 
 export type Scope = 'for_now' | 'for_15m' | 'for_1h' | 'for_24h' | 'always';
@@ -85,6 +103,8 @@ export interface Settings {
   interfaces: string[];
   legacy_enabled: boolean;
   start_at_login: boolean;
+  /** Notify first-time senders; null: by mode (on in paranoid and adequate, off in chill). */
+  first_senders?: boolean | null;
 }
 
 // History tab (history_uploads, history_alerts, export_history).
@@ -123,3 +143,56 @@ export interface HistoryAlert extends Omit<AlertView, 'ignored' | 'phase'> {
   ignored_at: string | null;
   updates: number;
 }
+
+// Programs and Connections views (programs, connections_now, ignore_program).
+
+/** One open flow (`FlowRecord::to_live_json`): payload bytes each way so far. */
+export interface FlowView {
+  proto: string;
+  local: string;
+  remote: string;
+  payload_out: number;
+  payload_in: number;
+  bytes_out: number;
+  bytes_in: number;
+  packets_out: number;
+  packets_in: number;
+  first: string;
+  last: string;
+  hostname: string | null;
+  orgname: string | null;
+  country: string | null;
+  process: ProcessView | null;
+}
+
+/** `connections_now()`: the most recently active open flows, as of the engine's packet time. */
+export interface FlowsNow {
+  now: string | null;
+  now_us: number | null;
+  /** Open flows in all (the list is cut at 300). */
+  open: number;
+  flows: FlowView[];
+}
+
+/** One program's figures over a period (`programs`, from history). */
+export interface ProgramRow {
+  program: string;
+  bytes: number;
+  destinations: number;
+  countries: string[];
+  /** Unix seconds. */
+  first: number;
+  last: number;
+  alerts: number;
+  /** When the history first saw it send (Unix seconds): new when within the period. */
+  first_ever?: number;
+}
+
+export interface ProgramsView {
+  since: number;
+  until: number;
+  newest: number | null;
+  programs: ProgramRow[];
+}
+
+export type Period = 'now' | '1h' | 'today' | '7d' | '30d';

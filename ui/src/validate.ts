@@ -22,6 +22,8 @@ export interface SettingsForm {
   interfaces: string;
   legacy_enabled: boolean;
   start_at_login: boolean;
+  /** `auto` (by mode), `on` or `off`. */
+  first_senders: 'auto' | 'on' | 'off';
 }
 
 export type Field = keyof SettingsForm;
@@ -43,6 +45,7 @@ export const FIELD_LABEL: Record<Field, string> = {
   interfaces: 'ui-settings-interfaces',
   legacy_enabled: 'ui-settings-legacy',
   start_at_login: 'ui-settings-autostart',
+  first_senders: 'ui-settings-first-senders',
 };
 
 export function toForm(s: Settings): SettingsForm {
@@ -55,6 +58,7 @@ export function toForm(s: Settings): SettingsForm {
     interfaces: s.interfaces.join(', '),
     legacy_enabled: s.legacy_enabled,
     start_at_login: s.start_at_login,
+    first_senders: s.first_senders == null ? 'auto' : s.first_senders ? 'on' : 'off',
   };
 }
 
@@ -101,6 +105,7 @@ export function validate(form: SettingsForm): { settings: Settings } | { errors:
       interfaces,
       legacy_enabled: form.legacy_enabled,
       start_at_login: form.start_at_login,
+      first_senders: form.first_senders === 'auto' ? null : form.first_senders === 'on',
     },
   };
 }

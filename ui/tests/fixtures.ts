@@ -87,6 +87,7 @@ export const SAMPLE_SETTINGS: Settings = {
   interfaces: [],
   legacy_enabled: true,
   start_at_login: false,
+  first_senders: null,
 };
 
 export const SAMPLE_STATUS: EngineStatus = {
@@ -99,6 +100,24 @@ export const SAMPLE_STATUS: EngineStatus = {
   legacy_port: 5000,
   message: null,
   version: '0.1.0',
+  source: 'service',
+  connection_tracing: true,
+  uploaded_last_minute: 250_000,
+  attributed_last_minute: 0.98,
+  problems: [],
+  health: '2 interfaces · 98 % of the last minute attributed · connection tracing on',
+};
+
+/** Tracing off and packets dropped, as the service reports them. */
+export const UNHEALTHY_STATUS: EngineStatus = {
+  ...SAMPLE_STATUS,
+  drops: 12,
+  connection_tracing: false,
+  attributed_last_minute: 0.42,
+  problems: [
+    { id: 'tracing-off', text: 'Connection tracing is off (tracefs is root-only): the uploads of programs that live only a moment may have no program.', fix: 'The service needs root (or cap_perfmon) and the tracing file system; restart it and read its log (journalctl -u leakwatch):', command: 'sudo systemctl restart leakwatch' },
+    { id: 'drops', text: '12 packet batches were dropped: the capture could not keep up, and some uploads were not counted.', fix: 'Watch fewer interfaces.', command: null },
+  ],
 };
 
 export const NO_PERMISSION_STATUS: EngineStatus = {

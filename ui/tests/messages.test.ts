@@ -32,6 +32,7 @@ describe('Fluent files', () => {
     for (const s of ['watching', 'paused', 'no-permission', 'error']) used.add(`ui-status-${s}`);
     for (const l of ['en', 'ru']) used.add(`ui-language-${l}`);
     for (const r of ['1h', '24h', '7d', '30d']) used.add(`ui-history-range-${r}`);
+    for (const p of ['now', '1h', 'today', '7d', '30d']) used.add(`ui-period-${p}`);
     for (const s of ['user', 'tray', 'legacy-socket']) used.add(`ui-source-${s}`);
     for (const k of ['sudden', 'active', 'passive']) used.add(`kind-${k}`).add(`kind-${k}-desc`);
     for (const m of ['paranoid', 'adequate', 'chill']) used.add(`mode-${m}`).add(`mode-${m}-desc`);

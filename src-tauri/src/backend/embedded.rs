@@ -45,6 +45,8 @@ pub struct Embedded {
     replay_packets: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     history: Arc<crate::history::History>,
+    /// Live: whether connection tracing started, or why not.
+    tracing: Option<Result<(), String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -112,7 +114,8 @@ impl Embedded {
             }
         };
         notices.extend(system.notices.iter().cloned());
-        if live && let Err(e) = system.tracing() {
+        let tracing_state = live.then(|| system.tracing().clone());
+        if let Some(Err(e)) = &tracing_state {
             tracing::warn!("connection tracing is off: {e}");
         }
         let handle = system.handle().clone();
@@ -132,6 +135,7 @@ impl Embedded {
             replay_packets: Arc::new(AtomicU64::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
             history,
+            tracing: tracing_state,
         });
         spawn("leakwatch-pump", move || pump(alerts, stats, changes, feed));
         if settings.legacy_enabled {
@@ -314,6 +318,15 @@ impl Backend for Embedded {
         self.handle.remove_ignore(id).map_err(|e| format!("id: {e}"))
     }
 
+    fn ignore_filter(&self, filter: &str, scope: &str) -> Result<u64, String> {
+        let how = ignore_for(scope)?;
+        self.handle.ignore(filter, how).map_err(|e| format!("filter: {e}"))
+    }
+
+    fn flows_now(&self, limit: usize) -> Result<serde_json::Value, String> {
+        Ok(self.handle.recent_flows(limit).to_json())
+    }
+
     fn list_ignores(&self) -> Result<Vec<IgnoreView>, String> {
         Ok(self
             .handle
@@ -383,6 +396,14 @@ impl Backend for Embedded {
             legacy_port: legacy.server.as_ref().map(LegacyServer::port),
             legacy_error: legacy.error.clone(),
         })
+    }
+
+    fn tracing(&self) -> Option<Result<(), String>> {
+        self.tracing.clone()
+    }
+
+    fn replay(&self) -> bool {
+        matches!(self.source, Source::Replay { .. })
     }
 
     fn note(&self) -> Option<String> {

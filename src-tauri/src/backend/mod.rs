@@ -14,7 +14,7 @@ use crate::views::IgnoreView;
 use leakwatch::alert::{Alert, AlertPhase};
 use leakwatch::capture::live::LiveStatus;
 use leakwatch::detect::Stats;
-use leakwatch::history::UploadsView;
+use leakwatch::history::{ProgramsView, UploadsView};
 use leakwatch::legacy::LegacyEvent;
 use serde_json::Value;
 
@@ -114,8 +114,23 @@ pub trait Backend: Send + Sync + 'static {
     fn apply_settings(&self, old: &Settings, new: &Settings) -> Result<(), String>;
     fn pause(&self) -> Result<(), String>;
     fn resume(&self) -> Result<(), String>;
+    /// Ignores what `filter` matches (e.g. one program by its executable path) for `scope`
+    /// (as in [`Backend::ignore_alert`]). Returns the ignore's id.
+    fn ignore_filter(&self, filter: &str, scope: &str) -> Result<u64, String>;
+    /// The most recently active open flows (`leakwatch::flows::FlowsNow::to_json`), for the
+    /// Connections view.
+    fn flows_now(&self, limit: usize) -> Result<Value, String>;
     /// Live figures (embedded); `None` for the service, whose status arrives as [`Feed::Status`].
     fn figures(&self) -> Option<Figures>;
+    /// Embedded live: whether connection tracing started (`Err`: why not); `None` when it
+    /// does not apply (the service reports its own, a replay has none).
+    fn tracing(&self) -> Option<Result<(), String>> {
+        None
+    }
+    /// Whether a capture file is replayed (`--replay`).
+    fn replay(&self) -> bool {
+        false
+    }
     /// A note for the status line while watching (embedded live: what it cannot see).
     fn note(&self) -> Option<String> {
         None
@@ -137,8 +152,20 @@ pub trait HistorySource: Send + Sync + 'static {
         query: Option<String>,
         until: Option<i64>,
     ) -> Result<Vec<Value>, String>;
+    /// Per-program totals from `from` up to `until` (Unix seconds, excluded; `None`: now).
+    fn programs(&self, from: i64, until: Option<i64>) -> Result<ProgramsView, String>;
     /// Writes the export to `path` (or the default file); returns the path written.
     fn export(&self, format: &str, path: Option<String>) -> Result<Option<String>, String>;
+}
+
+/// The ignore filter for one program, by its executable path (a name the program chose for
+/// itself never silences alone: without a path there is no program ignore).
+pub fn program_filter(exe: &str) -> Result<String, String> {
+    if !exe.starts_with('/') && !exe.contains('\\') {
+        return Err(format!("exe: {exe:?} is not an executable's full path"));
+    }
+    let pattern = format!("^{}$", leakwatch::alert::quote_literal(exe));
+    Ok(serde_json::json!({"pattern": {"exe": pattern}, "name": "Ignore.Custom.Program"}).to_string())
 }
 
 /// The contract's ignore scopes, as the API's `for`.
@@ -163,5 +190,22 @@ pub fn export_target(format: &str, path: Option<String>) -> Result<std::path::Pa
         None => Ok(crate::history::default_export_dir()
             .ok_or_else(|| "path: no download or home directory is known for this user".to_string())?
             .join(crate::history::default_file_name(format))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A program's ignore pins its executable path exactly, is a filter the engine takes, and is
+    /// not over-broad; a bare name (its own choice) is refused.
+    #[test]
+    fn a_program_filter_pins_the_executable_path() {
+        let f = program_filter("/usr/bin/curl (deleted)").unwrap();
+        assert_eq!(f, r#"{"name":"Ignore.Custom.Program","pattern":{"exe":"^\\Q/usr/bin/curl (deleted)\\E$"}}"#);
+        let rules = leakwatch::judge::Rules::shipped(leakwatch::judge::Mode::Paranoid);
+        rules.check_filter(&f).unwrap();
+        rules.check_not_over_broad(&f).unwrap();
+        assert!(program_filter("curl").unwrap_err().starts_with("exe:"));
     }
 }

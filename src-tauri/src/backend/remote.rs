@@ -13,7 +13,7 @@ use crate::views::IgnoreView;
 use crossbeam_channel::Sender;
 use leakwatch::alert::AlertPhase;
 use leakwatch::api::client::{Client, ClientError};
-use leakwatch::history::UploadsView;
+use leakwatch::history::{ProgramsView, UploadsView};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -290,6 +290,17 @@ impl Backend for Remote {
         reply["id"].as_u64().ok_or_else(|| format!("id: the service answered {reply}"))
     }
 
+    fn ignore_filter(&self, filter: &str, scope: &str) -> Result<u64, String> {
+        let how = super::api_scope(scope)?;
+        let filter: Value = serde_json::from_str(filter).map_err(|e| format!("filter: {e}"))?;
+        let reply = self.call("ignore.add", json!({"filter": filter, "for": how})).map_err(call_error)?;
+        reply["id"].as_u64().ok_or_else(|| format!("the service's reply has no ignore id: {reply}"))
+    }
+
+    fn flows_now(&self, limit: usize) -> Result<Value, String> {
+        self.call("flows.now", json!({"limit": limit})).map_err(call_error)
+    }
+
     fn remove_ignore(&self, id: u64) -> Result<bool, String> {
         match self.call("ignore.remove", json!({"id": id})) {
             Ok(_) => Ok(true),
@@ -416,6 +427,12 @@ impl HistorySource for Remote {
             });
         }
         Ok(out)
+    }
+
+    fn programs(&self, from: i64, until: Option<i64>) -> Result<ProgramsView, String> {
+        let until = until.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        let view = self.call("history.programs", json!({"from": from, "until": until})).map_err(call_error)?;
+        serde_json::from_value(view).map_err(|e| format!("the service's programs view: {e}"))
     }
 
     fn export(&self, format: &str, path: Option<String>) -> Result<Option<String>, String> {

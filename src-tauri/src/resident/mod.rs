@@ -60,6 +60,10 @@ impl Sink for ResidentSink {
         let _ = self.0.send(Event::Open(Some(id)));
     }
 
+    fn show_program(&self, _program: &str) {
+        let _ = self.0.send(Event::Open(None));
+    }
+
     fn set_autostart(&self, on: bool) -> Result<(), String> {
         crate::autostart::set(on)
     }
@@ -185,7 +189,7 @@ pub fn run(args: &Args, config_dir: PathBuf) -> i32 {
                 if !opened_for_no_tray {
                     opened_for_no_tray = true;
                     if !windows.is_open() {
-                        windows.open(None);
+                        windows.open_no_tray();
                     }
                 }
             }

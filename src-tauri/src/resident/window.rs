@@ -23,6 +23,15 @@ impl Windows {
 
     /// Starts the window (on alert `id`), or has the running one raise itself.
     pub fn open(&mut self, id: Option<u64>) {
+        self.open_with(id, false);
+    }
+
+    /// Starts the window because the desktop shows no tray: its Health page says so.
+    pub fn open_no_tray(&mut self) {
+        self.open_with(None, true);
+    }
+
+    fn open_with(&mut self, id: Option<u64>, no_tray: bool) {
         let exe = match Windows::exe() {
             Ok(e) => e,
             Err(e) => return tracing::info!("cannot open the window: {e}"),
@@ -31,6 +40,9 @@ impl Windows {
         c.arg("--window").stdin(Stdio::null());
         if let Some(id) = id {
             c.arg("--show-alert").arg(id.to_string());
+        }
+        if no_tray {
+            c.arg("--no-tray");
         }
         match c.spawn() {
             Ok(child) => self.running.push(child),

@@ -8,14 +8,20 @@ import type { AlertView, EngineStatus, LocaleId, Scope, Settings } from '../type
 import { AboutPage, StatusMessage, StatusText } from './AboutPage';
 import { AlertList } from './AlertRow';
 import { DetailsPage } from './DetailsPage';
+import { HealthPage } from './HealthPage';
 import { HistoryPage } from './HistoryPage';
+import { ConnectionsPage } from './ConnectionsPage';
 import { IgnoresPage } from './IgnoresPage';
+import { ProgramsPage } from './ProgramsPage';
 import { SettingsPage } from './SettingsPage';
 import { UploadChart } from './UploadChart';
 
-export type Page = 'live' | 'details' | 'history' | 'ignores' | 'settings' | 'about';
+export type Page = 'live' | 'details' | 'programs' | 'connections' | 'health' | 'history' | 'ignores' | 'settings' | 'about';
 const NAV: { page: Page; id: string; testid: string }[] = [
   { page: 'live', id: 'ui-nav-live', testid: 'nav-live' },
+  { page: 'programs', id: 'ui-nav-programs', testid: 'nav-programs' },
+  { page: 'connections', id: 'ui-nav-connections', testid: 'nav-connections' },
+  { page: 'health', id: 'ui-nav-health', testid: 'nav-health' },
   { page: 'history', id: 'ui-nav-history', testid: 'nav-history' },
   { page: 'ignores', id: 'ui-nav-ignores', testid: 'nav-ignores' },
   { page: 'settings', id: 'ui-nav-settings', testid: 'nav-settings' },
@@ -37,6 +43,10 @@ export function App({ initialLocale }: { initialLocale: LocaleId }) {
   const history = useRef(new UploadHistory());
   const [chartTick, setChartTick] = useState(0);
   const [ignoresKey, setIgnoresKey] = useState(0);
+  /** A program chosen in the Connections view, opened in the Programs view. */
+  const [program, setProgram] = useState<string | null>(null);
+  /** Programs announced as first-time senders in this run (marked new). */
+  const [newPrograms, setNewPrograms] = useState<ReadonlySet<string>>(new Set());
 
   useEffect(() => {
     document.documentElement.lang = locale;
@@ -66,6 +76,11 @@ export function App({ initialLocale }: { initialLocale: LocaleId }) {
             setChartTick((n) => n + 1);
           },
           engineStatus: setStatus,
+          showProgram: ({ program: p }) => {
+            setProgram(p);
+            setPage('programs');
+          },
+          firstSender: ({ program: p }) => setNewPrograms((s) => new Set([...s, p])),
           showAlert: ({ id }) => {
             openDetails(id);
             // An alert the list has not seen yet (e.g. the window was just created): ask for it.
@@ -73,6 +88,7 @@ export function App({ initialLocale }: { initialLocale: LocaleId }) {
           },
         });
         if (gone) off();
+        api.firstSenders().then((l) => setNewPrograms((s) => new Set([...s, ...l]))).catch(() => {});
       } catch (e) {
         setError(tr.t('ui-error-backend', { error: errorText(e) }));
       }
@@ -139,15 +155,24 @@ export function App({ initialLocale }: { initialLocale: LocaleId }) {
               class={`nav-btn${navPage === n.page ? ' active' : ''}`}
               data-testid={n.testid}
               aria-current={navPage === n.page ? 'page' : undefined}
-              onClick={() => setPage(n.page)}
+              onClick={() => {
+                setProgram(null);
+                setPage(n.page);
+              }}
             >
               {tr.t(n.id)}
             </button>
           ))}
         </nav>
-        <span class="top-status" data-testid="top-status">
+        <button type="button" class="top-status btn link" data-testid="top-status" onClick={() => setPage('health')}>
           <StatusText status={status} />
-        </span>
+          {(status?.problems?.length ?? 0) > 0 && (
+            <span class="badge warn" data-testid="top-problems">
+              {' '}
+              {tr.t('ui-health-problems-badge', { count: status?.problems?.length ?? 0 })}
+            </span>
+          )}
+        </button>
       </header>
       <main>
         {error && (
@@ -178,6 +203,18 @@ export function App({ initialLocale }: { initialLocale: LocaleId }) {
           </section>
         )}
         {page === 'details' && <DetailsPage alert={current} id={detailsId} onBack={() => setPage('live')} onIgnore={ignore} />}
+        {page === 'programs' && (
+          <ProgramsPage alerts={alerts} newPrograms={newPrograms} initialProgram={program} onIgnored={() => setIgnoresKey((k) => k + 1)} />
+        )}
+        {page === 'connections' && (
+          <ConnectionsPage
+            onProgram={(p) => {
+              setProgram(p);
+              setPage('programs');
+            }}
+          />
+        )}
+        {page === 'health' && <HealthPage status={status} />}
         {page === 'history' && <HistoryPage />}
         {page === 'ignores' && <IgnoresPage refreshKey={ignoresKey} />}
         {page === 'settings' && <SettingsPage saved={settings} status={status} onSaved={setSettings} onLocale={changeLocale} />}

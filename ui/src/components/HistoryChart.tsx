@@ -59,7 +59,10 @@ export function HistoryChart({ data }: { data: StackedData }) {
         class="chart-host"
         ref={host}
         role="img"
-        aria-label={data.series.map((s) => `${s.key === OTHER_KEY ? tr.t('ui-chart-other') : s.label}: ${tr.size(s.total)}`).join(', ')}
+        aria-label={
+          data.series.map((s) => `${s.key === OTHER_KEY ? tr.t('ui-chart-other') : s.label}: ${tr.size(s.total)}`).join(', ') ||
+          `${tr.t('ui-history-chart-title')}: ${tr.t('ui-history-empty')}`
+        }
       />
     </figure>
   );

@@ -2,8 +2,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, errorText } from '../api';
 import { useUi } from '../context';
 import { programLabel, programs, stack } from '../history';
-import { flag } from '../i18n';
 import type { HistoryAlert, HistoryRange, UploadsView } from '../types';
+import { DestinationsTable } from './DestinationsTable';
 import { HistoryChart } from './HistoryChart';
 
 const RANGES: HistoryRange[] = ['1h', '24h', '7d', '30d'];
@@ -119,24 +119,7 @@ export function HistoryPage() {
       <HistoryChart data={data} />
 
       <h2>{program ? tr.t('ui-history-destinations-of', { program: programLabel(program) }) : tr.t('ui-history-destinations')}</h2>
-      <table class="table" data-testid="history-destinations">
-        <thead>
-          <tr>
-            <th>{tr.t('ui-history-col-organisation')}</th>
-            <th>{tr.t('ui-history-col-country')}</th>
-            <th class="num">{tr.t('ui-history-col-sent')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {dests.top.map((d) => (
-            <tr key={`${d.key}|${d.country}`} data-testid="history-destination-row">
-              <td>{d.key || tr.t('ui-unknown-owner')}</td>
-              <td>{d.country ? `${flag(d.country)} ${d.country}` : '—'}</td>
-              <td class="num">{tr.size(d.bytes)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DestinationsTable rows={dests.top} testid="history-destinations" rowTestid="history-destination-row" />
 
       <div class="page-head">
         <h2>{tr.t('ui-history-alerts')}</h2>

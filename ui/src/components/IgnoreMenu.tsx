@@ -5,7 +5,9 @@ import type { Scope } from '../types';
 
 interface Props {
   /** The alert's id (for labels). */
-  alertId: number;
+  alertId?: number;
+  /** The button's accessible name, when it is not about an alert (e.g. a program's ignores). */
+  label?: string;
   disabled?: boolean;
   onIgnore(scope: Scope): void;
 }
@@ -15,7 +17,7 @@ interface Props {
  * ArrowDown (first item) / ArrowUp (last item); arrows, Home and End move; Escape closes and
  * returns focus to the button; Tab or a click outside closes.
  */
-export function IgnoreMenu({ alertId, disabled, onIgnore }: Props) {
+export function IgnoreMenu({ alertId, label, disabled, onIgnore }: Props) {
   const { tr } = useUi();
   const [open, setOpen] = useState(false);
   const [focusIndex, setFocusIndex] = useState(0);
@@ -99,7 +101,7 @@ export function IgnoreMenu({ alertId, disabled, onIgnore }: Props) {
         aria-haspopup="menu"
         aria-expanded={open}
         aria-controls={open ? menuId : undefined}
-        aria-label={tr.t('ui-ignore-menu-label', { id: String(alertId) })}
+        aria-label={label ?? tr.t('ui-ignore-menu-label', { id: String(alertId ?? '') })}
         disabled={disabled}
         onClick={() => (open ? close(false) : openAt(0))}
         onKeyDown={onButtonKey}

@@ -172,6 +172,21 @@ export function SettingsPage({ saved, status, onSaved, onLocale }: Props) {
           </span>
         </div>
 
+        <div class="field">
+          <label for="f-first_senders">{tr.t('ui-settings-first-senders')}</label>
+          <select
+            id="f-first_senders"
+            data-testid="settings-first-senders"
+            value={form.first_senders}
+            onChange={(e) => set('first_senders', e.currentTarget.value as SettingsForm['first_senders'])}
+          >
+            <option value="auto">{tr.t('ui-settings-first-senders-auto')}</option>
+            <option value="on">{tr.t('ui-settings-first-senders-on')}</option>
+            <option value="off">{tr.t('ui-settings-first-senders-off')}</option>
+          </select>
+          <span class="hint">{tr.t('ui-settings-first-senders-hint')}</span>
+        </div>
+
         <div class="field check">
           <input id="f-start_at_login" type="checkbox" data-testid="settings-autostart" checked={form.start_at_login} onChange={(e) => set('start_at_login', e.currentTarget.checked)} />
           <label for="f-start_at_login">{tr.t('ui-settings-autostart')}</label>

@@ -103,7 +103,7 @@ export function UploadChart({ data }: { data: ChartData }) {
         <h2>{tr.t('ui-chart-title')}</h2>
         {empty && <span class="muted"> — {tr.t('ui-chart-empty')}</span>}
       </figcaption>
-      <div class="chart-host" ref={host} role="img" aria-label={summary(data, tr.t('ui-chart-other'))} />
+      <div class="chart-host" ref={host} role="img" aria-label={summary(data, tr.t('ui-chart-other')) || `${tr.t('ui-chart-title')}: ${tr.t('ui-chart-empty')}`} />
     </figure>
   );
 }

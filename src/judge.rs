@@ -231,9 +231,9 @@ impl Rules {
     pub fn judge(&self, alert: &Alert) -> Verdict {
         let exe = alert.process.as_ref().and_then(|p| p.exe.as_deref());
         let facts = facts_of(alert, exe);
-        // Threat patterns name the threat with any name; filters see a name only as far as it
-        // can be believed (naming::owner): a contradicted one never, an unverified one only in
-        // filters that also pin the destination by address, organisation or ASN.
+        // Threat patterns name the threat with any host name; filters see a host name only as far
+        // as it can be believed (naming::owner): a contradicted one never, an unverified one only
+        // in filters that also pin the destination by address, organisation or ASN.
         let pattern = self.threats.resolve(&facts);
         let nameless = Facts { hostname: None, ..facts };
         let (named, unnamed) = match alert.name_trust {
@@ -241,11 +241,20 @@ impl Rules {
             Some(NameTrust::Unverified) => (facts, nameless),
             Some(NameTrust::Contradicted) => (nameless, nameless),
         };
+        // Program names likewise: the shipped mode filters, and any filter that does not pin the
+        // destination, see only the believed name (an installed executable's); the user's own
+        // filters that pin the destination see the name the process gives itself when there is
+        // no believed one (a program of the user's own, in a home folder).
+        let believed = alert.process.as_ref().and_then(|p| p.believed_name());
+        let own = alert.process.as_ref().map(|p| p.name.as_str());
+        let mode_named = Facts { processname: believed, ..named };
+        let unnamed = Facts { processname: believed, ..unnamed };
+        let user_named = Facts { processname: believed.or(own), ..named };
         let ignored_by = self
             .mode_filters(self.mode)
-            .matches_believing(&named, &unnamed)
-            .or_else(|| self.extra.matches_believing(&named, &unnamed))
-            .or_else(|| self.user.matches_believing(&named, &unnamed))
+            .matches_believing(&mode_named, &unnamed)
+            .or_else(|| self.extra.matches_believing(&user_named, &unnamed))
+            .or_else(|| self.user.matches_believing(&user_named, &unnamed))
             .map(str::to_string);
         Verdict {
             pattern: pattern.map(|p| p.name().to_string()),
@@ -265,15 +274,16 @@ pub fn max_probe_matches() -> usize {
     (crate::patterns::probe::SAMPLE_SIZE as f64 * MAX_PROBE_SHARE) as usize
 }
 
-/// The facts patterns see for an alert. A spread upload has no one destination: patterns see its
-/// program, ports and kind only, so no destination (and no name a destination claims) decides
-/// whether a program's upload to many addresses is ignored.
+/// The facts patterns see for an alert. The program is named by [`ProcessInfo::naming_name`] (an
+/// installed executable's file name, not the name the process gives itself). A spread upload has
+/// no one destination: patterns see its program, ports and kind only, so no destination (and no
+/// name a destination claims) decides whether a program's upload to many addresses is ignored.
 pub fn facts_of<'a>(alert: &'a Alert, exe: Option<&'a str>) -> Facts<'a> {
     if alert.kind == LeakKind::Spread {
         return Facts {
             kind: Some(alert.kind),
             pid: alert.process.as_ref().map(|p| p.pid),
-            processname: alert.process.as_ref().map(|p| p.name.as_str()),
+            processname: alert.process.as_ref().and_then(|p| p.naming_name()),
             exe,
             srcport: Some(alert.srcport),
             ..Facts::default()
@@ -282,7 +292,7 @@ pub fn facts_of<'a>(alert: &'a Alert, exe: Option<&'a str>) -> Facts<'a> {
     Facts {
         kind: Some(alert.kind),
         pid: alert.process.as_ref().map(|p| p.pid),
-        processname: alert.process.as_ref().map(|p| p.name.as_str()),
+        processname: alert.process.as_ref().and_then(|p| p.naming_name()),
         exe,
         dstip: Some(alert.dstip),
         dstport: Some(alert.dstport),
@@ -291,17 +301,6 @@ pub fn facts_of<'a>(alert: &'a Alert, exe: Option<&'a str>) -> Facts<'a> {
         orgname: alert.orgname.as_deref(),
         asn: alert.asn,
         country: alert.country.as_deref(),
-    }
-}
-
-/// The facts known before an alert exists (the passive detector's standard-app test).
-pub fn process_facts(process: Option<&ProcessInfo>, kind: LeakKind) -> Facts<'_> {
-    Facts {
-        kind: Some(kind),
-        pid: process.map(|p| p.pid),
-        processname: process.map(|p| p.name.as_str()),
-        exe: process.and_then(|p| p.exe.as_deref()),
-        ..Facts::default()
     }
 }
 

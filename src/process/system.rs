@@ -419,8 +419,8 @@ impl SystemSocketTable {
         {
             return Some(p.clone());
         }
-        let (start, name, exe) = procfs::read(pid)?;
-        let info = Arc::new(ProcessInfo { pid, name, exe });
+        let (start, info) = procfs::read(pid)?;
+        let info = Arc::new(info);
         self.remember(pid, start, info.clone());
         Some(info)
     }
@@ -445,11 +445,11 @@ impl SystemSocketTable {
         {
             return Some(cached.clone());
         }
-        let info = Arc::new(ProcessInfo {
+        let info = Arc::new(ProcessInfo::observed(
             pid,
-            name: p.name().to_string_lossy().into_owned(),
-            exe: p.exe().map(|e| e.to_string_lossy().into_owned()),
-        });
+            p.name().to_string_lossy().into_owned(),
+            p.exe().map(|e| e.to_string_lossy().into_owned()),
+        ));
         self.remember(pid, start, info.clone());
         Some(info)
     }
@@ -570,8 +570,7 @@ impl SocketTable for SystemSocketTable {
 pub fn read_process_info(pid: u32) -> Option<ProcessInfo> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let (_, name, exe) = super::procfs::read(pid)?;
-        Some(ProcessInfo { pid, name, exe })
+        super::procfs::read(pid).map(|(_, info)| info)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -602,7 +601,7 @@ mod tests {
     use super::*;
 
     fn info(pid: u32, name: &str) -> Arc<ProcessInfo> {
-        Arc::new(ProcessInfo { pid, name: name.into(), exe: None })
+        Arc::new(ProcessInfo { pid, name: name.into(), exe: None, installed: false })
     }
 
     #[test]

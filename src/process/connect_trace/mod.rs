@@ -308,7 +308,7 @@ impl Reader {
             Some(p) => Some(p),
             None => {
                 let name = self.execs.get(&pid)?.name();
-                Some(Arc::new(ProcessInfo { pid, name, exe: None }))
+                Some(Arc::new(ProcessInfo { pid, name, exe: None, installed: false }))
             }
         }
     }
@@ -320,8 +320,8 @@ impl Reader {
         {
             return Some(p.clone());
         }
-        let (start, name, exe) = procfs::read(pid)?;
-        let info = Arc::new(ProcessInfo { pid, name, exe });
+        let (start, info) = procfs::read(pid)?;
+        let info = Arc::new(info);
         if self.programs.len() >= MAX_PROGRAMS {
             self.programs.clear();
         }

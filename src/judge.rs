@@ -200,19 +200,14 @@ impl Rules {
     /// `{"dstip":"[0-9.]+"}` (every IPv4 address) and `{"processname":"[^l].*"}` are refused; a
     /// filter naming one program, address, host or organisation, as every callback filter does,
     /// passes.
-    pub fn check_not_over_broad(&self, json: &str) -> Result<(), String> {
+    pub fn check_not_over_broad(&self, json: &str) -> Result<(), BadIgnore> {
         let mut set = FilterSet::for_user(self.threats.clone());
-        set.add_filter_json(json, "the filter").map_err(|e| e.to_string())?;
+        set.add_filter_json(json, "the filter").map_err(|e| BadIgnore::Invalid(e.to_string()))?;
         let sample = crate::patterns::probe::sample();
         let matched = sample.iter().filter(|p| set.matches(&p.facts()).is_some()).count();
         let limit = max_probe_matches();
         if matched > limit {
-            return Err(format!(
-                "the filter is over-broad: it matches {matched} of {} varied made-up uploads (programs, addresses, \
-                 ports, owners, countries, kinds; at most {limit} allowed), so it would ignore much of what you will \
-                 ever see: it must single out something, e.g. a program, an address, a host or an organisation",
-                sample.len()
-            ));
+            return Err(BadIgnore::OverBroad(OverBroad { matched, sample: sample.len(), limit }));
         }
         Ok(())
     }
@@ -264,6 +259,30 @@ impl Rules {
             ignored_by,
         }
     }
+}
+
+/// Why an ignore is refused ([`Rules::check_not_over_broad`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadIgnore {
+    /// Not a filter at all (the message names the field and the fix).
+    #[error("{0}")]
+    Invalid(String),
+    /// A filter that singles nothing out: refused, or added only when forced.
+    #[error(transparent)]
+    OverBroad(#[from] OverBroad),
+}
+
+/// A filter that matches more of the probe sample than [`MAX_PROBE_SHARE`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the filter is over-broad: it matches {matched} of {sample} varied made-up uploads (programs, addresses, ports, \
+     owners, countries, kinds; at most {limit} allowed), so it would ignore much of what you will ever see: it must \
+     single out something, e.g. a program, an address, a host or an organisation"
+)]
+pub struct OverBroad {
+    pub matched: usize,
+    pub sample: usize,
+    pub limit: usize,
 }
 
 /// Share of the sample an ignore may match ([`Rules::check_not_over_broad`]).
@@ -341,7 +360,8 @@ mod tests {
             r#"{"name":"x","pattern":{},"related-patterns":"^\\QPattern.Port\\E$"}"#,
         ] {
             let e = r.check_not_over_broad(f).expect_err(f);
-            assert!(e.contains("over-broad") && e.contains("of 256"), "{f}: {e}");
+            assert!(matches!(e, BadIgnore::OverBroad(OverBroad { sample: 256, .. })), "{f}: {e}");
+            assert!(e.to_string().contains("over-broad") && e.to_string().contains("of 256"), "{f}: {e}");
         }
     }
 

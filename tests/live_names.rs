@@ -6,9 +6,9 @@
 
 mod netns;
 
-use netns::{KillOnDrop, NetPair, Run, lines, python, sh};
+use netns::{KillOnDrop, NetPair, Run, lines, python, sh, wait_success};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Bound on every wait in this file.
 const WAIT: Duration = Duration::from_secs(20);
@@ -37,15 +37,13 @@ fn run_in_a(pair: &NetPair, program: &str, args: &[&str]) -> Vec<String> {
     let mut child =
         KillOnDrop(pair.in_a(program).args(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap());
     let out = lines(child.0.stdout.take().unwrap());
-    let end = Instant::now() + WAIT;
-    loop {
-        if let Some(st) = child.0.try_wait().unwrap() {
-            assert!(st.success(), "{program} failed");
-            return out.try_iter().collect();
-        }
-        assert!(Instant::now() < end, "{program} did not finish within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(20));
+    wait_success(&mut child, program, WAIT);
+    // The reader thread has the last lines once the pipe is closed.
+    let mut got = Vec::new();
+    while let Ok(l) = out.recv_timeout(WAIT) {
+        got.push(l);
     }
+    got
 }
 
 /// Python that builds a TLS ClientHello naming `name` (`hello(name)`), for the senders below.

@@ -207,6 +207,19 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Waits (bounded by `within`) for a child to end, and fails the test unless it succeeded.
+pub fn wait_success(child: &mut KillOnDrop, what: &str, within: Duration) {
+    let end = Instant::now() + within;
+    loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            assert!(st.success(), "{what} failed ({st})");
+            return;
+        }
+        assert!(Instant::now() < end, "{what} did not finish within {within:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// The lines a child writes, arriving on a channel (a reader thread per stream).
 pub fn lines(r: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;

@@ -190,17 +190,23 @@ impl SystemSocketTable {
                         traced.clear();
                     }
                 }
-                traced.insert((Proto::Tcp, c.local.to_canonical(), c.port), (now, c.owner));
+                traced.insert((c.proto, c.local.to_canonical(), c.port), (now, c.owner));
             });
         }
     }
 
-    /// The traced owner of a local TCP endpoint.
+    /// The traced owner of a local TCP or UDP endpoint. A UDP socket not bound to an address is
+    /// traced with 0.0.0.0 or `::` (its route picked the source): matched by port then.
     fn find_traced(&self, proto: Proto, ip: IpAddr, port: u16) -> Option<Arc<ProcessInfo>> {
-        if proto != Proto::Tcp || self.traced.is_empty() {
+        if !matches!(proto, Proto::Tcp | Proto::Udp) || self.traced.is_empty() {
             return None;
         }
-        self.traced.get(&(proto, ip.to_canonical(), port)).map(|(_, p)| p.clone())
+        let ip = ip.to_canonical();
+        let found = self.traced.get(&(proto, ip, port)).or_else(|| {
+            let any = if ip.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
+            (proto == Proto::Udp).then(|| self.traced.get(&(proto, any, port))).flatten()
+        });
+        found.map(|(_, p)| p.clone())
     }
 
     /// Turns the Linux miss probe on or off (on by default; no effect elsewhere). For tests and

@@ -3,6 +3,7 @@
 //! code (socket tables, interfaces) still lives with its users and moves here with the Windows
 //! and macOS work.
 
+pub mod installed;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]

@@ -496,7 +496,8 @@ mod tests {
     fn recent_lists_the_most_recently_active_flows_first_with_their_program() {
         let nets = LocalNets::default();
         let mut t = FlowTable::new(64, 60_000_000);
-        let curl = Arc::new(ProcessInfo { pid: 42, name: "curl".into(), exe: Some("/usr/bin/curl".into()) });
+        let curl =
+            Arc::new(ProcessInfo { pid: 42, name: "curl".into(), exe: Some("/usr/bin/curl".into()), installed: true });
         for (i, port) in [5000u16, 5001, 5002].into_iter().enumerate() {
             let p = pkt("192.168.1.7", port, "46.44.253.187", 443, tcp_flags::ACK, i as i64 * 1000);
             t.account(&p, &nets, |_, _, _| Some(curl.clone()), &mut |_| panic!("no eviction"));

@@ -120,14 +120,22 @@ mod tests {
     use leakwatch::time::Ts;
     use std::sync::Arc;
 
-    fn second(t: i64, rates: &[(Option<(&str, Option<&str>)>, u64)]) -> Stats {
+    /// A program's name and executable path.
+    type Program<'a> = Option<(&'a str, Option<&'a str>)>;
+
+    fn second(t: i64, rates: &[(Program<'_>, u64)]) -> Stats {
         Stats {
             second: Ts::from_secs_f64(t as f64),
             rates: rates
                 .iter()
                 .map(|(p, bytes)| Rate {
                     process: p.map(|(name, exe)| {
-                        Arc::new(ProcessInfo { pid: 7, name: name.into(), exe: exe.map(str::to_string) })
+                        Arc::new(ProcessInfo {
+                            pid: 7,
+                            name: name.into(),
+                            exe: exe.map(str::to_string),
+                            installed: false,
+                        })
                     }),
                     remote: "203.0.113.7".parse().unwrap(),
                     bytes: *bytes,

@@ -807,6 +807,7 @@ mod tests {
                     pid: 77,
                     name: exe.rsplit('/').next().unwrap_or(exe).into(),
                     exe: Some(exe.into()),
+                    installed: false,
                 })),
                 remote: "203.0.113.7".parse().unwrap(),
                 bytes,

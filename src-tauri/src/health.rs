@@ -117,7 +117,9 @@ pub fn problems(f: &Facts, msgs: &Messages) -> Vec<Problem> {
         let fix = if f.service { t("app-health-fix-drops-service") } else { t("app-health-fix-drops") };
         out.push(Problem { id: "drops", text: msgs.count("app-health-drops", f.drops), fix, command: None });
     }
+    // A capture file names no program: its share says nothing about what Leakwatch can see.
     if let (all, Some(share)) = f.last_minute
+        && !f.replay
         && all >= MIN_BYTES
         && share < LOW_SHARE
     {
@@ -206,6 +208,9 @@ mod tests {
             assert!(!summary(&fine, &msgs).is_empty());
         }
         let msgs = Messages::new(Locale::En);
+        let replay =
+            Facts { state: "watching".into(), replay: true, last_minute: (100_000, Some(0.0)), ..Facts::default() };
+        assert!(problems(&replay, &msgs).is_empty(), "a replay has no programs to find");
         let denied = Facts { state: "no_permission".into(), message: Some("run this".into()), ..Facts::default() };
         assert_eq!(problems(&denied, &msgs)[0].text, "run this");
     }

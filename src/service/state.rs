@@ -599,3 +599,51 @@ impl crate::api::Backend for Backend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Backend as _;
+    use crate::engine::{Batch, Engine};
+    use crate::history::{Limits, UploadTotal, WriteBatch};
+    use crate::packet::Packet;
+
+    /// `flows.now` lists the open flows with the engine's packet time; `history.programs` gives
+    /// the Programs view of the service's history.
+    #[test]
+    fn flows_now_and_history_programs_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.sqlite");
+        let (mut store, _) = HistoryStore::open(&db, Limits::default()).unwrap();
+        let up = UploadTotal {
+            minute: 1_700_000_040,
+            program: "/usr/bin/curl".into(),
+            org: "X".into(),
+            country: "NL".into(),
+            bytes: 5000,
+        };
+        store.write(&WriteBatch { uploads: vec![up], ..WriteBatch::default() }).unwrap();
+        drop(store);
+        let config = ServiceConfig { history: Some(db), ..ServiceConfig::default() };
+        let engine = Engine::start(crate::settings::EngineConfig::default());
+        let handle = engine.handle();
+        let p = Packet::tcp_for_test("192.168.1.7", 40000, "203.0.113.7", 443, 1200, 1_700_000_000_000_000);
+        handle.send_batch(Batch { packets: vec![p], ..Batch::default() });
+        let backend = Backend {
+            handle: handle.clone(),
+            shared: Arc::new(Shared::new(config, "x.toml".into(), Vec::new(), None)),
+        };
+        let caller = Caller { uid: 0, pid: 1, name: "root".into() };
+        let now = backend.call(&caller, "flows.now", &json!({"limit": 10})).unwrap();
+        assert_eq!((now["open"].as_u64(), now["now_us"].as_i64()), (Some(1), Some(1_700_000_000_000_000)), "{now}");
+        assert_eq!(now["flows"][0]["remote"], "203.0.113.7:443");
+        assert_eq!(now["flows"][0]["payload_out"], 1200);
+        let v =
+            backend.call(&caller, "history.programs", &json!({"from": 1_700_000_000, "until": 1_700_000_100})).unwrap();
+        assert_eq!(v["programs"][0]["program"], "/usr/bin/curl");
+        assert_eq!(v["programs"][0]["bytes"], 5000);
+        let bad = backend.call(&caller, "history.programs", &json!({"from": "yesterday"})).unwrap_err();
+        assert_eq!(bad.code, "invalid");
+        let _ = engine.finish();
+    }
+}

@@ -110,6 +110,7 @@ export LEAKWATCH_SKIP_LOG := $(TEST_LOG).skips
 # Prints a header line before each step.
 step = @printf '\n==> %s\n' $(1)
 
+.PHONY: cross-check windows-lib wine-prefix wine-test wine-replay windows
 .PHONY: help deps build run test test-all fuzz-short bench install uninstall clean check-cargo target-dir app ui \
         tauri-driver deb deb-check deb-stage-docs deny check-service-config
 
@@ -336,6 +337,75 @@ test: deps check-cargo target-dir ui tauri-driver
 	     /^(ui|deb|deny): [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p += $$2; f += $$4; s += $$6 } \
 	     END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p - k, f, s + k }' '$(TEST_LOG)'
 	@rm -f '$(TEST_LOG)' '$(LEAKWATCH_SKIP_LOG)'
+
+# --- Windows and macOS, built and tested from this machine (docs/platforms.md) -----------------
+WIN_TARGET := x86_64-pc-windows-gnu
+MAC_TARGET := aarch64-apple-darwin
+# Npcap's wpcap.dll as a delay-load import library made by mingw's dlltool from
+# packaging/windows/wpcap.def: leakwatch.exe starts without Npcap (src/os/windows.rs loads it).
+WIN_LIB_DIR := $(CARGO_TARGET_DIR)/windows-lib
+# The pcap crate's build script: where the import library is, and the libpcap API to assume
+# (Npcap 1.7x is libpcap 1.10) instead of probing this machine's libpcap.
+WIN_ENV := LIBPCAP_LIBDIR='$(WIN_LIB_DIR)' LIBPCAP_VER=1.10.0
+# Windows test binaries run under Wine, in a prefix of their own inside the build directory.
+WINE_PREFIX := $(CARGO_TARGET_DIR)/wine-prefix
+WINE_ENV := WINEPREFIX='$(WINE_PREFIX)' WINEDEBUG=-all CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine
+# The engine's platform-independent test binaries (replay of the shared captures, patterns,
+# ignores, history, legacy protocol on loopback, scenarios) that run as Windows programs.
+WINE_TESTS ?= replay_cli savefile patterns_shipped patterns_legacy cli_rules ignores_store history_store \
+              history_forward scenarios rules_engine messages escapes legacy_protocol
+# `make test` runs the Wine tests unless WINE_TEST=no (they are counted in its total).
+WINE_TEST ?= yes
+
+windows-lib: $(WIN_LIB_DIR)/libwpcap.a
+
+$(WIN_LIB_DIR)/libwpcap.a: packaging/windows/wpcap.def
+	@mkdir -p '$(WIN_LIB_DIR)'
+	x86_64-w64-mingw32-dlltool -d '$<' -D wpcap.dll -y '$@'
+
+# The whole workspace (engine, CLI, tray app) built for Windows and checked for macOS, with clippy
+# for both. macOS is `cargo check` only: linking needs Apple's SDK (docs/platforms.md).
+cross-check: check-cargo target-dir windows-lib ui
+	$(call step,'cargo build --target $(WIN_TARGET) --workspace (engine, CLI, tray app)')
+	$(WIN_ENV) $(CARGO) build --locked --target $(WIN_TARGET) --workspace
+	$(call step,'cargo clippy --target $(WIN_TARGET) --workspace --all-targets -- -D warnings')
+	$(WIN_ENV) $(CARGO) clippy --locked --target $(WIN_TARGET) --workspace --all-targets -- -D warnings
+	$(call step,'cargo check --target $(MAC_TARGET) --workspace (no SDK here: check only)')
+	$(CARGO) check --locked --target $(MAC_TARGET) --workspace --all-targets
+	$(call step,'cargo clippy --target $(MAC_TARGET) --workspace --all-targets -- -D warnings')
+	$(CARGO) clippy --locked --target $(MAC_TARGET) --workspace --all-targets -- -D warnings
+
+# A Wine prefix for the tests, once, with bcryptprimitives.dll (Rust's std needs its ProcessPrng,
+# which Wine 8 lacks; packaging/windows/wine/bcryptprimitives.c, never shipped).
+wine-prefix: $(WINE_PREFIX)/drive_c/windows/system32/bcryptprimitives.dll
+
+$(WINE_PREFIX)/drive_c/windows/system32/bcryptprimitives.dll: packaging/windows/wine/bcryptprimitives.c
+	WINEPREFIX='$(WINE_PREFIX)' WINEDEBUG=-all wineboot --init >/dev/null 2>&1 || true
+	@test -d '$(WINE_PREFIX)/drive_c/windows/system32' || { echo 'make: wineboot did not create $(WINE_PREFIX)' >&2; exit 1; }
+	x86_64-w64-mingw32-gcc -O2 -shared -s -o '$@' '$<' -ladvapi32
+
+# The engine's tests as Windows binaries under Wine, then `leakwatch.exe replay` against Linux's.
+wine-test: check-cargo target-dir windows-lib wine-prefix
+	$(call step,'cargo test --target $(WIN_TARGET) --lib $(addprefix --test ,$(WINE_TESTS)) (under Wine)')
+	$(WIN_ENV) $(WINE_ENV) $(CARGO) test --locked --target $(WIN_TARGET) --lib $(addprefix --test ,$(WINE_TESTS))
+	@$(MAKE) --no-print-directory wine-replay
+
+# `leakwatch.exe replay samples/ookla.pcap --json` under Wine prints what the Linux build prints.
+wine-replay: check-cargo target-dir windows-lib wine-prefix
+	$(call step,'leakwatch.exe replay --json samples/ookla.pcap under Wine = the Linux build'"'"'s output')
+	$(WIN_ENV) $(CARGO) build --locked --target $(WIN_TARGET) --bin leakwatch
+	$(CARGO) build --locked --bin leakwatch
+	@set -e; out='$(CARGO_TARGET_DIR)/wine-replay'; mkdir -p "$$out"; \
+	for s in ookla whatsappfiles; do \
+	  '$(CARGO_TARGET_DIR)/debug/leakwatch' replay --no-progress --json samples/$$s.pcap > "$$out/$$s.linux.json"; \
+	  WINEPREFIX='$(WINE_PREFIX)' WINEDEBUG=-all wine '$(CARGO_TARGET_DIR)/$(WIN_TARGET)/debug/leakwatch.exe' \
+	    replay --no-progress --json samples/$$s.pcap | tr -d '\r' > "$$out/$$s.windows.json"; \
+	  test -s "$$out/$$s.linux.json" || { echo "wine-replay: no alert from samples/$$s.pcap on Linux" >&2; exit 1; }; \
+	  if cmp -s "$$out/$$s.linux.json" "$$out/$$s.windows.json"; then \
+	    echo "wine-replay: samples/$$s.pcap: $$(wc -l < "$$out/$$s.linux.json") alert line(s), identical on Windows (Wine) and Linux"; \
+	  else diff "$$out/$$s.linux.json" "$$out/$$s.windows.json" | head -20; \
+	    echo "wine-replay: samples/$$s.pcap: Windows output differs from Linux" >&2; exit 1; fi; \
+	done
 
 # The cargo-fuzz targets of fuzz/ (its own workspace; nightly + cargo-fuzz), each run for
 # FUZZ_TIME seconds from its committed corpus fuzz/corpus/TARGET. New inputs go to a scratch

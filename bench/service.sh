@@ -19,6 +19,8 @@
 #   ROUNDS             uploads for the alert delay (default 20)
 #   SKIP_BUILD=1       use the existing release binary as is
 set -euo pipefail
+# shellcheck source=bench/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 [ "$(id -u)" = 0 ] || { echo "service bench: must run as root" >&2; exit 1; }
 
@@ -54,26 +56,12 @@ PIDS=()
 cleanup() {
     set +e
     for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    for ns in "$NS_A" "$NS_B"; do
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
+    netns_down  # anything still running inside our namespaces, then the namespaces
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-for ns in "$NS_A" "$NS_B"; do
-    ip netns del "$ns" 2>/dev/null || true
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-done
-ip link add "$IF_A" netns "$NS_A" mtu 1500 type veth peer name "$IF_B" netns "$NS_B" mtu 1500
-ip -n "$NS_A" addr add "$IP_A/24" dev "$IF_A"
-ip -n "$NS_B" addr add "$IP_B/24" dev "$IF_B"
-ip -n "$NS_A" link set "$IF_A" up
-ip -n "$NS_B" link set "$IF_B" up
-ip netns exec "$NS_A" ethtool -K "$IF_A" tso off gso off gro off >/dev/null
-ip netns exec "$NS_B" ethtool -K "$IF_B" tso off gso off gro off >/dev/null
+netns_pair_up
 
 cat >"$WORK/leakwatch.toml" <<EOF
 mode = "paranoid"

@@ -61,6 +61,8 @@
 #
 # Results: put new figures at the top of this comment and in docs/reliability.md.
 set -euo pipefail
+# shellcheck source=bench/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 [ "$(id -u)" = 0 ] || { echo "soak: must run as root (network namespaces, capture)" >&2; exit 2; }
 command -v ip >/dev/null && command -v python3 >/dev/null || { echo "soak: needs ip (iproute2) and python3" >&2; exit 2; }
@@ -104,11 +106,7 @@ PIDS=()
 cleanup() {
     set +e
     for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    for ns in "$NS_A" "$NS_B"; do
-        # anything still running inside our namespaces (helpers, leakwatch)
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
+    netns_down  # anything still running inside our namespaces, then the namespaces
     rm -rf "/etc/netns/$NS_A"
     if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp -r "$W"/. "$KEEP"/ && echo "soak: work files kept in $KEEP"; fi
     rm -rf "$W"

@@ -213,7 +213,7 @@ mod tests {
             r#"{"pattern":{"dstip":"^\\Q198.51.100.7\\E$"},"name":"Ignore.Custom.Pattern.IP","related-patterns":"^\\QPattern.IP\\E$","relation-mode":"all"}"#
         );
         let mut a = alert();
-        a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None }));
+        a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None, installed: false }));
         assert!(
             a.fallback_callback_filter()
                 .starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$","dstip":"^\\Q198.51.100.7\\E$"}"#),
@@ -240,7 +240,7 @@ mod tests {
             "{}",
             a.fallback_callback_filter()
         );
-        a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None }));
+        a.process = Some(Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None, installed: false }));
         assert!(
             a.fallback_callback_filter()
                 .starts_with(r#"{"pattern":{"processname":"^\\Qcurl\\E$","kind":"^\\Qspread\\E$"}"#)

@@ -710,7 +710,7 @@ impl State {
         }
         self.config.rules.check_filter(filter).map_err(|e| e.to_string())?;
         if source == IgnoreSource::LegacySocket {
-            self.config.rules.check_not_over_broad(filter)?;
+            self.config.rules.check_not_over_broad(filter).map_err(|e| e.to_string())?;
             self.ignores.purge_expired(chrono::Utc::now());
             if self.ignores.count_from(source) >= MAX_SOCKET_IGNORES {
                 return Err(format!(

@@ -459,7 +459,7 @@ mod tests {
         let mut t = FlowTable::new(64, 60_000_000);
         let p = pkt("192.168.1.2", 40_000, "8.8.8.8", 443, tcp_flags::SYN, 0);
         t.account(&p, &nets, |_, _, _| None, &mut |_| {});
-        let prog = Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None });
+        let prog = Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: None, installed: false });
         let mut asked = Vec::new();
         let mut credited = Vec::new();
         t.retry_pending(Ts(1_000_000), |_, _, _| None, |_, _, _| panic!("nothing found yet"));

@@ -200,19 +200,14 @@ impl Rules {
     /// `{"dstip":"[0-9.]+"}` (every IPv4 address) and `{"processname":"[^l].*"}` are refused; a
     /// filter naming one program, address, host or organisation, as every callback filter does,
     /// passes.
-    pub fn check_not_over_broad(&self, json: &str) -> Result<(), String> {
+    pub fn check_not_over_broad(&self, json: &str) -> Result<(), BadIgnore> {
         let mut set = FilterSet::for_user(self.threats.clone());
-        set.add_filter_json(json, "the filter").map_err(|e| e.to_string())?;
+        set.add_filter_json(json, "the filter").map_err(|e| BadIgnore::Invalid(e.to_string()))?;
         let sample = crate::patterns::probe::sample();
         let matched = sample.iter().filter(|p| set.matches(&p.facts()).is_some()).count();
         let limit = max_probe_matches();
         if matched > limit {
-            return Err(format!(
-                "the filter is over-broad: it matches {matched} of {} varied made-up uploads (programs, addresses, \
-                 ports, owners, countries, kinds; at most {limit} allowed), so it would ignore much of what you will \
-                 ever see: it must single out something, e.g. a program, an address, a host or an organisation",
-                sample.len()
-            ));
+            return Err(BadIgnore::OverBroad(OverBroad { matched, sample: sample.len(), limit }));
         }
         Ok(())
     }
@@ -231,9 +226,9 @@ impl Rules {
     pub fn judge(&self, alert: &Alert) -> Verdict {
         let exe = alert.process.as_ref().and_then(|p| p.exe.as_deref());
         let facts = facts_of(alert, exe);
-        // Threat patterns name the threat with any name; filters see a name only as far as it
-        // can be believed (naming::owner): a contradicted one never, an unverified one only in
-        // filters that also pin the destination by address, organisation or ASN.
+        // Threat patterns name the threat with any host name; filters see a host name only as far
+        // as it can be believed (naming::owner): a contradicted one never, an unverified one only
+        // in filters that also pin the destination by address, organisation or ASN.
         let pattern = self.threats.resolve(&facts);
         let nameless = Facts { hostname: None, ..facts };
         let (named, unnamed) = match alert.name_trust {
@@ -241,11 +236,20 @@ impl Rules {
             Some(NameTrust::Unverified) => (facts, nameless),
             Some(NameTrust::Contradicted) => (nameless, nameless),
         };
+        // Program names likewise: the shipped mode filters, and any filter that does not pin the
+        // destination, see only the believed name (an installed executable's); the user's own
+        // filters that pin the destination see the name the process gives itself when there is
+        // no believed one (a program of the user's own, in a home folder).
+        let believed = alert.process.as_ref().and_then(|p| p.believed_name());
+        let own = alert.process.as_ref().map(|p| p.name.as_str());
+        let mode_named = Facts { processname: believed, ..named };
+        let unnamed = Facts { processname: believed, ..unnamed };
+        let user_named = Facts { processname: believed.or(own), ..named };
         let ignored_by = self
             .mode_filters(self.mode)
-            .matches_believing(&named, &unnamed)
-            .or_else(|| self.extra.matches_believing(&named, &unnamed))
-            .or_else(|| self.user.matches_believing(&named, &unnamed))
+            .matches_believing(&mode_named, &unnamed)
+            .or_else(|| self.extra.matches_believing(&user_named, &unnamed))
+            .or_else(|| self.user.matches_believing(&user_named, &unnamed))
             .map(str::to_string);
         Verdict {
             pattern: pattern.map(|p| p.name().to_string()),
@@ -257,6 +261,30 @@ impl Rules {
     }
 }
 
+/// Why an ignore is refused ([`Rules::check_not_over_broad`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadIgnore {
+    /// Not a filter at all (the message names the field and the fix).
+    #[error("{0}")]
+    Invalid(String),
+    /// A filter that singles nothing out: refused, or added only when forced.
+    #[error(transparent)]
+    OverBroad(#[from] OverBroad),
+}
+
+/// A filter that matches more of the probe sample than [`MAX_PROBE_SHARE`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the filter is over-broad: it matches {matched} of {sample} varied made-up uploads (programs, addresses, ports, \
+     owners, countries, kinds; at most {limit} allowed), so it would ignore much of what you will ever see: it must \
+     single out something, e.g. a program, an address, a host or an organisation"
+)]
+pub struct OverBroad {
+    pub matched: usize,
+    pub sample: usize,
+    pub limit: usize,
+}
+
 /// Share of the sample an ignore may match ([`Rules::check_not_over_broad`]).
 pub const MAX_PROBE_SHARE: f64 = 1.0 / 16.0;
 
@@ -265,15 +293,16 @@ pub fn max_probe_matches() -> usize {
     (crate::patterns::probe::SAMPLE_SIZE as f64 * MAX_PROBE_SHARE) as usize
 }
 
-/// The facts patterns see for an alert. A spread upload has no one destination: patterns see its
-/// program, ports and kind only, so no destination (and no name a destination claims) decides
-/// whether a program's upload to many addresses is ignored.
+/// The facts patterns see for an alert. The program is named by [`ProcessInfo::naming_name`] (an
+/// installed executable's file name, not the name the process gives itself). A spread upload has
+/// no one destination: patterns see its program, ports and kind only, so no destination (and no
+/// name a destination claims) decides whether a program's upload to many addresses is ignored.
 pub fn facts_of<'a>(alert: &'a Alert, exe: Option<&'a str>) -> Facts<'a> {
     if alert.kind == LeakKind::Spread {
         return Facts {
             kind: Some(alert.kind),
             pid: alert.process.as_ref().map(|p| p.pid),
-            processname: alert.process.as_ref().map(|p| p.name.as_str()),
+            processname: alert.process.as_ref().and_then(|p| p.naming_name()),
             exe,
             srcport: Some(alert.srcport),
             ..Facts::default()
@@ -282,7 +311,7 @@ pub fn facts_of<'a>(alert: &'a Alert, exe: Option<&'a str>) -> Facts<'a> {
     Facts {
         kind: Some(alert.kind),
         pid: alert.process.as_ref().map(|p| p.pid),
-        processname: alert.process.as_ref().map(|p| p.name.as_str()),
+        processname: alert.process.as_ref().and_then(|p| p.naming_name()),
         exe,
         dstip: Some(alert.dstip),
         dstport: Some(alert.dstport),
@@ -291,17 +320,6 @@ pub fn facts_of<'a>(alert: &'a Alert, exe: Option<&'a str>) -> Facts<'a> {
         orgname: alert.orgname.as_deref(),
         asn: alert.asn,
         country: alert.country.as_deref(),
-    }
-}
-
-/// The facts known before an alert exists (the passive detector's standard-app test).
-pub fn process_facts(process: Option<&ProcessInfo>, kind: LeakKind) -> Facts<'_> {
-    Facts {
-        kind: Some(kind),
-        pid: process.map(|p| p.pid),
-        processname: process.map(|p| p.name.as_str()),
-        exe: process.and_then(|p| p.exe.as_deref()),
-        ..Facts::default()
     }
 }
 
@@ -342,7 +360,8 @@ mod tests {
             r#"{"name":"x","pattern":{},"related-patterns":"^\\QPattern.Port\\E$"}"#,
         ] {
             let e = r.check_not_over_broad(f).expect_err(f);
-            assert!(e.contains("over-broad") && e.contains("of 256"), "{f}: {e}");
+            assert!(matches!(e, BadIgnore::OverBroad(OverBroad { sample: 256, .. })), "{f}: {e}");
+            assert!(e.to_string().contains("over-broad") && e.to_string().contains("of 256"), "{f}: {e}");
         }
     }
 

@@ -1085,7 +1085,7 @@ impl Backend for FakeBackend {
         assert!(!filter.contains('\n') && !filter.contains('\r'));
         self.ignores.push(filter.to_string());
         Rules::shipped(Mode::Paranoid).check_filter(filter).map_err(|e| e.to_string())?;
-        Rules::shipped(Mode::Paranoid).check_not_over_broad(filter)?;
+        Rules::shipped(Mode::Paranoid).check_not_over_broad(filter).map_err(|e| e.to_string())?;
         Ok(1)
     }
     fn list_ignores(&mut self) -> String {

@@ -7,7 +7,7 @@
 
 mod netns;
 
-use netns::{KillOnDrop, NetPair, Run, python};
+use netns::{KillOnDrop, NetPair, Run, python, wait_success};
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -36,15 +36,7 @@ fn start_uploader(pair: &NetPair, dst: &str) -> KillOnDrop {
 fn finish_uploader(mut child: KillOnDrop) -> (u32, u16) {
     let mut out = String::new();
     std::io::Read::read_to_string(&mut child.0.stdout.take().unwrap(), &mut out).unwrap();
-    let end = Instant::now() + WAIT;
-    loop {
-        if let Some(st) = child.0.try_wait().unwrap() {
-            assert!(st.success(), "an uploader failed");
-            break;
-        }
-        assert!(Instant::now() < end, "an uploader did not finish within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_success(&mut child, "an uploader", WAIT);
     let mut it = out.split_whitespace();
     let pid = it.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("uploader output: {out:?}"));
     let port = it.next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("uploader output: {out:?}"));

@@ -7,7 +7,7 @@
 
 mod netns;
 
-use netns::{KillOnDrop, NetPair, Run, lines, python, sh};
+use netns::{KillOnDrop, NetPair, Run, lines, python, sh, wait_success};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -27,17 +27,9 @@ fn start_python(pair: &NetPair, code: &str) -> (KillOnDrop, u32) {
     (child, pid)
 }
 
-/// Waits (bounded) for a child to end successfully.
+/// Waits (bounded) for the sender to end successfully.
 fn finish(mut child: KillOnDrop) {
-    let end = Instant::now() + WAIT;
-    loop {
-        if let Some(st) = child.0.try_wait().unwrap() {
-            assert!(st.success(), "the sender failed");
-            return;
-        }
-        assert!(Instant::now() < end, "the sender did not finish within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_success(&mut child, "the sender", WAIT);
 }
 
 /// The address of B's `i`-th extra address (10.200.N.10 …).

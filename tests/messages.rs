@@ -79,7 +79,9 @@ fn alert(s: Spec) -> Alert {
         id: 1,
         kind: s.kind,
         pattern: s.pattern.map(str::to_string),
-        process: s.process.map(|(name, pid)| Arc::new(ProcessInfo { pid, name: name.to_string(), exe: None })),
+        process: s
+            .process
+            .map(|(name, pid)| Arc::new(ProcessInfo { pid, name: name.to_string(), exe: None, installed: false })),
         dstip: s.ip.parse().unwrap(),
         dstport: s.port,
         srcport: 40000,

@@ -20,7 +20,9 @@ fn table() -> FakeSocketTable {
     FakeSocketTable::default()
         .with(Proto::Tcp, 40000, process(1234, "curl"))
         .with(Proto::Tcp, 40001, process(99, "wget"))
-        .with(Proto::Tcp, 40002, process(5, "firefox"))
+        .with(Proto::Tcp, 40002, installed(5, "firefox"))
+        .with(Proto::Tcp, 40003, process(6, "firefox"))
+        .with(Proto::Tcp, 40004, renamed(7, "firefox"))
 }
 
 fn config(mode: Mode) -> EngineConfig {
@@ -152,6 +154,30 @@ fn modes_switch_at_run_time() {
     let want = [("firefox", "198.51.100.1"), ("curl", "93.184.216.34"), ("firefox", "198.51.100.3")];
     assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
     assert_eq!(news(&events)[0].alert.pattern.as_deref(), Some("Pattern.StdApp.Browser"));
+}
+
+/// Issue 18: programs are matched by their installed executable, not the name they give
+/// themselves. A program named `firefox` whose executable is unknown, or is a copy in a home
+/// folder, alerts in every mode, and the copy is not even named a browser; the installed browser
+/// is silent in adequate and chill.
+#[test]
+fn a_program_that_calls_itself_firefox_alerts_in_every_mode() {
+    for mode in Mode::ALL {
+        let (engine, h, rx) = start(mode, None);
+        let streams = [40002, 40003, 40004].map(|port| Stream::curl().sport(port).dst("198.51.100.1"));
+        send(&h, merge(streams.iter().enumerate().map(|(i, s)| upload(*s, i as f64 * 100.0)).collect()));
+        engine.finish();
+        let events: Vec<AlertEvent> = rx.iter().collect();
+        let by_pid = |pid: u32| news(&events).into_iter().find(|e| e.alert.process.as_ref().unwrap().pid == pid);
+        assert_eq!(by_pid(5).is_some(), mode == Mode::Paranoid, "{mode}: the installed browser");
+        let nameless = by_pid(6).unwrap_or_else(|| panic!("{mode}: 'firefox' with no executable alerts"));
+        let copy = by_pid(7).unwrap_or_else(|| panic!("{mode}: a copy named firefox alerts"));
+        assert_ne!(copy.alert.pattern.as_deref(), Some("Pattern.StdApp.Browser"), "{mode}");
+        assert!(nameless.alert.process.as_ref().unwrap().believed_name().is_none());
+        // "Always ignore" on the copy pins its executable (and the destination), not the name.
+        let cb = &copy.alert.callback_filter;
+        assert!(cb.contains("/home/user/firefox") && cb.contains("dstip\""), "{cb}");
+    }
 }
 
 #[test]

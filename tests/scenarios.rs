@@ -14,7 +14,7 @@ use common::synth::*;
 use leakwatch::alert::{AlertEvent, AlertPhase, LeakKind};
 use leakwatch::direction::LocalNets;
 use leakwatch::packet::{Packet, Proto};
-use leakwatch::process::FakeSocketTable;
+use leakwatch::process::{FakeSocketTable, ProcessInfo};
 use leakwatch::settings::{EngineConfig, Thresholds};
 use leakwatch::time::{SECOND, Ts};
 use std::collections::BTreeSet;
@@ -386,8 +386,28 @@ fn row_19_4k_every_5s_for_90s_passive_at_60s() {
 
 #[test]
 fn row_20_as_19_firefox_no_alert() {
-    let table = FakeSocketTable::default().with(Proto::Tcp, 40000, process(1234, "firefox"));
+    let table = FakeSocketTable::default().with(Proto::Tcp, 40000, installed(1234, "firefox"));
     assert_no_alert(&run_with(EngineConfig::default(), table, &row_19_traffic(Stream::curl())));
+}
+
+/// Issue 18: a program that only calls itself `firefox` (its executable is not an installed one,
+/// or unknown) is not a standard app: the passive detector alerts as for any program.
+#[test]
+fn row_20_a_program_calling_itself_firefox_is_not_the_browser() {
+    let copied = ProcessInfo {
+        pid: 1234,
+        name: "firefox".into(),
+        exe: Some("/home/user/.cache/firefox".into()),
+        installed: false,
+    };
+    for p in [copied, process(1234, "firefox")] {
+        let table = FakeSocketTable::default().with(Proto::Tcp, 40000, p.clone());
+        let packets = row_19_traffic(Stream::curl());
+        let run = run_with(EngineConfig::default(), table, &packets);
+        let at = first_at_or_after_60s(&packets);
+        let e = single_new(&run, LeakKind::Passive, at.0 - T0_US);
+        assert_eq!(e.alert.process.as_deref(), Some(&p));
+    }
 }
 
 #[test]

@@ -394,6 +394,18 @@ fn clients_see_each_others_ignores_at_once_and_edits_of_the_file_apply_without_r
     assert_eq!(ev["data"]["ignore"]["name"], "one");
     assert_eq!(ev["data"]["ignore"]["permanent"], true);
 
+    // An ignore that singles nothing out is refused by the service (API code over_broad), and the
+    // client names --force; with it, it is added with the service's warning.
+    let broad = r#"{"pattern":{"dstip":"[0-9.]+"},"name":"everything"}"#;
+    let (code, out, err) = run_client(&service.socket(), Some(gid), &["ignores", "add-json", broad]);
+    assert_ne!(code, 0, "{out} {err}");
+    assert!(err.contains("over-broad") && err.contains("--force"), "{err}");
+    let (code, out, err) = run_client(&service.socket(), Some(gid), &["ignores", "add-json", "--force", broad]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(err.contains("over-broad") && out.contains("added ignore"), "{out} {err}");
+    let ev = watch.wait(WAIT, |v| v["event"] == "change" && v["data"]["ignore"]["name"] == "everything");
+    assert_eq!(ev["data"]["kind"], "ignore_added", "{ev}");
+
     // An edit of the file on disk is applied (and announced) without a restart…
     let file = service.path("ignores.user.json");
     let edited = r#"{"filters":[{"pattern":{"processname":"uploader-one"},"name":"one"},{"pattern":{"processname":"edited-by-hand"},"name":"two"}]}"#;

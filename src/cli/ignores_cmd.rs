@@ -1,7 +1,7 @@
 //! `leakwatch ignores list|remove|add-json`: the permanent ignores in `ignores.user.json`.
 
 use super::{EXIT_OK, IgnoresCommand, open_ignores_at};
-use crate::judge::{Mode, Rules};
+use crate::judge::{BadIgnore, Mode, Rules};
 use crate::text::safe;
 
 /// Exit code when the command could not do what was asked.
@@ -97,12 +97,17 @@ pub fn run(cmd: &IgnoresCommand) -> i32 {
                 tracing::error!("{e}");
                 return EXIT_FAILED;
             }
-            if let Err(e) = rules.check_not_over_broad(json) {
-                if !*force {
+            match rules.check_not_over_broad(json) {
+                Ok(()) => {}
+                Err(BadIgnore::OverBroad(e)) if *force => tracing::warn!("{e}; added anyway (--force)"),
+                Err(BadIgnore::OverBroad(e)) => {
                     tracing::error!("{e}; add it anyway with --force");
                     return EXIT_FAILED;
                 }
-                tracing::warn!("{e}; added anyway (--force)");
+                Err(e @ BadIgnore::Invalid(_)) => {
+                    tracing::error!("{e}");
+                    return EXIT_FAILED;
+                }
             }
             let value = match serde_json::from_str(json) {
                 Ok(v) => v,

@@ -227,7 +227,7 @@ pub fn ignores(cmd: &IgnoresCommand, c: &mut Client) -> i32 {
                     EXIT_OK
                 }
                 Err(e) => {
-                    let over_broad = e.to_string().contains("over-broad");
+                    let over_broad = matches!(&e, ClientError::Remote { code, .. } if code == "over_broad");
                     let code = fail(e);
                     if over_broad {
                         tracing::error!("add it anyway with --force");

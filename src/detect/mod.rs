@@ -641,12 +641,14 @@ fn dominant_proto(t: &PortTally) -> Proto {
     }
 }
 
-/// What patterns can know of a threat before it alerts (the standard-app test).
+/// What patterns can know of a threat before it alerts (the standard-app test): the program by
+/// its believed name only ([`ProcessInfo::believed_name`]), so a program that merely calls itself
+/// `firefox` is not a standard app.
 fn track_facts<'a>(key: &ThreatKey, t: &'a Track, kind: LeakKind) -> Facts<'a> {
     Facts {
         kind: Some(kind),
         pid: key.pid,
-        processname: t.process.as_ref().map(|p| p.name.as_str()),
+        processname: t.process.as_ref().and_then(|p| p.believed_name()),
         exe: t.process.as_ref().and_then(|p| p.exe.as_deref()),
         dstip: Some(key.remote),
         dstport: Some(t.dports.dominant()),

@@ -382,7 +382,7 @@ mod tests {
     const KB: u32 = 1000;
 
     fn curl() -> Arc<ProcessInfo> {
-        Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: Some("/usr/bin/curl".into()) })
+        Arc::new(ProcessInfo { pid: 7, name: "curl".into(), exe: Some("/usr/bin/curl".into()), installed: true })
     }
 
     fn dest(i: u32) -> IpAddr {
@@ -560,7 +560,7 @@ mod tests {
         let kinds: Vec<_> = news(&one).iter().map(|a| a.kind).collect();
         assert_eq!(kinds, vec![LeakKind::Sudden]);
         // Another program's spread upload still alerts.
-        let other = Arc::new(ProcessInfo { pid: 8, name: "wget".into(), exe: None });
+        let other = Arc::new(ProcessInfo { pid: 8, name: "wget".into(), exe: None, installed: false });
         assert_eq!(news(&spray(&mut detector(), &rules, Some(&other), 50, 20 * KB, 10.0, |_| 1)).len(), 1);
     }
 

@@ -17,6 +17,7 @@
 //! The socket → program table lives in [`crate::process`] behind its `SocketTable` trait (with a
 //! fake for tests); it is built on `netstat2`, which is cross-platform itself.
 
+pub mod installed;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]

@@ -25,6 +25,51 @@ pub struct ProcessInfo {
     pub name: String,
     /// Full path of the executable, when known.
     pub exe: Option<String>,
+    /// Whether the executable is an installed program ([`crate::os::installed`]): the file and
+    /// every folder above it belong to the system and no one else may write them. Only then does
+    /// a filter believe the program's name ([`ProcessInfo::believed_name`]): any program can call
+    /// itself `firefox`, only an administrator can put one in `/usr/lib/firefox`.
+    pub installed: bool,
+}
+
+impl ProcessInfo {
+    /// A program as the OS describes it: `installed` is checked on the file system now.
+    pub fn observed(pid: u32, name: String, exe: Option<String>) -> ProcessInfo {
+        let installed = exe.as_deref().is_some_and(|e| crate::os::installed::is_installed(Some(pid), e));
+        ProcessInfo { pid, name, exe, installed }
+    }
+
+    /// The name filters may believe: the file name of the installed executable, not the name the
+    /// process gives itself (`comm`, `argv[0]`); `None` for a program that is not installed or
+    /// whose executable is unknown. The process's own name is kept when it is that file name, cut
+    /// at the kernel's 15 bytes, or without a version suffix (`python3` running `python3.11`, the
+    /// name the user sees and legacy ignores use): a name a process can give itself only by being
+    /// that program.
+    pub fn believed_name(&self) -> Option<&str> {
+        if !self.installed {
+            return None;
+        }
+        let file = file_name(self.exe.as_deref()?)?;
+        let own = self.name.as_str();
+        let same = match file.strip_prefix(own) {
+            _ if own.is_empty() => false,
+            Some(rest) => own.len() == 15 || rest.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-'),
+            None => false,
+        };
+        Some(if same { own } else { file })
+    }
+
+    /// The name threat patterns name a leak by: the believed name when the executable is known
+    /// (a renamed `firefox` in a home folder is not named a browser), else the process's own name
+    /// (the only one there is: a process already gone, a kernel thread).
+    pub fn naming_name(&self) -> Option<&str> {
+        if self.exe.is_some() { self.believed_name() } else { Some(&self.name) }
+    }
+}
+
+/// The last component of a path, with `/` or `\\` as separator (a Windows path read on any OS).
+fn file_name(path: &str) -> Option<&str> {
+    path.rsplit(['/', '\\']).next().filter(|s| !s.is_empty())
 }
 
 /// Looks up the process that owns a local socket.
@@ -97,10 +142,11 @@ impl SocketTable for FakeSocketTable {
 /// (browsers, Skype, Steam, torrent clients, Dropbox). Unknown programs are unusual.
 ///
 /// This is the name part of the legacy `Pattern.StdApps`; the pattern engine (issue 3)
-/// replaces it with the shipped patterns.
+/// replaces it with the shipped patterns. Only the believed name counts
+/// ([`ProcessInfo::believed_name`]).
 pub fn is_standard_app(process: Option<&ProcessInfo>) -> bool {
-    let Some(p) = process else { return false };
-    let name = p.name.to_ascii_lowercase();
+    let Some(name) = process.and_then(ProcessInfo::believed_name) else { return false };
+    let name = name.to_ascii_lowercase();
     [
         "chrome",
         "firefox",
@@ -118,4 +164,33 @@ pub fn is_standard_app(process: Option<&ProcessInfo>) -> bool {
     ]
     .iter()
     .any(|k| name.contains(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(name: &str, exe: Option<&str>, installed: bool) -> ProcessInfo {
+        ProcessInfo { pid: 1, name: name.into(), exe: exe.map(str::to_string), installed }
+    }
+
+    #[test]
+    fn the_believed_name_is_the_installed_executables() {
+        let cases = [
+            (p("firefox", Some("/usr/lib/firefox/firefox"), true), Some("firefox")),
+            (p("Socket Process", Some("/usr/lib/firefox-esr/firefox-esr"), true), Some("firefox-esr")),
+            (p("python3", Some("/usr/bin/python3.11"), true), Some("python3")),
+            (p("firefox", Some("/usr/bin/python3.11"), true), Some("python3.11")),
+            (p("chrome", Some("/usr/bin/chromedriver"), true), Some("chromedriver")),
+            (p("gnome-shell-cal", Some("/usr/libexec/gnome-shell-calendar-server"), true), Some("gnome-shell-cal")),
+            (p("firefox.exe", Some("C:\\Program Files\\Mozilla Firefox\\firefox.exe"), true), Some("firefox.exe")),
+            (p("firefox", Some("/home/u/firefox"), false), None),
+            (p("firefox", None, false), None),
+        ];
+        for (proc_, want) in cases {
+            assert_eq!(proc_.believed_name(), want, "{proc_:?}");
+        }
+        assert_eq!(p("firefox", None, false).naming_name(), Some("firefox"), "no executable: its own name");
+        assert_eq!(p("firefox", Some("/home/u/firefox"), false).naming_name(), None);
+    }
 }

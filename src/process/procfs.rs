@@ -47,10 +47,10 @@ fn parse_start_time(stat: &str) -> Option<u64> {
     rest.split_ascii_whitespace().nth(22 - 3)?.parse().ok()
 }
 
-/// Name (`comm`) and executable path of `pid`, with its start time. `None` when the process is
-/// gone. The executable is `None` when it cannot be read (another user's process without
-/// privileges, kernel threads).
-pub fn read(pid: u32) -> Option<(u64, String, Option<String>)> {
+/// The program `pid` runs (name from `comm`, executable path, whether it is installed), with its
+/// start time. `None` when the process is gone. The executable is `None` when it cannot be read
+/// (another user's process without privileges, kernel threads).
+pub fn read(pid: u32) -> Option<(u64, super::ProcessInfo)> {
     let start = start_time(pid)?;
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
     let exe = fs::read_link(format!("/proc/{pid}/exe")).ok().map(|p| {
@@ -61,7 +61,8 @@ pub fn read(pid: u32) -> Option<(u64, String, Option<String>)> {
         }
     });
     // Re-check: the pid must still be the same process after the reads.
-    (start_time(pid)? == start).then(|| (start, comm.trim_end_matches('\n').to_string(), exe))
+    let info = super::ProcessInfo::observed(pid, comm.trim_end_matches('\n').to_string(), exe);
+    (start_time(pid)? == start).then_some((start, info))
 }
 
 /// The sockets listed in a `/proc/net/{icmp,icmp6,raw,raw6}` table (same layout as
@@ -158,10 +159,10 @@ mod tests {
     #[test]
     fn own_process_is_readable() {
         let me = std::process::id();
-        let (start, name, exe) = read(me).expect("own /proc entry");
+        let (start, info) = read(me).expect("own /proc entry");
         assert!(start > 0);
-        assert!(!name.is_empty());
-        assert_eq!(exe.map(std::path::PathBuf::from), std::env::current_exe().ok());
+        assert!(!info.name.is_empty());
+        assert_eq!(info.exe.map(std::path::PathBuf::from), std::env::current_exe().ok());
         assert!(pids().contains(&me));
     }
 }

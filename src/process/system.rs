@@ -190,17 +190,23 @@ impl SystemSocketTable {
                         traced.clear();
                     }
                 }
-                traced.insert((Proto::Tcp, c.local.to_canonical(), c.port), (now, c.owner));
+                traced.insert((c.proto, c.local.to_canonical(), c.port), (now, c.owner));
             });
         }
     }
 
-    /// The traced owner of a local TCP endpoint.
+    /// The traced owner of a local TCP or UDP endpoint. A UDP socket not bound to an address is
+    /// traced with 0.0.0.0 or `::` (its route picked the source): matched by port then.
     fn find_traced(&self, proto: Proto, ip: IpAddr, port: u16) -> Option<Arc<ProcessInfo>> {
-        if proto != Proto::Tcp || self.traced.is_empty() {
+        if !matches!(proto, Proto::Tcp | Proto::Udp) || self.traced.is_empty() {
             return None;
         }
-        self.traced.get(&(proto, ip.to_canonical(), port)).map(|(_, p)| p.clone())
+        let ip = ip.to_canonical();
+        let found = self.traced.get(&(proto, ip, port)).or_else(|| {
+            let any = if ip.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
+            (proto == Proto::Udp).then(|| self.traced.get(&(proto, any, port))).flatten()
+        });
+        found.map(|(_, p)| p.clone())
     }
 
     /// Turns the Linux miss probe on or off (on by default; no effect elsewhere). For tests and
@@ -419,8 +425,8 @@ impl SystemSocketTable {
         {
             return Some(p.clone());
         }
-        let (start, name, exe) = procfs::read(pid)?;
-        let info = Arc::new(ProcessInfo { pid, name, exe });
+        let (start, info) = procfs::read(pid)?;
+        let info = Arc::new(info);
         self.remember(pid, start, info.clone());
         Some(info)
     }
@@ -445,11 +451,11 @@ impl SystemSocketTable {
         {
             return Some(cached.clone());
         }
-        let info = Arc::new(ProcessInfo {
+        let info = Arc::new(ProcessInfo::observed(
             pid,
-            name: p.name().to_string_lossy().into_owned(),
-            exe: p.exe().map(|e| e.to_string_lossy().into_owned()),
-        });
+            p.name().to_string_lossy().into_owned(),
+            p.exe().map(|e| e.to_string_lossy().into_owned()),
+        ));
         self.remember(pid, start, info.clone());
         Some(info)
     }
@@ -570,8 +576,7 @@ impl SocketTable for SystemSocketTable {
 pub fn read_process_info(pid: u32) -> Option<ProcessInfo> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let (_, name, exe) = super::procfs::read(pid)?;
-        Some(ProcessInfo { pid, name, exe })
+        super::procfs::read(pid).map(|(_, info)| info)
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
@@ -602,7 +607,7 @@ mod tests {
     use super::*;
 
     fn info(pid: u32, name: &str) -> Arc<ProcessInfo> {
-        Arc::new(ProcessInfo { pid, name: name.into(), exe: None })
+        Arc::new(ProcessInfo { pid, name: name.into(), exe: None, installed: false })
     }
 
     #[test]

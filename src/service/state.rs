@@ -11,6 +11,7 @@ use crate::detect::Stats;
 use crate::engine::{Change, ChangeKind, Command, EngineHandle, IgnoreFor, IgnoreInfo};
 use crate::history::{AlertQuery, GroupBy, HistoryStore};
 use crate::i18n::Messages;
+use crate::judge::BadIgnore;
 use crossbeam_channel::{Receiver, select};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -519,16 +520,14 @@ impl crate::api::Backend for Backend {
                 // then added with a warning in the reply.
                 let force = params.get("force").and_then(Value::as_bool).unwrap_or(false);
                 let rules = crate::judge::Rules::shipped(crate::judge::Mode::Paranoid);
-                let warning = match rules
-                    .check_filter(&filter)
-                    .map_err(|e| e.to_string())
-                    .and_then(|()| rules.check_not_over_broad(&filter))
-                {
-                    Err(e) if e.contains("over-broad") && !force => {
+                rules.check_filter(&filter).map_err(|e| ApiError::invalid(e.to_string()))?;
+                let warning = match rules.check_not_over_broad(&filter) {
+                    Ok(()) => None,
+                    Err(BadIgnore::OverBroad(e)) if force => Some(e.to_string()),
+                    Err(BadIgnore::OverBroad(e)) => {
                         return Err(ApiError::new("over_broad", format!("{e}; send \"force\": true to add it anyway")));
                     }
-                    Err(e) if e.contains("over-broad") => Some(e),
-                    _ => None,
+                    Err(e @ BadIgnore::Invalid(_)) => return Err(ApiError::invalid(e.to_string())),
                 };
                 let id = self.handle.ignore_by(&filter, how, by).map_err(ApiError::invalid)?;
                 match warning {

@@ -47,8 +47,20 @@ pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// A program known by the name it gives itself only (no executable path): filters do not believe
+/// its name.
 pub fn process(pid: u32, name: &str) -> ProcessInfo {
-    ProcessInfo { pid, name: name.into(), exe: None }
+    ProcessInfo { pid, name: name.into(), exe: None, installed: false }
+}
+
+/// A program copied to a home folder under `name`: not installed, so filters do not believe it.
+pub fn renamed(pid: u32, name: &str) -> ProcessInfo {
+    ProcessInfo { pid, name: name.into(), exe: Some(format!("/home/user/{name}")), installed: false }
+}
+
+/// An installed program, `/usr/lib/NAME/NAME`: filters believe its name.
+pub fn installed(pid: u32, name: &str) -> ProcessInfo {
+    ProcessInfo { pid, name: name.into(), exe: Some(format!("/usr/lib/{name}/{name}")), installed: true }
 }
 
 /// `curl` (pid 1234) owning TCP port 40000, as in the legacy table.

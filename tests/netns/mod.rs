@@ -207,6 +207,19 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Waits (bounded by `within`) for a child to end, and fails the test unless it succeeded.
+pub fn wait_success(child: &mut KillOnDrop, what: &str, within: Duration) {
+    let end = Instant::now() + within;
+    loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            assert!(st.success(), "{what} failed ({st})");
+            return;
+        }
+        assert!(Instant::now() < end, "{what} did not finish within {within:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// The lines a child writes, arriving on a channel (a reader thread per stream).
 pub fn lines(r: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;
@@ -239,7 +252,8 @@ pub struct Run {
     err_seen: Vec<String>,
     /// Every alert line read so far (by [`Run::wait_alert`]), in order.
     pub alerts: Vec<serde_json::Value>,
-    _config: tempfile::TempDir,
+    /// The configuration folder when the run made its own (removed when it drops).
+    _config: Option<tempfile::TempDir>,
 }
 
 impl Run {
@@ -250,10 +264,18 @@ impl Run {
     /// [`Run::start`] in another mode (`adequate` is the command line's default).
     pub fn start_in_mode(pair: &NetPair, mode: &str, extra: &[&str]) -> Run {
         let config = tempfile::tempdir().unwrap();
+        let mut run = Run::start_with_config(pair, mode, extra, config.path());
+        run._config = Some(config);
+        run
+    }
+
+    /// [`Run::start_in_mode`] with its ignores, settings and history in `config` (kept after it
+    /// stops, for a second run).
+    pub fn start_with_config(pair: &NetPair, mode: &str, extra: &[&str], config: &std::path::Path) -> Run {
         let mut cmd = pair.in_a("env");
         cmd.arg("LC_ALL=C.UTF-8")
-            .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.path().display()))
-            .arg(format!("LEAKWATCH_HISTORY_DIR={}", config.path().display()))
+            .arg(format!("LEAKWATCH_CONFIG_DIR={}", config.display()))
+            .arg(format!("LEAKWATCH_HISTORY_DIR={}", config.display()))
             .arg(env!("CARGO_BIN_EXE_leakwatch"))
             .args(["run", "--json", "--interface", &pair.veth_a, "--mode", mode])
             .args(extra)
@@ -264,7 +286,7 @@ impl Run {
         let stdout = lines(child.stdout.take().unwrap());
         let stderr = lines(child.stderr.take().unwrap());
         let mut run =
-            Run { child: KillOnDrop(child), stdout, stderr, err_seen: Vec::new(), alerts: Vec::new(), _config: config };
+            Run { child: KillOnDrop(child), stdout, stderr, err_seen: Vec::new(), alerts: Vec::new(), _config: None };
         run.wait_stderr(&format!("capturing on {}", pair.veth_a));
         run
     }

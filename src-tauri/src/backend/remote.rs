@@ -146,6 +146,7 @@ fn stats_feed(data: &Value) -> Option<leakwatch::detect::Stats> {
                     pid: pid as u32,
                     name: p["name"].as_str().unwrap_or_default().to_string(),
                     exe: p["exe"].as_str().map(str::to_string),
+                    installed: p["installed"].as_bool().unwrap_or(false),
                 })
             });
             Some(leakwatch::detect::Rate {

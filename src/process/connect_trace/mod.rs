@@ -13,11 +13,14 @@
 
 mod event;
 mod ring;
+mod route;
 
 pub use event::{Correlator, Layout, StateChange};
+pub use route::{RouteLayout, UdpSend};
 
 use super::ProcessInfo;
 use super::procfs;
+use crate::packet::Proto;
 use ahash::AHashMap;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use ring::{Record, Ring};
@@ -43,9 +46,11 @@ const MAX_PROGRAMS: usize = 16_384;
 /// How long the reader sleeps when nothing happens (it also checks for stop this often).
 const POLL_MS: i32 = 200;
 
-/// A local TCP endpoint and the program that opened it.
+/// A local TCP endpoint and the program that opened it, or a local UDP endpoint and the program
+/// that sent from it.
 #[derive(Clone, Debug)]
 pub struct Traced {
+    pub proto: Proto,
     pub local: IpAddr,
     pub port: u16,
     pub owner: Arc<ProcessInfo>,
@@ -107,8 +112,9 @@ impl ConnectTracer {
         let layout = Layout::parse(&read("format")?)
             .map_err(|reason| TraceError::Format { path: dir.join("format"), reason })?;
         let mut rings = Vec::new();
-        for cpu in ring::online_cpus() {
-            match Ring::open(id, cpu) {
+        let cpus = ring::online_cpus();
+        for &cpu in &cpus {
+            match Ring::open(id, cpu, true) {
                 Ok(r) => rings.push(r),
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
                     return Err(TraceError::Permission { source: e });
@@ -126,15 +132,30 @@ impl ConnectTracer {
             let _ = r.set_filter(FILTER);
             r.enable().map_err(|source| TraceError::Open { cpu: -1, source })?;
         }
+        let cpu_count = rings.len();
+        // UDP senders, through the route look-ups: best effort, TCP tracing works without them.
+        let routes = match route_rings(&cpus) {
+            Ok((layouts, more)) => {
+                rings.extend(more);
+                layouts
+            }
+            Err(e) => {
+                tracing::info!("UDP senders are not traced ({e}); short-lived UDP senders may go unattributed");
+                Vec::new()
+            }
+        };
         let (tx, rx) = crossbeam_channel::bounded(CHANNEL);
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(TraceStats::default());
-        let cpus = rings.len();
+        let cpus = cpu_count;
         let reader = Reader {
+            sock_id: u16::try_from(id).unwrap_or(u16::MAX),
             layout,
+            routes,
             correlator: Correlator::new(MAX_PENDING),
             programs: AHashMap::new(),
             execs: AHashMap::with_capacity(MAX_PROGRAMS),
+            udp_told: AHashMap::new(),
         };
         let thread = {
             let (stop, stats) = (stop.clone(), stats.clone());
@@ -170,6 +191,30 @@ impl Drop for ConnectTracer {
             let _ = t.join();
         }
     }
+}
+
+/// The two route look-up tracepoints (IPv4, IPv6) opened on every CPU of `cpus`, filtered to UDP
+/// output look-ups, enabled; the error says which step failed.
+fn route_rings(cpus: &[i32]) -> Result<(Vec<RouteLayout>, Vec<Ring>), String> {
+    let dir = event_dir().map_err(|e| e.to_string())?;
+    // `event_dir` is `<tracefs>/events/sock/inet_sock_set_state`.
+    let root = dir.ancestors().nth(3).ok_or("no tracing file system")?.to_path_buf();
+    let (mut layouts, mut rings) = (Vec::new(), Vec::new());
+    for event in route::EVENTS {
+        let read = |name: &str| {
+            let path = root.join(event).join(name);
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let id: u16 = read("id")?.trim().parse().map_err(|_| format!("{event}/id: not a number"))?;
+        layouts.push(RouteLayout::parse(id, &read("format")?)?);
+        for &cpu in cpus {
+            let r = Ring::open(u64::from(id), cpu, false).map_err(|e| format!("{event} on CPU {cpu}: {e}"))?;
+            r.set_filter(route::FILTER).map_err(|e| format!("{event}: filter: {e}"))?;
+            r.enable().map_err(|e| format!("{event}: {e}"))?;
+            rings.push(r);
+        }
+    }
+    Ok((layouts, rings))
 }
 
 /// The directory of the tracepoint in the first tracing file system that has it. When none is
@@ -210,7 +255,14 @@ fn find_event_dir() -> Result<PathBuf, TraceError> {
 
 /// The reader thread's state.
 struct Reader {
+    /// The id of `sock:inet_sock_set_state` (a record's `common_type`).
+    sock_id: u16,
     layout: Layout,
+    /// The route look-up tracepoints opened (none when they could not be).
+    routes: Vec<RouteLayout>,
+    /// UDP endpoint → (pid, when) last told: a program sending many datagrams from one socket
+    /// is told once a second, not once a datagram.
+    udp_told: AHashMap<(IpAddr, u16), (u32, std::time::Instant)>,
     correlator: Correlator<Arc<ProcessInfo>>,
     /// pid → (start time, program).
     programs: AHashMap<u32, (u64, Arc<ProcessInfo>)>,
@@ -283,11 +335,40 @@ impl Reader {
     }
 
     fn on_sample(&mut self, pid: u32, raw: &[u8], tx: &Sender<Traced>, stats: &TraceStats) {
+        let kind = raw.get(..2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
+        if kind != Some(self.sock_id) {
+            if let Some(send) = self.routes.iter().find(|l| Some(l.id) == kind).and_then(|l| l.decode(raw)) {
+                self.on_udp_send(pid, send, tx, stats);
+            }
+            return;
+        }
         let Some(change) = self.layout.decode(raw) else { return };
         let owner = if change.is_connect() { self.program(pid) } else { None };
         let Some((local, port, owner)) = self.correlator.on_change(&change, owner) else { return };
         stats.attributed.fetch_add(1, Ordering::Relaxed);
-        if let Err(TrySendError::Full(_)) = tx.try_send(Traced { local, port, owner }) {
+        if let Err(TrySendError::Full(_)) = tx.try_send(Traced { proto: Proto::Tcp, local, port, owner }) {
+            stats.lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A datagram's route looked up by process `pid`: its local endpoint is that program's.
+    fn on_udp_send(&mut self, pid: u32, send: UdpSend, tx: &Sender<Traced>, stats: &TraceStats) {
+        let now = std::time::Instant::now();
+        let key = (send.local, send.local_port);
+        if let Some(&(p, at)) = self.udp_told.get(&key)
+            && p == pid
+            && now.duration_since(at) < std::time::Duration::from_secs(1)
+        {
+            return;
+        }
+        if self.udp_told.len() >= MAX_PROGRAMS {
+            self.udp_told.clear();
+        }
+        self.udp_told.insert(key, (pid, now));
+        let Some(owner) = self.program(pid) else { return };
+        stats.attributed.fetch_add(1, Ordering::Relaxed);
+        let traced = Traced { proto: Proto::Udp, local: send.local, port: send.local_port, owner };
+        if let Err(TrySendError::Full(_)) = tx.try_send(traced) {
             stats.lost.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -308,7 +389,7 @@ impl Reader {
             Some(p) => Some(p),
             None => {
                 let name = self.execs.get(&pid)?.name();
-                Some(Arc::new(ProcessInfo { pid, name, exe: None }))
+                Some(Arc::new(ProcessInfo { pid, name, exe: None, installed: false }))
             }
         }
     }
@@ -320,8 +401,8 @@ impl Reader {
         {
             return Some(p.clone());
         }
-        let (start, name, exe) = procfs::read(pid)?;
-        let info = Arc::new(ProcessInfo { pid, name, exe });
+        let (start, info) = procfs::read(pid)?;
+        let info = Arc::new(info);
         if self.programs.len() >= MAX_PROGRAMS {
             self.programs.clear();
         }

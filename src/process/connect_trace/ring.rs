@@ -42,9 +42,9 @@ unsafe impl Send for Ring {}
 
 impl Ring {
     /// Opens tracepoint `id` on `cpu` for every process, sampling each hit with its pid and raw
-    /// record, and every `execve` with the new name, and maps its ring. The error is the system
-    /// call's (permission, no such event).
-    pub fn open(id: u64, cpu: i32) -> io::Result<Ring> {
+    /// record, and (with `execs`) every `execve` with the new name, and maps its ring. The error
+    /// is the system call's (permission, no such event).
+    pub fn open(id: u64, cpu: i32, execs: bool) -> io::Result<Ring> {
         let mut attr = sys::bindings::perf_event_attr {
             type_: sys::bindings::PERF_TYPE_TRACEPOINT,
             size: std::mem::size_of::<sys::bindings::perf_event_attr>() as u32,
@@ -55,8 +55,10 @@ impl Ring {
         attr.__bindgen_anon_1.sample_period = 1;
         attr.__bindgen_anon_2.wakeup_events = 1;
         attr.set_disabled(1);
-        attr.set_comm(1);
-        attr.set_comm_exec(1);
+        if execs {
+            attr.set_comm(1);
+            attr.set_comm_exec(1);
+        }
         // SAFETY: `attr` is a fully initialised perf_event_attr that outlives the call.
         let fd = unsafe {
             sys::perf_event_open(&mut attr, -1, cpu, -1, libc::c_ulong::from(sys::bindings::PERF_FLAG_FD_CLOEXEC))

@@ -185,7 +185,7 @@ impl Savefile {
         };
         self.format = Format::Pcapng { big };
         let total = u32_at(start, 4, big);
-        if !(28..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
+        if !(28..=MAX_BLOCK).contains(&total) || !total.is_multiple_of(4) {
             return Err(SavefileError::NotCapture(format!("pcapng section header has a bad length ({total})")));
         }
         let mut rest = vec![0u8; total as usize - start.len()];
@@ -265,7 +265,7 @@ impl Savefile {
                 self.format = Format::Pcapng { big };
                 self.ifaces.clear();
                 let total = u32_at(&h, 4, big);
-                if !(28..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
+                if !(28..=MAX_BLOCK).contains(&total) || !total.is_multiple_of(4) {
                     return Err(SavefileError::Damaged(format!("pcapng section header has a bad length ({total})")));
                 }
                 let mut rest = vec![0u8; total as usize - 12];
@@ -275,7 +275,7 @@ impl Savefile {
                 continue;
             }
             let total = u32_at(&h, 4, big);
-            if !(12..=MAX_BLOCK).contains(&total) || total % 4 != 0 {
+            if !(12..=MAX_BLOCK).contains(&total) || !total.is_multiple_of(4) {
                 return Err(SavefileError::Damaged(format!(
                     "pcapng block of type {kind:#x} has a bad length ({total})"
                 )));

@@ -39,3 +39,10 @@ pub fn process_alive(pid: u32) -> Option<bool> {
     }
     Some(io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
+
+/// Built without the `macos-sockets` feature (a check from Linux, which lacks Apple's SDK headers
+/// for netstat2's libproc bindings): no socket table, programs stay unknown.
+#[cfg(not(feature = "macos-sockets"))]
+pub fn socket_owners() -> anyhow::Result<Vec<((crate::packet::Proto, std::net::IpAddr, u16), Option<u32>)>> {
+    anyhow::bail!("this build has no socket table: build it on a Mac with the default feature macos-sockets")
+}

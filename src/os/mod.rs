@@ -1,7 +1,8 @@
 //! Everything that differs between operating systems, in one place: one module per system
 //! (`linux`, `macos`, `windows`, with what Linux and macOS share in `unix`), each offering the same
-//! names, so the rest of the engine is written once. `cfg(target_os)` appears here and nowhere
-//! else in the engine.
+//! names, so the rest of the engine is written once. Outside `os/`, only the socket → program
+//! table (`crate::process::system`, per-OS attribution) still has `cfg(target_os)`: it moves here
+//! next.
 //!
 //! What each offers:
 //! * the local API's transport: [`LocalListener`] / [`LocalStream`] (Unix sockets; AF_UNIX on
@@ -12,7 +13,9 @@
 //! * daemon control: [`Signals`] (stop and reload requests);
 //! * capture: [`capture_library`] (is libpcap / Npcap there?), [`Readiness`] (waiting for a
 //!   capture handle to be readable), [`capture_rights_hint`];
-//! * [`host_name`], [`process_alive`], [`wake_listener`], [`stderr_file_id`].
+//! * [`host_name`], [`process_alive`], [`wake_listener`], [`stderr_file_id`];
+//! * [`installed`]: whether a program's executable is an installed one;
+//! * off Linux, `socket_owners`: every TCP/UDP socket with its owning pid (`netstat.rs`).
 //!
 //! The socket → program table lives in [`crate::process`] behind its `SocketTable` trait (with a
 //! fake for tests); it is built on `netstat2`, which is cross-platform itself.
@@ -32,6 +35,11 @@ pub use linux::*;
 mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::*;
+
+#[cfg(any(windows, all(target_os = "macos", feature = "macos-sockets")))]
+mod netstat;
+#[cfg(any(windows, all(target_os = "macos", feature = "macos-sockets")))]
+pub use netstat::socket_owners;
 
 #[cfg(windows)]
 mod windows;

@@ -381,15 +381,16 @@ $(WIN_LIB_DIR)/libwpcap.a: packaging/windows/wpcap.def
 # The whole workspace (engine, CLI, tray app) built for Windows, with clippy; the engine and CLI
 # checked for macOS by clippy (which checks). Without Apple's SDK here: no macOS link, no
 # netstat2 (its build script reads the SDK's libproc.h: feature macos-sockets off), and no tray
-# app (mac-notification-sys compiles Objective-C). docs/platforms.md.
+# app (mac-notification-sys compiles Objective-C), no test targets (criterion compiles C: alloca).
+# docs/platforms.md.
 MAC_FEATURES := --no-default-features
 cross-check: check-cargo target-dir windows-lib ui
 	$(call step,'cargo build --target $(WIN_TARGET) --workspace (engine, CLI, tray app)')
 	$(WIN_ENV) $(CARGO) build --locked --target $(WIN_TARGET) --workspace
 	$(call step,'cargo clippy --target $(WIN_TARGET) --workspace --all-targets -- -D warnings')
 	$(WIN_ENV) $(CARGO) clippy --locked --target $(WIN_TARGET) --workspace --all-targets -- -D warnings
-	$(call step,'cargo clippy --target $(MAC_TARGET) -p leakwatch --all-targets $(MAC_FEATURES) -- -D warnings (check only)')
-	$(CARGO) clippy --locked --target $(MAC_TARGET) -p leakwatch --all-targets $(MAC_FEATURES) -- -D warnings
+	$(call step,'cargo clippy --target $(MAC_TARGET) -p leakwatch --lib --bins $(MAC_FEATURES) -- -D warnings (check only)')
+	$(CARGO) clippy --locked --target $(MAC_TARGET) -p leakwatch --lib --bins $(MAC_FEATURES) -- -D warnings
 
 # A Wine prefix for the tests, once, with bcryptprimitives.dll (Rust's std needs its ProcessPrng,
 # which Wine 8 lacks; packaging/windows/wine/bcryptprimitives.c, never shipped).

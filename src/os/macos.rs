@@ -43,6 +43,6 @@ pub fn process_alive(pid: u32) -> Option<bool> {
 /// Built without the `macos-sockets` feature (a check from Linux, which lacks Apple's SDK headers
 /// for netstat2's libproc bindings): no socket table, programs stay unknown.
 #[cfg(not(feature = "macos-sockets"))]
-pub fn socket_owners() -> anyhow::Result<Vec<((crate::packet::Proto, std::net::IpAddr, u16), Option<u32>)>> {
+pub fn socket_owners() -> anyhow::Result<super::SocketOwners> {
     anyhow::bail!("this build has no socket table: build it on a Mac with the default feature macos-sockets")
 }

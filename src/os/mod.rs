@@ -65,6 +65,9 @@ impl Peer {
     }
 }
 
+/// Sockets and their owners: (protocol, local address, local port) → the lowest pid holding it.
+pub type SocketOwners = Vec<((crate::packet::Proto, std::net::IpAddr, u16), Option<u32>)>;
+
 /// What waiting for a capture handle found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wait {

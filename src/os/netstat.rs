@@ -3,10 +3,9 @@
 //! `proc_pidfdinfo` socket info). Linux reads netlink and `/proc` itself (`crate::process`).
 
 use crate::packet::Proto;
-use std::net::IpAddr;
 
 /// (protocol, local address, local port) → the lowest pid that holds the socket, if any.
-pub fn socket_owners() -> anyhow::Result<Vec<((Proto, IpAddr, u16), Option<u32>)>> {
+pub fn socket_owners() -> anyhow::Result<super::SocketOwners> {
     let socks = netstat2::get_sockets_info(
         netstat2::AddressFamilyFlags::IPV4 | netstat2::AddressFamilyFlags::IPV6,
         netstat2::ProtocolFlags::TCP | netstat2::ProtocolFlags::UDP,

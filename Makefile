@@ -387,8 +387,10 @@ MAC_FEATURES := --no-default-features
 cross-check: check-cargo target-dir windows-lib ui
 	$(call step,'cargo build --target $(WIN_TARGET) --workspace (engine, CLI, tray app)')
 	$(WIN_ENV) $(CARGO) build --locked --target $(WIN_TARGET) --workspace
-	$(call step,'cargo clippy --target $(WIN_TARGET) --workspace --all-targets -- -D warnings')
-	$(WIN_ENV) $(CARGO) clippy --locked --target $(WIN_TARGET) --workspace --all-targets -- -D warnings
+	@# Library and binaries: the Linux-only integration tests (namespaces, /proc) do not build for
+	@# Windows; the test binaries that run under Wine are built by wine-test.
+	$(call step,'cargo clippy --target $(WIN_TARGET) --workspace --lib --bins -- -D warnings')
+	$(WIN_ENV) $(CARGO) clippy --locked --target $(WIN_TARGET) --workspace --lib --bins -- -D warnings
 	$(call step,'cargo clippy --target $(MAC_TARGET) -p leakwatch --lib --bins $(MAC_FEATURES) -- -D warnings (check only)')
 	$(CARGO) clippy --locked --target $(MAC_TARGET) -p leakwatch --lib --bins $(MAC_FEATURES) -- -D warnings
 

@@ -15,18 +15,8 @@ static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 /// What a path that is not a regular file is, for messages.
 fn kind_of(meta: &fs::Metadata) -> &'static str {
     let t = meta.file_type();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return "a device";
-        }
+    if let Some(kind) = crate::os::special_file_kind(&t) {
+        return kind;
     }
     if t.is_dir() { "a directory" } else { "not a regular file" }
 }
@@ -45,11 +35,7 @@ fn not_regular(meta: &fs::Metadata) -> io::Error {
 pub fn open_regular(path: &Path) -> io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
+    crate::os::nonblocking_open(&mut options);
     let file = options.open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -125,49 +111,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(&dir)
 }
 
-#[cfg(unix)]
+/// Creates `dir` and its parents, private to their owner where the system has modes (0700).
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    crate::os::create_private_dir(dir)
 }
 
-#[cfg(not(unix))]
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)
-}
-
-#[cfg(unix)]
 fn new_private_file(path: &Path) -> io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
+    crate::os::private_file(fs::OpenOptions::new().write(true).create_new(true)).open(path)
 }
 
-#[cfg(not(unix))]
-fn new_private_file(path: &Path) -> io::Result<fs::File> {
-    fs::OpenOptions::new().write(true).create_new(true).open(path)
-}
-
-#[cfg(unix)]
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
+    crate::os::sync_dir(dir)
 }
 
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    // Directories cannot be opened for syncing on Windows; the rename is durable enough.
-    Ok(())
-}
-
-/// Removes temp files left by writers that were killed mid-write (only those whose process is
-/// gone; checked on Linux through /proc, skipped elsewhere).
-/// Removes temporary files of [`write_atomically`] for `path` left by processes that died.
+/// Removes temporary files of [`write_atomically`] for `path` left by writers that were killed
+/// mid-write (only those whose process is known to be gone: [`crate::os::process_alive`]).
 pub fn remove_stale_temp_files(path: &Path) {
-    if !cfg!(target_os = "linux") {
-        return;
-    }
     let Some(dir) = path.parent() else { return };
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let prefix = temp_prefix(path);
@@ -182,7 +141,7 @@ pub fn remove_stale_temp_files(path: &Path) {
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+        if pid != std::process::id() && crate::os::process_alive(pid) == Some(false) {
             let _ = fs::remove_file(entry.path());
         }
     }

@@ -55,18 +55,9 @@ pub fn init(program: &'static str, verbosity: i8) {
 /// Whether stderr is the journal's stream (systemd sets `JOURNAL_STREAM=dev:inode` of it).
 fn under_journal() -> bool {
     let Ok(v) = std::env::var("JOURNAL_STREAM") else { return false };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let Some((dev, ino)) = v.split_once(':') else { return false };
-        let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else { return !std::io::stderr().is_terminal() };
-        dev.parse::<u64>().is_ok_and(|d| d == meta.dev()) && ino.parse::<u64>().is_ok_and(|i| i == meta.ino())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = v;
-        false
-    }
+    let Some((dev, ino)) = v.split_once(':') else { return false };
+    let Some((d, i)) = crate::os::stderr_file_id() else { return !std::io::stderr().is_terminal() };
+    dev.parse::<u64>().is_ok_and(|dev| dev == d) && ino.parse::<u64>().is_ok_and(|ino| ino == i)
 }
 
 /// `leakwatch: warning: message key=value`, or `<4>message key=value` for the journal.

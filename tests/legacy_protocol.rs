@@ -127,23 +127,24 @@ fn samples(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
 }
 
-/// Writes a copy of a capture with every timestamp moved by `secs`.
+/// Writes a copy of a capture with every timestamp moved by `secs` (a classic pcap; read with
+/// the engine's own reader and written by hand, so this runs where libpcap is not linked too).
 fn shifted_copy(src: &Path, dst: &Path, secs: i64) {
-    let mut cap = pcap::Capture::from_file(src).unwrap();
-    let dead = pcap::Capture::dead(cap.get_datalink()).unwrap();
-    let mut save = dead.savefile(dst).unwrap();
-    loop {
-        match cap.next_packet() {
-            Ok(p) => {
-                let mut h = *p.header;
-                h.ts.tv_sec += secs as libc::time_t;
-                save.write(&pcap::Packet::new(&h, p.data));
-            }
-            Err(pcap::Error::NoMorePackets) => break,
-            Err(e) => panic!("{}: {e}", src.display()),
-        }
+    let mut cap = leakwatch::capture::savefile::Savefile::open(src).unwrap();
+    let mut out = Vec::new();
+    out.extend(0xa1b2_c3d4u32.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend(4u16.to_le_bytes());
+    for x in [0u32, 0, 262_144, cap.link() as u32] {
+        out.extend(x.to_le_bytes());
     }
-    save.flush().unwrap();
+    while let Some(f) = cap.next_frame().unwrap_or_else(|e| panic!("{}: {e}", src.display())) {
+        for x in [(f.sec + secs) as u32, f.usec as u32, f.data.len() as u32, f.len] {
+            out.extend(x.to_le_bytes());
+        }
+        out.extend(f.data);
+    }
+    std::fs::write(dst, out).unwrap();
 }
 
 fn replay(h: &EngineHandle, path: &Path) {

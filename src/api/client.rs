@@ -8,8 +8,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-#[cfg(unix)]
-use std::os::unix::net::UnixStream;
+use crate::os::LocalStream as UnixStream;
 
 /// Longest line accepted from the service (a long list of ignores or history rows).
 const MAX_REPLY: usize = 64 * 1024 * 1024;
@@ -40,8 +39,6 @@ pub enum ClientError {
     Io(#[from] io::Error),
     #[error("the Leakwatch service sent something this client does not understand: {0}")]
     Protocol(String),
-    #[error("the local API needs Unix sockets, which this system does not have")]
-    Unsupported,
 }
 
 impl ClientError {
@@ -53,9 +50,7 @@ impl ClientError {
 
 /// A connection to the service.
 pub struct Client {
-    #[cfg(unix)]
     reader: BufReader<UnixStream>,
-    #[cfg(unix)]
     writer: UnixStream,
     next_id: u64,
     /// Events received while waiting for a reply.
@@ -75,7 +70,6 @@ impl Client {
     }
 
     /// Connects to `path` and reads the greeting.
-    #[cfg(unix)]
     pub fn connect(path: &Path) -> Result<Client, ClientError> {
         let stream = match UnixStream::connect(path) {
             Ok(s) => s,
@@ -86,7 +80,7 @@ impl Client {
                     }
                     io::ErrorKind::PermissionDenied => ClientError::PermissionDenied {
                         path: path.to_owned(),
-                        user: crate::os::user_name(crate::os::current_uid()).unwrap_or_else(|| "$USER".into()),
+                        user: crate::os::current_user_name().unwrap_or_else(|| "$USER".into()),
                     },
                     _ => ClientError::Io(e),
                 });
@@ -117,11 +111,6 @@ impl Client {
         client.user = hello["user"].as_str().unwrap_or_default().to_string();
         client.server = hello["server"].as_str().unwrap_or_default().to_string();
         Ok(client)
-    }
-
-    #[cfg(not(unix))]
-    pub fn connect(_path: &Path) -> Result<Client, ClientError> {
-        Err(ClientError::Unsupported)
     }
 
     /// Sends `method` with `params` and waits for its reply (events that arrive meanwhile are
@@ -194,7 +183,6 @@ impl Client {
         }
     }
 
-    #[cfg(unix)]
     fn send(&mut self, v: &Value) -> Result<(), ClientError> {
         let mut bytes = v.to_string().into_bytes();
         bytes.push(b'\n');
@@ -202,13 +190,7 @@ impl Client {
         Ok(())
     }
 
-    #[cfg(not(unix))]
-    fn send(&mut self, _v: &Value) -> Result<(), ClientError> {
-        Err(ClientError::Unsupported)
-    }
-
     /// One JSON line; `Ok(None)` when `timeout` passed first. End of stream is an error.
-    #[cfg(unix)]
     fn read_value(&mut self, timeout: Option<Duration>) -> Result<Option<Value>, ClientError> {
         self.reader.get_ref().set_read_timeout(timeout.map(|t| t.max(Duration::from_millis(1))))?;
         let mut line = Vec::new();
@@ -233,11 +215,6 @@ impl Client {
             return Err(ClientError::Protocol(format!("a line longer than {MAX_REPLY} bytes")));
         }
         serde_json::from_slice(&line).map(Some).map_err(|e| ClientError::Protocol(format!("not JSON: {e}")))
-    }
-
-    #[cfg(not(unix))]
-    fn read_value(&mut self, _timeout: Option<Duration>) -> Result<Option<Value>, ClientError> {
-        Err(ClientError::Unsupported)
     }
 }
 

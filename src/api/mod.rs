@@ -11,7 +11,6 @@
 //! service implements it). [`client`] is what the CLI and the app use.
 
 pub mod client;
-#[cfg(unix)]
 pub mod server;
 
 use serde_json::{Value, json};

@@ -5,10 +5,10 @@
 //! its events loses the oldest-to-come ones (counted in a `lost` event), never stalls the service.
 
 use super::{ApiError, Backend, CLIENT_QUEUE, Caller, MAX_CLIENTS, MAX_REQUEST, VERSION, event_line};
+use crate::os::{LocalListener as UnixListener, LocalStream as UnixStream};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde_json::{Value, json};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

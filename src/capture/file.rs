@@ -1,11 +1,13 @@
-//! Reading a capture file (pcap or pcapng, detected by libpcap from the magic number) on its
-//! own thread, parsing frames and feeding the engine at full speed in packet time.
+//! Reading a capture file (pcap or pcapng, detected from the magic number by the built-in reader,
+//! [`super::savefile`], so replay is the same on every system and needs no libpcap) on its own
+//! thread, parsing frames and feeding the engine at full speed in packet time.
 //!
 //! Damage is reported, never fatal: an unreadable, empty or non-capture file is an error that
 //! names the file; a file truncated or corrupt part-way is analysed up to the damage and the
 //! error names the packet number where reading stopped.
 
 use crate::capture::BATCH;
+use crate::capture::savefile::Savefile;
 use crate::engine::{Batch, EngineHandle};
 use crate::naming::extract::Extractor;
 use crate::packet::{LinkType, Parsed, Parser};
@@ -89,15 +91,10 @@ pub fn read_file_paced(
     }
     // Open it ourselves first so permission errors read as such, not as a format error.
     std::fs::File::open(path).map_err(|e| FileError::Open { path: p(), reason: e.to_string() })?;
-    let mut cap =
-        pcap::Capture::from_file(path).map_err(|e| FileError::NotCapture { path: p(), reason: pcap_reason(&e) })?;
-    let dlt = cap.get_datalink();
-    let Some(link) = LinkType::from_dlt(dlt.0) else {
-        return Err(FileError::LinkType {
-            path: p(),
-            dlt: dlt.0,
-            name: dlt.get_name().unwrap_or_else(|_| "unknown".into()),
-        });
+    let mut cap = Savefile::open(path).map_err(|e| FileError::NotCapture { path: p(), reason: e.to_string() })?;
+    let dlt = cap.link();
+    let Some(link) = LinkType::from_dlt(dlt) else {
+        return Err(FileError::LinkType { path: p(), dlt, name: link_name(dlt) });
     };
     let mut parser = Parser::new(link);
     let mut names = Extractor::new();
@@ -105,14 +102,11 @@ pub fn read_file_paced(
     let mut batch = Batch { packets: handle.packet_buffer(), ..Batch::default() };
     let mut next_progress = 4 << 20;
     let outcome = loop {
-        match cap.next_packet() {
-            Ok(pkt) => {
-                let h = pkt.header;
-                // `timeval` fields are narrower than i64 on some platforms.
-                #[allow(clippy::unnecessary_cast)]
-                let ts = Ts::from_timeval(h.ts.tv_sec as i64, h.ts.tv_usec as i64);
+        match cap.next_frame() {
+            Ok(Some(frame)) => {
+                let ts = Ts::from_timeval(frame.sec, frame.usec);
                 stats.frames += 1;
-                stats.bytes_read += 16 + u64::from(h.caplen);
+                stats.bytes_read += 16 + frame.data.len() as u64;
                 stats.first.get_or_insert(ts);
                 stats.last = Some(ts);
                 if let Some(wait) = pace.as_mut().map(|f| f(ts))
@@ -129,7 +123,7 @@ pub fn read_file_paced(
                     }
                     std::thread::sleep(wait);
                 }
-                match parser.parse_with_payload(ts, h.len, pkt.data) {
+                match parser.parse_with_payload(ts, frame.len, frame.data) {
                     (Parsed::Packet(p), payload) => {
                         names.extract(&p, payload, &mut batch.names);
                         batch.packets.push(p);
@@ -151,8 +145,8 @@ pub fn read_file_paced(
                     }
                 }
             }
-            Err(pcap::Error::NoMorePackets) => break Ok(()),
-            Err(e) => break Err(FileError::Damaged { path: p(), packet: stats.frames, reason: pcap_reason(&e) }),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(FileError::Damaged { path: p(), packet: stats.frames, reason: e.to_string() }),
         }
     };
     handle.send_batch(batch);
@@ -166,9 +160,10 @@ pub fn read_file_paced(
     Ok(stats)
 }
 
-fn pcap_reason(e: &pcap::Error) -> String {
-    match e {
-        pcap::Error::PcapError(s) => s.trim().to_string(),
-        other => other.to_string(),
+/// The name libpcap gives link type `dlt`, where the binary links libpcap (Linux, macOS).
+fn link_name(dlt: i32) -> String {
+    if !crate::os::LINKS_LIBPCAP {
+        return "unknown".into();
     }
+    pcap::Linktype(dlt).get_name().unwrap_or_else(|_| "unknown".into())
 }

@@ -47,6 +47,7 @@ impl Interface {
 /// Every interface libpcap knows that is a real network device (pseudo devices such as `any`,
 /// `nflog` or `usbmon0` are left out on Linux).
 pub fn list() -> Result<Vec<Interface>, String> {
+    crate::os::capture_library()?;
     let devices = pcap::Device::list().map_err(|e| e.to_string())?;
     let sys = Path::new("/sys/class/net");
     let have_sys = sys.is_dir();

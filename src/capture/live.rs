@@ -1,9 +1,10 @@
 //! Live capture: one thread per interface feeding the engine, a watcher that follows
 //! interfaces and addresses as they come and go, and a ticker that advances packet time.
 //!
-//! Each capture is opened in immediate mode, non-blocking, with a 32 MiB kernel buffer, and
-//! the thread waits for packets with `poll(2)` on the capture's descriptor (100 ms timeout, so
-//! a stop request is seen quickly and an idle capture costs nothing). Packets are parsed on
+//! Each capture is opened in immediate mode, non-blocking, with a 32 MiB kernel buffer, and the
+//! thread waits for packets on the capture's handle ([`crate::os::Readiness`]: `poll(2)` on Unix,
+//! the capture's event on Windows) with a 100 ms timeout, so a stop request is seen quickly and an
+//! idle capture costs nothing. Packets are parsed on
 //! the capture thread and handed over in batches with [`EngineHandle::try_send_batch`]: a busy
 //! engine never stalls capture, dropped batches are counted. A partial batch is handed over
 //! as soon as the kernel buffer is drained, and at the latest every 10 ms under load.
@@ -15,6 +16,7 @@ use crate::capture::BATCH;
 use crate::capture::interfaces::{self, Interface};
 use crate::engine::{Batch, Command, EngineHandle};
 use crate::naming::extract::Extractor;
+use crate::os::Wait;
 use crate::packet::{LinkType, Parsed, Parser};
 use crate::time::Ts;
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -463,6 +465,7 @@ impl CaptureCtx {
     }
 
     fn open(&self) -> Result<(pcap::Capture<pcap::Active>, LinkType), String> {
+        crate::os::capture_library()?;
         let cap = pcap::Capture::from_device(self.iface.as_str())
             .map_err(pcap_reason)?
             // Not immediate mode: the kernel hands packets over in blocks (at the latest every
@@ -527,7 +530,6 @@ impl CaptureCtx {
 
     /// Reads until stopped (`Ok`) or a capture error (`Err`).
     fn capture(&mut self, mut cap: pcap::Capture<pcap::Active>, link: LinkType) -> Result<(), String> {
-        use std::os::fd::AsRawFd;
         let mut parser = Parser::new(link);
         let mut names = Extractor::new();
         let handle = self.handle.clone();
@@ -537,7 +539,7 @@ impl CaptureCtx {
         let mut last_stats = Instant::now();
         let mut kernel_dropped = 0u32;
         let mut idle_errors = 0u32;
-        let fd = cap.as_raw_fd();
+        let readiness = crate::os::Readiness::of(&cap);
         let flush = |batch: &mut Batch, last: &mut Instant| {
             *last = Instant::now();
             if batch.packets.is_empty() && batch.names.is_empty() && batch.other == 0 && batch.malformed == 0 {
@@ -615,7 +617,7 @@ impl CaptureCtx {
             if read >= 4 * BATCH as u32 {
                 continue;
             }
-            match wait_readable(fd, POLL_MS) {
+            match readiness.wait(POLL_MS) {
                 Wait::Ready | Wait::Timeout => idle_errors = 0,
                 Wait::Error => {
                     // The descriptor reports an error but reading gave none: do not spin.
@@ -642,36 +644,6 @@ fn sleep_unless_stopped_either(a: &AtomicBool, b: &AtomicBool, d: Duration) -> b
         }
         std::thread::sleep((end - now).min(Duration::from_millis(50)));
     }
-}
-
-enum Wait {
-    Ready,
-    Timeout,
-    Error,
-}
-
-#[cfg(target_os = "linux")]
-fn wait_readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> Wait {
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: `p` is one valid pollfd for the duration of the call; `fd` belongs to a capture
-    // that the calling thread owns and keeps open across the call.
-    let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
-    if n < 0 {
-        return Wait::Timeout; // EINTR: just look again
-    }
-    if n == 0 {
-        return Wait::Timeout;
-    }
-    if p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 && p.revents & libc::POLLIN == 0 {
-        return Wait::Error;
-    }
-    Wait::Ready
-}
-
-#[cfg(not(target_os = "linux"))]
-fn wait_readable(_fd: i32, _timeout_ms: i32) -> Wait {
-    std::thread::sleep(Duration::from_millis(2));
-    Wait::Timeout
 }
 
 #[cfg(test)]

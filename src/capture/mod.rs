@@ -4,6 +4,7 @@
 pub mod file;
 pub mod interfaces;
 pub mod live;
+pub mod savefile;
 
 /// Packets per batch handed to the engine.
 pub const BATCH: usize = 1024;

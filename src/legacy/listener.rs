@@ -237,16 +237,7 @@ pub fn accept_loop(listener: TcpListener, acceptor: Arc<Acceptor>) {
 
 /// Makes a blocked `accept` on `listener` (or a clone of it) return, where the OS allows it.
 pub fn wake(listener: &TcpListener) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: shutdown(2) on a descriptor we own; no memory is involved.
-        unsafe {
-            libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = listener;
+    crate::os::wake_listener(listener);
 }
 
 /// The finish string, then close, without waiting for the client.

@@ -1,67 +1,19 @@
-//! Unix: peer credentials of a Unix socket (`SO_PEERCRED` and `SO_PEERGROUPS` on Linux), user and
-//! group look-ups through the C library (so NSS users and groups work), and SIGHUP / SIGTERM /
-//! SIGINT turned into flags a daemon's loop polls.
+//! What Linux and macOS share: the local API over Unix sockets, user and group look-ups through
+//! the C library (so NSS users and groups work), file modes, SIGHUP / SIGTERM / SIGINT turned into
+//! flags a daemon's loop polls, the host name, and waiting for a capture with `poll(2)`.
 
+use super::Wait;
 use std::ffi::{CStr, CString};
+use std::fs;
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Who connected, as the kernel says (the caller cannot choose it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Peer {
-    pub pid: i32,
-    pub uid: u32,
-    pub gid: u32,
-    /// Supplementary groups of the connecting process, when the kernel tells them.
-    pub groups: Vec<u32>,
-}
-
-impl Peer {
-    /// Whether the peer is root or in group `gid` (primary or supplementary).
-    pub fn is_root_or_in(&self, gid: Option<u32>) -> bool {
-        self.uid == 0 || gid.is_some_and(|g| self.gid == g || self.groups.contains(&g))
-    }
-}
-
-/// The credentials of the process at the other end of `stream`, taken when it connected.
-#[cfg(target_os = "linux")]
-pub fn peer_of(stream: &UnixStream) -> io::Result<Peer> {
-    let fd = stream.as_raw_fd();
-    let mut cred = libc::ucred { pid: 0, uid: u32::MAX, gid: u32::MAX };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: `cred` is a valid ucred and `len` its size, as SO_PEERCRED requires.
-    let rc = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&raw mut cred).cast(), &raw mut len) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut groups = vec![0u32; 256];
-    let mut glen = (groups.len() * std::mem::size_of::<libc::gid_t>()) as libc::socklen_t;
-    // SAFETY: `groups` has room for `glen` bytes of gid_t.
-    let rc = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERGROUPS, groups.as_mut_ptr().cast(), &raw mut glen)
-    };
-    if rc == 0 {
-        groups.truncate(glen as usize / std::mem::size_of::<libc::gid_t>());
-    } else {
-        groups.clear();
-    }
-    Ok(Peer { pid: cred.pid, uid: cred.uid, gid: cred.gid, groups })
-}
-
-/// The credentials of the process at the other end of `stream` (BSDs, macOS: no groups).
-#[cfg(not(target_os = "linux"))]
-pub fn peer_of(stream: &UnixStream) -> io::Result<Peer> {
-    let (mut uid, mut gid) = (0, 0);
-    // SAFETY: two valid out-pointers.
-    let rc = unsafe { libc::getpeereid(stream.as_raw_fd(), &mut uid, &mut gid) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(Peer { pid: 0, uid, gid, groups: Vec::new() })
-}
+/// The local API's listening socket.
+pub type LocalListener = std::os::unix::net::UnixListener;
+/// A connection to the local API.
+pub type LocalStream = std::os::unix::net::UnixStream;
 
 /// The id of group `name`, if it exists.
 pub fn group_id(name: &str) -> Option<u32> {
@@ -92,6 +44,11 @@ pub fn user_name(uid: u32) -> Option<String> {
 pub fn current_uid() -> u32 {
     // SAFETY: no arguments, cannot fail.
     unsafe { libc::getuid() }
+}
+
+/// The login name of the user running this process, if it has one.
+pub fn current_user_name() -> Option<String> {
+    user_name(current_uid())
 }
 
 /// Gives `path` to group `gid` with mode `mode` (e.g. the API socket: 0660 root:leakwatch).
@@ -151,4 +108,97 @@ impl Signals {
     pub fn stop_requested(&self) -> bool {
         TERM.load(Ordering::SeqCst)
     }
+}
+
+/// This machine's host name (`-` when it cannot be read).
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "-".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+    if name.is_empty() { "-".into() } else { name }
+}
+
+/// Whether the binary links libpcap at start (else it is loaded at run time, when there).
+pub const LINKS_LIBPCAP: bool = true;
+
+/// Whether libpcap can be used: on Unix the binary links it, so it is always there.
+pub fn capture_library() -> Result<(), String> {
+    Ok(())
+}
+
+/// A live capture's descriptor, to wait on with `poll(2)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Readiness(RawFd);
+
+impl Readiness {
+    /// The descriptor of `cap`, which must outlive every [`Readiness::wait`] on it.
+    pub fn of(cap: &pcap::Capture<pcap::Active>) -> Readiness {
+        Readiness(cap.as_raw_fd())
+    }
+
+    /// Waits up to `timeout_ms` for packets.
+    pub fn wait(self, timeout_ms: i32) -> Wait {
+        let mut p = libc::pollfd { fd: self.0, events: libc::POLLIN, revents: 0 };
+        // SAFETY: `p` is one valid pollfd for the duration of the call; the descriptor belongs to
+        // a capture that the calling thread owns and keeps open across the call.
+        let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+        if n <= 0 {
+            return Wait::Timeout; // nothing, or EINTR: just look again
+        }
+        if p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 && p.revents & libc::POLLIN == 0 {
+            return Wait::Error;
+        }
+        Wait::Ready
+    }
+}
+
+/// Makes `options` create files readable and writable by their owner only (mode 0600).
+pub fn private_file(options: &mut fs::OpenOptions) -> &mut fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.mode(0o600)
+}
+
+/// Makes `options` open without blocking (a FIFO without a writer must not hang a read).
+pub fn nonblocking_open(options: &mut fs::OpenOptions) -> &mut fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(libc::O_NONBLOCK)
+}
+
+/// What a path that is not a regular file or directory is (FIFO, socket, device), for messages.
+pub fn special_file_kind(t: &fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_char_device() || t.is_block_device() {
+        Some("a device")
+    } else {
+        None
+    }
+}
+
+/// Creates `dir` (and its parents) readable by its owner only (mode 0700), unless it exists.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Makes a rename inside `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// The device and inode of stderr (what systemd's `JOURNAL_STREAM` names), when `/proc` tells.
+pub fn stderr_file_id() -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata("/proc/self/fd/2").ok().map(|m| (m.dev(), m.ino()))
 }

@@ -344,12 +344,7 @@ impl SystemSocketTable {
 
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     fn rebuild(&mut self) -> anyhow::Result<()> {
-        let socks = netstat2::get_sockets_info(
-            netstat2::AddressFamilyFlags::IPV4 | netstat2::AddressFamilyFlags::IPV6,
-            netstat2::ProtocolFlags::TCP | netstat2::ProtocolFlags::UDP,
-        )?;
-        let entries: Vec<(Key, Option<u32>)> =
-            socks.iter().map(|s| (key_of(s), s.associated_pids.iter().copied().min())).collect();
+        let entries: Vec<(Key, Option<u32>)> = crate::os::socket_owners()?;
         if let Some(sys) = self.system.as_mut() {
             let pids: Vec<sysinfo::Pid> = entries.iter().filter_map(|(_, p)| p.map(sysinfo::Pid::from_u32)).collect();
             sys.refresh_processes_specifics(
@@ -595,6 +590,7 @@ fn dump(af: netstat2::AddressFamilyFlags, protocols: netstat2::ProtocolFlags) ->
     Ok(out)
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn key_of(s: &netstat2::SocketInfo) -> Key {
     match &s.protocol_socket_info {
         netstat2::ProtocolSocketInfo::Tcp(t) => (Proto::Tcp, t.local_addr, t.local_port),

@@ -18,8 +18,7 @@ impl JsonlSink {
     pub fn open(path: &Path) -> Result<JsonlSink, String> {
         let mut opts = OpenOptions::new();
         opts.append(true).create(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        crate::os::private_file(&mut opts);
         let file = opts.open(path).map_err(|e| format!("cannot open {} for appending: {e}", path.display()))?;
         Ok(JsonlSink { file, path: path.to_owned() })
     }

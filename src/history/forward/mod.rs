@@ -87,15 +87,7 @@ pub fn phase_name(p: AlertPhase) -> &'static str {
 
 /// This machine's host name (`-` when it cannot be read).
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "-".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
-    if name.is_empty() { "-".into() } else { name }
+    crate::os::host_name()
 }
 
 /// A running forwarder thread.

@@ -112,8 +112,8 @@ impl ConnectTracer {
         let layout = Layout::parse(&read("format")?)
             .map_err(|reason| TraceError::Format { path: dir.join("format"), reason })?;
         let mut rings = Vec::new();
-        let cpus = ring::online_cpus();
-        for &cpu in &cpus {
+        let online = ring::online_cpus();
+        for &cpu in &online {
             match Ring::open(id, cpu, true) {
                 Ok(r) => rings.push(r),
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
@@ -132,9 +132,10 @@ impl ConnectTracer {
             let _ = r.set_filter(FILTER);
             r.enable().map_err(|source| TraceError::Open { cpu: -1, source })?;
         }
-        let cpu_count = rings.len();
+        // CPUs traced (counted before the route rings join the list).
+        let cpus = rings.len();
         // UDP senders, through the route look-ups: best effort, TCP tracing works without them.
-        let routes = match route_rings(&cpus) {
+        let routes = match route_rings(&dir, &online) {
             Ok((layouts, more)) => {
                 rings.extend(more);
                 layouts
@@ -147,7 +148,6 @@ impl ConnectTracer {
         let (tx, rx) = crossbeam_channel::bounded(CHANNEL);
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(TraceStats::default());
-        let cpus = cpu_count;
         let reader = Reader {
             sock_id: u16::try_from(id).unwrap_or(u16::MAX),
             layout,
@@ -195,9 +195,8 @@ impl Drop for ConnectTracer {
 
 /// The two route look-up tracepoints (IPv4, IPv6) opened on every CPU of `cpus`, filtered to UDP
 /// output look-ups, enabled; the error says which step failed.
-fn route_rings(cpus: &[i32]) -> Result<(Vec<RouteLayout>, Vec<Ring>), String> {
-    let dir = event_dir().map_err(|e| e.to_string())?;
-    // `event_dir` is `<tracefs>/events/sock/inet_sock_set_state`.
+fn route_rings(dir: &Path, cpus: &[i32]) -> Result<(Vec<RouteLayout>, Vec<Ring>), String> {
+    // `dir` is `<tracefs>/events/sock/inet_sock_set_state`, found once by `event_dir`.
     let root = dir.ancestors().nth(3).ok_or("no tracing file system")?.to_path_buf();
     let (mut layouts, mut rings) = (Vec::new(), Vec::new());
     for event in route::EVENTS {

@@ -373,7 +373,7 @@ ui-about-version = Version
 ui-about-status = Capture
 ui-about-interfaces = Interfaces
 ui-about-packets = Packets
-ui-about-packets-value = { $rate } per second, { $drops } dropped
+ui-about-packets-value = { $rate } per second; dropped: { $packets } by the system, { $batches } batches by Leakwatch
 ui-about-attributed = Traffic matched to a program
 ui-about-legacy = Legacy socket
 ui-about-rights-title = Rights to capture
@@ -519,11 +519,17 @@ app-health-fix-interfaces-service = Check that the network is up, and the interf
 app-health-tracing-off = Connection tracing is off ({ $error }): the uploads of programs that live only a moment may have no program.
 app-health-fix-tracing-service = The service needs root (or cap_perfmon) and the tracing file system; restart it and read its log (journalctl -u leakwatch):
 app-health-fix-use-service = The Leakwatch service sees every program, short-lived ones too. Start it, and open Leakwatch without --embedded:
-app-health-drops =
+app-health-drops = { $what } Some uploads were not counted.
+app-health-drops-packets =
     { $count ->
-        [one] { $count } packet batch was
-       *[other] { $count } packet batches were
-    } dropped: the capture could not keep up, and some uploads were not counted.
+        [one] The system dropped { $count } packet because the capture buffer was full.
+       *[other] The system dropped { $count } packets because the capture buffer was full.
+    }
+app-health-drops-batches =
+    { $count ->
+        [one] Leakwatch dropped { $count } batch of packets because detection fell behind.
+       *[other] Leakwatch dropped { $count } batches of packets because detection fell behind.
+    }
 app-health-fix-drops = Watch fewer interfaces (Settings ▸ Interfaces), or use the service, which captures with a larger buffer.
 app-health-fix-drops-service = Watch fewer interfaces (the interfaces setting in /etc/leakwatch/leakwatch.toml), or look at what loads this computer.
 app-health-low-share = Only { $percent } % of the last minute's uploaded bytes could be given to a program.

@@ -376,7 +376,7 @@ ui-about-version = Версия
 ui-about-status = Перехват
 ui-about-interfaces = Интерфейсы
 ui-about-packets = Пакеты
-ui-about-packets-value = { $rate } в секунду, потеряно { $drops }
+ui-about-packets-value = { $rate } в секунду; потеряно: { $packets } системой, { $batches } пачек Leakwatch
 ui-about-attributed = Трафик, отнесённый к программам
 ui-about-legacy = Старый сокет
 ui-about-rights-title = Права на перехват
@@ -517,13 +517,21 @@ app-health-fix-interfaces-service = Проверьте, что сеть подк
 app-health-tracing-off = Отслеживание соединений выключено ({ $error }): у отправок программ, живущих лишь миг, может не найтись программы.
 app-health-fix-tracing-service = Службе нужны права root (или cap_perfmon) и файловая система tracing; перезапустите её и посмотрите журнал (journalctl -u leakwatch):
 app-health-fix-use-service = Служба Leakwatch видит все программы, и короткоживущие тоже. Запустите её и откройте Leakwatch без --embedded:
-app-health-drops =
+app-health-drops = { $what } Часть отправок не учтена.
+app-health-drops-packets =
     { $count ->
-        [one] { $count } пакет данных отброшен
-        [few] { $count } пакета данных отброшены
-        [many] { $count } пакетов данных отброшены
-       *[other] { $count } пакета данных отброшены
-    }: захват не успевал, и часть отправок не учтена.
+        [one] Система отбросила { $count } пакет: буфер захвата был полон.
+        [few] Система отбросила { $count } пакета: буфер захвата был полон.
+        [many] Система отбросила { $count } пакетов: буфер захвата был полон.
+       *[other] Система отбросила { $count } пакета: буфер захвата был полон.
+    }
+app-health-drops-batches =
+    { $count ->
+        [one] Leakwatch отбросил { $count } пачку пакетов: обнаружение не успевало.
+        [few] Leakwatch отбросил { $count } пачки пакетов: обнаружение не успевало.
+        [many] Leakwatch отбросил { $count } пачек пакетов: обнаружение не успевало.
+       *[other] Leakwatch отбросил { $count } пачки пакетов: обнаружение не успевало.
+    }
 app-health-fix-drops = Наблюдайте меньше интерфейсов («Настройки ▸ Интерфейсы») или используйте службу: она захватывает с большим буфером.
 app-health-fix-drops-service = Наблюдайте меньше интерфейсов (параметр interfaces в /etc/leakwatch/leakwatch.toml) или выясните, что нагружает компьютер.
 app-health-low-share = Лишь { $percent } % отправленных за последнюю минуту байт удалось отнести к программе.

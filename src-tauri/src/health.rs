@@ -71,7 +71,10 @@ pub struct Facts {
     pub interfaces: usize,
     pub tracing: Option<bool>,
     pub tracing_error: Option<String>,
-    pub drops: u64,
+    /// Packets the kernel dropped (capture buffer full).
+    pub dropped_packets: u64,
+    /// Batches of packets Leakwatch dropped (detection behind).
+    pub dropped_batches: u64,
     pub last_minute: (u64, Option<f64>),
     /// The window opened because the desktop shows no tray.
     pub no_tray: bool,
@@ -113,9 +116,19 @@ pub fn problems(f: &Facts, msgs: &Messages) -> Vec<Problem> {
         };
         out.push(Problem { id: "tracing-off", text: msgs.text("app-health-tracing-off", Some(&args)), fix, command });
     }
-    if f.drops > 0 {
+    if f.dropped_packets > 0 || f.dropped_batches > 0 {
         let fix = if f.service { t("app-health-fix-drops-service") } else { t("app-health-fix-drops") };
-        out.push(Problem { id: "drops", text: msgs.count("app-health-drops", f.drops), fix, command: None });
+        // Two units: the kernel counts packets, the engine the batches it could not take.
+        let mut parts = Vec::new();
+        if f.dropped_packets > 0 {
+            parts.push(msgs.count("app-health-drops-packets", f.dropped_packets));
+        }
+        if f.dropped_batches > 0 {
+            parts.push(msgs.count("app-health-drops-batches", f.dropped_batches));
+        }
+        let mut args = fluent_bundle::FluentArgs::new();
+        args.set("what", parts.join(" "));
+        out.push(Problem { id: "drops", text: msgs.text("app-health-drops", Some(&args)), fix, command: None });
     }
     // A capture file names no program: its share says nothing about what Leakwatch can see.
     if let (all, Some(share)) = f.last_minute
@@ -189,7 +202,8 @@ mod tests {
                 state: "watching".into(),
                 tracing: Some(false),
                 tracing_error: Some("tracefs is root-only".into()),
-                drops: 3,
+                dropped_packets: 3,
+                dropped_batches: 1,
                 last_minute: (100_000, Some(0.5)),
                 no_tray: true,
                 ..Facts::default()
@@ -201,6 +215,7 @@ mod tests {
                 assert!(!x.text.contains("app-health") && !x.fix.contains("app-health"), "{locale:?}: {x:?}");
             }
             assert!(p[1].text.contains("tracefs is root-only"));
+            assert!(p[2].text.contains('3') && p[2].text.contains('1'), "{}", p[2].text);
             assert_eq!(p[1].command.as_deref(), Some("sudo systemctl start leakwatch"));
             assert!(p[3].text.contains("50"));
             let fine = Facts { state: "watching".into(), interfaces: 1, tracing: Some(true), ..Facts::default() };

@@ -509,7 +509,8 @@ impl State {
             interfaces: s.interfaces.len(),
             tracing,
             tracing_error,
-            drops: s.drops,
+            dropped_packets: s.dropped_packets,
+            dropped_batches: s.dropped_batches,
             last_minute: (uploaded, share),
             no_tray: self.no_tray,
         };
@@ -547,7 +548,8 @@ impl State {
                     .as_array()
                     .map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
                     .unwrap_or_default(),
-                drops: n("kernel_dropped") + n("dropped_batches"),
+                dropped_packets: n("kernel_dropped"),
+                dropped_batches: n("dropped_batches"),
                 attributed_share: share,
                 legacy_port: s["legacy_port"].as_u64().and_then(|p| u16::try_from(p).ok()),
                 message: warning,
@@ -580,7 +582,8 @@ impl State {
         EngineStatus {
             state,
             interfaces: f.interfaces,
-            drops: f.drops,
+            dropped_packets: f.dropped_packets,
+            dropped_batches: f.dropped_batches,
             attributed_share: share,
             legacy_port: f.legacy_port,
             message,
@@ -755,9 +758,10 @@ mod tests {
         // The service comes: its state is shown, and its alerts with their ignored state.
         st.on_feed(Feed::Connected { user: "alice".into(), server: "leakwatch 0.1.0".into() });
         st.on_feed(Feed::Status(json!({"paused": false, "interfaces": ["eth0"], "packets": 10,
-            "uploaded_bytes": 4, "attributed_bytes": 3, "kernel_dropped": 1, "dropped_batches": 1})));
+            "uploaded_bytes": 4, "attributed_bytes": 3, "kernel_dropped": 3, "dropped_batches": 1})));
         assert_eq!(st.status.state, "watching");
-        assert_eq!((st.status.interfaces.clone(), st.status.drops), (vec!["eth0".to_string()], 2));
+        let s = &st.status;
+        assert_eq!((s.interfaces.clone(), s.dropped_packets, s.dropped_batches), (vec!["eth0".to_string()], 3, 1));
         assert_eq!(st.status.attributed_share, Some(0.75));
         assert!(st.tray_state().problem.is_none() && !st.tray_state().not_watching);
         let alert = json!({"exciter": "curl uploads", "message": "200 KiB", "callback_filter": "{\"a\":1}",
@@ -850,7 +854,7 @@ mod tests {
 
     #[test]
     fn the_status_says_what_keeps_leakwatch_from_seeing_everything() {
-        let figures = Figures { interfaces: vec!["eth0".into()], drops: 4, ..Figures::default() };
+        let figures = Figures { interfaces: vec!["eth0".into()], dropped_packets: 4, ..Figures::default() };
         let (mut st, ..) = state(false, Some(figures));
         st.on_feed(upload(1, "/usr/bin/curl", 10_000));
         st.on_feed(Feed::Stats(leakwatch::detect::Stats {
@@ -869,6 +873,7 @@ mod tests {
         assert_eq!(s.attributed_last_minute, Some(0.1));
         let ids: Vec<_> = s.problems.iter().map(|p| p.id).collect();
         assert_eq!(ids, ["drops", "low-share"]);
+        assert!(s.problems[0].text.starts_with("The system dropped 4 packets"), "{}", s.problems[0].text);
         assert!(s.health.contains("1 interface") && s.health.contains("10 %"), "{}", s.health);
         assert!(st.tray_state().tooltip(&st.msgs).contains("10 %"));
         st.no_tray = true;

@@ -146,7 +146,10 @@ pub struct EngineStatus {
     pub paused_until: Option<String>,
     pub interfaces: Vec<String>,
     pub packets_per_s: f64,
-    pub drops: u64,
+    /// Packets the kernel dropped (the capture buffer was full).
+    pub dropped_packets: u64,
+    /// Batches of packets Leakwatch dropped (detection fell behind).
+    pub dropped_batches: u64,
     pub attributed_share: Option<f64>,
     pub legacy_port: Option<u16>,
     pub message: Option<String>,
@@ -174,7 +177,8 @@ impl Default for EngineStatus {
             paused_until: None,
             interfaces: Vec::new(),
             packets_per_s: 0.0,
-            drops: 0,
+            dropped_packets: 0,
+            dropped_batches: 0,
             attributed_share: None,
             legacy_port: None,
             message: None,

@@ -10,6 +10,9 @@
 //! Skipped, with the reason printed, when the web UI is not in this tree (`ui/package.json`),
 //! not built (`ui/dist/index.html`), or tauri-driver / WebKitWebDriver are missing.
 
+#[allow(dead_code)]
+#[path = "support/stand_in.rs"]
+mod stand_in;
 mod support;
 #[path = "support/webdriver.rs"]
 mod webdriver;
@@ -94,7 +97,7 @@ fn real_app_without_the_service_shows_the_command_that_starts_it() {
     }
     let config = tempfile::tempdir().unwrap();
     let socket = config.path().join("no-service.sock");
-    let (mut driver, port) = start_driver(config.path(), config.path(), &[("LEAKWATCH_SOCKET", socket.as_os_str())]);
+    let (driver, port) = start_driver(config.path(), config.path(), &[("LEAKWATCH_SOCKET", socket.as_os_str())]);
     let attempt = || -> Result<(), String> {
         if !webdriver::wait_port(port, Duration::from_secs(20)) {
             return Err("tauri-driver does not listen".into());
@@ -118,10 +121,7 @@ fn real_app_without_the_service_shows_the_command_that_starts_it() {
         s.close();
         Ok(())
     };
-    let result = attempt();
-    let _ = driver.kill();
-    let _ = driver.wait();
-    result.unwrap();
+    stop_driver(driver, attempt());
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn real_app_replay_ignore_always_and_mode_persists() {
     let config = tempfile::tempdir().unwrap();
     // The app's home: where the save dialog proposes to export (no Downloads folder in it).
     let home = tempfile::tempdir().unwrap();
-    let (mut driver, port) = start_driver(config.path(), home.path(), &[]);
+    let (driver, port) = start_driver(config.path(), home.path(), &[]);
     assert!(webdriver::wait_port(port, Duration::from_secs(20)), "tauri-driver does not listen");
     let app = env!("CARGO_BIN_EXE_leakwatch-app");
     let history = config.path().join("history.sqlite");
@@ -317,6 +317,84 @@ fn real_app_replay_ignore_always_and_mode_persists() {
         });
         result = attempt();
     }
+    stop_driver(driver, result);
+}
+
+/// The window as another client of the service (a stand-in with the real API server): the
+/// Health page shows "connection tracing is off" with the service's reason and the command that
+/// fixes it while the service says so, and drops it when tracing is back; Programs (now) marks
+/// the program the history never saw sending as new, and not the one it knows.
+#[test]
+fn real_window_health_shows_tracing_off_and_programs_mark_a_new_sender() {
+    const NAME: &str = "real_window_health_shows_tracing_off_and_programs_mark_a_new_sender";
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    if !ready(NAME) {
+        return;
+    }
+    const NEW: &str = "/opt/newapp/bin/newapp";
+    const KNOWN: &str = "/usr/bin/ssh";
+    let config = tempfile::tempdir().unwrap();
+    let service = stand_in::start(&config.path().join("api.sock"));
+    service.backend.known.lock().unwrap().push(KNOWN.into());
+    service.backend.status.lock().unwrap().extend(
+        serde_json::json!({"connection_tracing": false, "connection_tracing_error": "tracefs is not mounted"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let (driver, port) =
+        start_driver(config.path(), config.path(), &[("LEAKWATCH_SOCKET", service.server.path().as_os_str())]);
+    assert!(webdriver::wait_port(port, Duration::from_secs(20)), "tauri-driver does not listen");
+    let attempt = || -> Result<(), String> {
+        let s = Session::new(port, env!("CARGO_BIN_EXE_leakwatch-app"), &["--window".to_string()])?;
+        s.click(&s.wait("[data-testid=nav-health]", Duration::from_secs(15))?)?;
+        let problem = s.wait("[data-testid=health-problem][data-problem=tracing-off]", Duration::from_secs(15))?;
+        let text = s.property(&problem, "textContent")?.as_str().unwrap_or_default().to_string();
+        if !(text.contains("tracefs is not mounted") && text.contains("sudo systemctl restart leakwatch")) {
+            return Err(format!("the tracing problem says: {text}"));
+        }
+        let field = s.wait("[data-testid=health-tracing]", Duration::from_secs(2))?;
+        if s.attribute(&field, "data-on")?.as_deref() != Some("false") {
+            return Err("the Health fields do not say tracing is off".into());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        save_shot(&s, "app-health");
+        // Tracing comes back: the problem goes.
+        service.set_status(serde_json::json!({"connection_tracing": true, "connection_tracing_error": null}));
+        let t = Instant::now();
+        while !s.find_all("[data-testid=health-problem][data-problem=tracing-off]")?.is_empty() {
+            if t.elapsed() > Duration::from_secs(10) {
+                return Err("the tracing problem stays after the service said tracing is on".into());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+
+        // Uploads of a new and a known program: Programs (now) marks only the new one.
+        for t in 0..6 {
+            service.stats(1_800_000_000 + t, &[(4242, Some(NEW), 3000), (77, Some(KNOWN), 1_000_000)]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        s.click(&s.wait("[data-testid=nav-programs]", Duration::from_secs(2))?)?;
+        s.click(&s.wait("[data-testid=programs-period] option[value=now]", Duration::from_secs(3))?)?;
+        let new = format!("[data-testid=programs-row][data-program=\"{NEW}\"]");
+        s.wait(&format!("{new} [data-testid=programs-new]"), Duration::from_secs(10))
+            .map_err(|e| format!("{NEW} is not marked new: {e}"))?;
+        let known = s.wait(&format!("[data-testid=programs-row][data-program=\"{KNOWN}\"]"), Duration::from_secs(5))?;
+        let _ = known;
+        if !s
+            .find_all(&format!("[data-testid=programs-row][data-program=\"{KNOWN}\"] [data-testid=programs-new]"))?
+            .is_empty()
+        {
+            return Err(format!("{KNOWN}, which the history knows, is marked new"));
+        }
+        s.close();
+        Ok(())
+    };
+    stop_driver(driver, attempt());
+}
+
+/// Stops tauri-driver (and the app it started), then fails the test with `result`'s error.
+fn stop_driver(mut driver: std::process::Child, result: Result<(), String>) {
     let _ = driver.kill();
     let _ = driver.wait();
     result.unwrap();
@@ -360,7 +438,7 @@ fn real_app_replay_fills_programs_and_connections() {
         return;
     }
     let config = tempfile::tempdir().unwrap();
-    let (mut driver, port) = start_driver(config.path(), config.path(), &[]);
+    let (driver, port) = start_driver(config.path(), config.path(), &[]);
     assert!(webdriver::wait_port(port, Duration::from_secs(20)), "tauri-driver does not listen");
     let capture = support::sample("ookla.pcap");
     let reference = reference_flows(&capture);
@@ -442,10 +520,7 @@ fn real_app_replay_fills_programs_and_connections() {
         s.close();
         Ok(())
     };
-    let result = attempt();
-    let _ = driver.kill();
-    let _ = driver.wait();
-    result.unwrap();
+    stop_driver(driver, attempt());
 }
 
 /// Accepts the GTK save dialog titled `title` as proposed: points at it (Xvfb has no window

@@ -176,10 +176,16 @@ struct Desk {
 }
 
 fn desk() -> Desk {
+    desk_knowing(&[])
+}
+
+/// [`desk`] with a service whose history has seen `known` programs send.
+fn desk_knowing(known: &[&str]) -> Desk {
     let (notifications, shown) = fake_server::start(true);
     let (watcher, items) = fake_watcher::start();
     let sock_dir = tempfile::tempdir().unwrap();
     let service = stand_in::start(&sock_dir.path().join("api.sock"));
+    service.backend.known.lock().unwrap().extend(known.iter().map(|k| k.to_string()));
     let app = start_app(service.server.path(), &["--minimized"]);
     app.said("connected to", Duration::from_secs(30)).expect("the tray process connects to the service");
     let owner = tray_owner(&items).expect("the tray registered with the StatusNotifierWatcher");
@@ -217,6 +223,64 @@ fn the_tray_process_maps_no_webkit_and_notifies_a_service_alert_with_both_button
     let call = support::poll(Duration::from_secs(15), || d.service.calls("ignore.alert").into_iter().next())
         .expect("Always ignore reached the service");
     assert_eq!((call["alert"].as_u64(), call["for"].as_str()), (Some(7), Some("always")), "{call}");
+}
+
+/// A program the history never saw sending raises exactly one "new program" notification, with
+/// both buttons, however long it goes on sending; a program the history knows, and bytes no
+/// program was found for, raise none. The tray's tooltip (read over D-Bus as a panel reads it)
+/// says connection tracing is off while the service says so, and on again when it is back.
+#[test]
+fn a_first_time_sender_is_notified_once_and_the_tooltip_tells_tracing_off() {
+    const NAME: &str = "a_first_time_sender_is_notified_once_and_the_tooltip_tells_tracing_off";
+    if missing_tools(NAME) || support::rerun_inside(NAME, SESSION) {
+        return;
+    }
+    const NEW: &str = "/opt/newapp/bin/newapp";
+    const KNOWN: &str = "/usr/bin/ssh";
+    let d = desk_knowing(&[KNOWN]);
+    // The app has asked the history which programs sent before (first-time senders wait for it).
+    support::poll(Duration::from_secs(15), || d.service.calls("history.programs").into_iter().next())
+        .expect("the app asks the service's history for the programs it knows");
+    std::thread::sleep(Duration::from_millis(500));
+    let first_sender_notes = || -> Vec<fake_server::Notified> {
+        d.shown.lock().unwrap().iter().filter(|n| n.summary.contains("New program")).cloned().collect()
+    };
+    // 3 KB a second from the new program crosses the 8 KiB threshold in its third second; it goes
+    // on for 12 s; the known one sends 1 MB a second throughout.
+    let start = 1_800_000_000;
+    for t in 0..12 {
+        d.service.stats(start + t, &[(4242, Some(NEW), 3000), (77, Some(KNOWN), 1_000_000), (0, None, 50_000)]);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let first = support::poll(Duration::from_secs(10), || first_sender_notes().into_iter().next())
+        .expect("the new program was announced");
+    println!("first-time sender: {:?} / {:?} {:?}", first.summary, first.body, first.actions);
+    assert!(first.summary.contains("newapp") && first.body.contains(NEW), "{first:?}");
+    assert!(first.body.contains("Example Org"), "{first:?}");
+    assert!(first.actions.iter().any(|a| a == "ignore_now") && first.actions.iter().any(|a| a == "always_ignore"));
+    // Later seconds of the same program, and time to show anything else, add nothing.
+    for t in 12..16 {
+        d.service.stats(start + t, &[(4242, Some(NEW), 50_000)]);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let notes = first_sender_notes();
+    assert_eq!(notes.len(), 1, "exactly one first-time-sender notification: {notes:#?}");
+    assert!(!d.shown.lock().unwrap().iter().any(|n| n.body.contains(KNOWN)), "the known program was announced");
+
+    // The tooltip follows the service's tracing state.
+    let tip = || fake_watcher::tooltip(&d.watcher, &d.owner).map(|(_, text)| text).unwrap_or_default();
+    support::poll(Duration::from_secs(10), || tip().contains("connection tracing on").then_some(()))
+        .unwrap_or_else(|| panic!("the tooltip does not say tracing is on: {:?}", tip()));
+    d.service.set_status(
+        serde_json::json!({"connection_tracing": false, "connection_tracing_error": "tracefs is not mounted"}),
+    );
+    support::poll(Duration::from_secs(10), || tip().contains("connection tracing OFF").then_some(()))
+        .unwrap_or_else(|| panic!("the tooltip does not say tracing is off: {:?}", tip()));
+    d.service.set_status(serde_json::json!({"connection_tracing": true, "connection_tracing_error": null}));
+    support::poll(Duration::from_secs(10), || tip().contains("connection tracing on").then_some(()))
+        .unwrap_or_else(|| panic!("the tooltip still says tracing is off: {:?}", tip()));
+    println!("tooltip: {:?}", tip());
 }
 
 #[test]

@@ -53,7 +53,10 @@ export interface EngineStatus {
   paused_until: string | null;
   interfaces: string[];
   packets_per_s: number;
-  drops: number;
+  /** Packets the kernel dropped (capture buffer full). */
+  dropped_packets: number;
+  /** Batches of packets Leakwatch dropped (detection behind). */
+  dropped_batches: number;
   attributed_share: number | null;
   legacy_port: number | null;
   message: string | null;

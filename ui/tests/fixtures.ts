@@ -95,7 +95,8 @@ export const SAMPLE_STATUS: EngineStatus = {
   paused_until: null,
   interfaces: ['eth0', 'wlan0'],
   packets_per_s: 1234,
-  drops: 0,
+  dropped_packets: 0,
+  dropped_batches: 0,
   attributed_share: 0.97,
   legacy_port: 5000,
   message: null,
@@ -111,12 +112,13 @@ export const SAMPLE_STATUS: EngineStatus = {
 /** Tracing off and packets dropped, as the service reports them. */
 export const UNHEALTHY_STATUS: EngineStatus = {
   ...SAMPLE_STATUS,
-  drops: 12,
+  dropped_packets: 12,
+  dropped_batches: 0,
   connection_tracing: false,
   attributed_last_minute: 0.42,
   problems: [
     { id: 'tracing-off', text: 'Connection tracing is off (tracefs is root-only): the uploads of programs that live only a moment may have no program.', fix: 'The service needs root (or cap_perfmon) and the tracing file system; restart it and read its log (journalctl -u leakwatch):', command: 'sudo systemctl restart leakwatch' },
-    { id: 'drops', text: '12 packet batches were dropped: the capture could not keep up, and some uploads were not counted.', fix: 'Watch fewer interfaces.', command: null },
+    { id: 'drops', text: 'The system dropped 12 packets because the capture buffer was full. Some uploads were not counted.', fix: 'Watch fewer interfaces.', command: null },
   ],
 };
 

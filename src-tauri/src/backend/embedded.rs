@@ -391,7 +391,8 @@ impl Backend for Embedded {
         Some(Figures {
             interfaces,
             packets,
-            drops: self.handle.dropped_batches() + kernel,
+            dropped_packets: kernel,
+            dropped_batches: self.handle.dropped_batches(),
             foreign_frames: foreign,
             legacy_port: legacy.server.as_ref().map(LegacyServer::port),
             legacy_error: legacy.error.clone(),

@@ -92,7 +92,10 @@ pub enum Unreachable {
 pub struct Figures {
     pub interfaces: Vec<String>,
     pub packets: u64,
-    pub drops: u64,
+    /// Packets the kernel dropped because the capture buffer was full.
+    pub dropped_packets: u64,
+    /// Batches of packets the engine dropped because detection fell behind.
+    pub dropped_batches: u64,
     pub foreign_frames: u64,
     pub legacy_port: Option<u16>,
     /// Why the legacy server is not running although the settings turn it on.

@@ -128,3 +128,21 @@ pub fn click(conn: &Connection, item_owner: &str, id: i32) -> zbus::Result<()> {
     )?;
     Ok(())
 }
+
+/// The item's tooltip as a panel reads it: (title, description).
+pub fn tooltip(conn: &Connection, item_owner: &str) -> zbus::Result<(String, String)> {
+    let v: OwnedValue = conn
+        .call_method(
+            Some(item_owner),
+            "/StatusNotifierItem",
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &("org.kde.StatusNotifierItem", "ToolTip"),
+        )?
+        .body()
+        .deserialize()?;
+    // (icon name, icon pixmaps, title, description)
+    type ToolTip = (String, Vec<(i32, i32, Vec<u8>)>, String, String);
+    let (_icon, _pixmaps, title, description): ToolTip = v.try_into().map_err(zbus::Error::Variant)?;
+    Ok((title, description))
+}

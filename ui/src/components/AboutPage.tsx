@@ -46,7 +46,7 @@ export function AboutPage({ status, uiVersion }: { status: EngineStatus | null; 
             <dt>{tr.t('ui-about-interfaces')}</dt>
             <dd>{status.interfaces.length ? status.interfaces.join(', ') : <span class="muted">{tr.t('unknown')}</span>}</dd>
             <dt>{tr.t('ui-about-packets')}</dt>
-            <dd>{tr.t('ui-about-packets-value', { rate: tr.int(status.packets_per_s), drops: tr.int(status.drops) })}</dd>
+            <dd>{tr.t('ui-about-packets-value', { rate: tr.int(status.packets_per_s), packets: tr.int(status.dropped_packets), batches: tr.int(status.dropped_batches) })}</dd>
             <dt>{tr.t('ui-about-attributed')}</dt>
             <dd>{status.attributed_share != null ? `${tr.int(Math.round(status.attributed_share * 100))} %` : <span class="muted">{tr.t('unknown')}</span>}</dd>
             <dt>{tr.t('ui-about-legacy')}</dt>

@@ -60,7 +60,7 @@ export function HealthPage({ status }: { status: EngineStatus | null }) {
           )}
         </dd>
         <dt>{tr.t('ui-about-packets')}</dt>
-        <dd data-testid="health-packets">{tr.t('ui-about-packets-value', { rate: tr.int(status.packets_per_s), drops: tr.int(status.drops) })}</dd>
+        <dd data-testid="health-packets">{tr.t('ui-about-packets-value', { rate: tr.int(status.packets_per_s), packets: tr.int(status.dropped_packets), batches: tr.int(status.dropped_batches) })}</dd>
       </dl>
     </section>
   );

@@ -87,6 +87,9 @@ pub struct FlowRecord {
     pub hostname: Option<String>,
     pub orgname: Option<String>,
     pub country: Option<String>,
+    /// The remote side is a foreign unicast address (the flow's uploads count toward
+    /// detection and history; LAN and multicast traffic does not).
+    pub counted: bool,
 }
 
 impl FlowRecord {
@@ -104,6 +107,7 @@ impl FlowRecord {
             hostname: f.name.as_deref().map(str::to_string),
             orgname: None,
             country: None,
+            counted: f.counted,
         }
     }
 

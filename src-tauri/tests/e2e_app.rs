@@ -417,19 +417,26 @@ fn start_driver(config: &Path, home: &Path, extra: &[(&str, &std::ffi::OsStr)]) 
     (driver, port)
 }
 
-/// The flows of a capture as the engine accounts them: `proto|local|remote` → payload sent.
-fn reference_flows(capture: &Path) -> std::collections::HashMap<String, u64> {
+/// The flows of a capture as the engine accounts them: `proto|local|remote` → payload sent; and
+/// the payload received from foreign addresses over all of them.
+fn reference_flows(capture: &Path) -> (std::collections::HashMap<String, u64>, u64) {
     let engine = leakwatch::engine::Engine::start(leakwatch::settings::EngineConfig::default());
     let flows = engine.handle().subscribe_flows();
     leakwatch::capture::file::read_file(capture, &engine.handle(), None).expect("the sample replays");
     let _ = engine.finish();
-    flows.try_iter().map(|f| (format!("{}|{}|{}", f.proto.name(), f.local, f.remote), f.out.payload)).collect()
+    let flows: Vec<_> = flows.try_iter().collect();
+    let received = flows.iter().filter(|f| f.counted).map(|f| f.inc.payload).sum();
+    (
+        flows.into_iter().map(|f| (format!("{}|{}|{}", f.proto.name(), f.local, f.remote), f.out.payload)).collect(),
+        received,
+    )
 }
 
 /// A replayed capture fills Connections with its flows (each flow's sent bytes equal to what the
 /// engine accounts for the whole file once it has been read), Programs "now" with their sum, and
 /// Programs over a stored period with the totals `leakwatch history uploads` gives for the same
-/// database (`HistoryStore::uploads`, the function that command prints).
+/// database (`HistoryStore::uploads`, the function that command prints), and the bytes received
+/// in the capture's flows.
 #[test]
 fn real_app_replay_fills_programs_and_connections() {
     const NAME: &str = "real_app_replay_fills_programs_and_connections";
@@ -441,7 +448,7 @@ fn real_app_replay_fills_programs_and_connections() {
     let (driver, port) = start_driver(config.path(), config.path(), &[]);
     assert!(webdriver::wait_port(port, Duration::from_secs(20)), "tauri-driver does not listen");
     let capture = support::sample("ookla.pcap");
-    let reference = reference_flows(&capture);
+    let (reference, received) = reference_flows(&capture);
     let history = config.path().join("history.sqlite");
     // 10× real time: the file is read in a few seconds; its flows stay open (idle timeout 600 s
     // of packet time) for a minute more.
@@ -507,7 +514,6 @@ fn real_app_replay_fills_programs_and_connections() {
         s.click(&s.wait("[data-testid=programs-show-newest]", Duration::from_secs(10))?)?;
         s.wait("[data-testid=programs-anchored]", Duration::from_secs(5))?;
         let row = s.wait("[data-testid=programs-row]", Duration::from_secs(5))?;
-        save_shot(&s, "app-programs");
         let store = leakwatch::history::HistoryStore::open_existing(&history).map_err(|e| e.to_string())?;
         let uploads = store.uploads(None, leakwatch::history::GroupBy::Program, None, 0).map_err(|e| e.to_string())?;
         let program = s.attribute(&row, "data-program")?.unwrap_or_default();
@@ -517,6 +523,25 @@ fn real_app_replay_fills_programs_and_connections() {
             return Err(format!("Programs shows {program}: {sent} bytes; history uploads: {uploads:?}"));
         }
         eprintln!("e2e: Programs over the stored period: {program} sent {sent} bytes, as history uploads says");
+        // What it received: the flows' received bytes, recorded as each flow ended (the app
+        // closes them when the file ends).
+        let t = Instant::now();
+        loop {
+            let row = s.wait("[data-testid=programs-row]", Duration::from_secs(5))?;
+            let got: Option<u64> = s.attribute(&row, "data-received")?.and_then(|v| v.parse().ok());
+            if got == Some(received) {
+                save_shot(&s, "app-programs");
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(90) {
+                return Err(format!("Programs shows {got:?} bytes received, the flows received {received}"));
+            }
+            // Another period and back: the view asks the history again.
+            s.click(&s.wait("[data-testid=programs-period] option[value='7d']", Duration::from_secs(3))?)?;
+            std::thread::sleep(Duration::from_secs(2));
+            s.click(&s.wait("[data-testid=programs-period] option[value='30d']", Duration::from_secs(3))?)?;
+            std::thread::sleep(Duration::from_secs(1));
+        }
         s.close();
         Ok(())
     };

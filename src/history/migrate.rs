@@ -8,17 +8,19 @@
 //! of the last 30 days" reads a few thousand rows instead of every minute. Version 4 packs the
 //! per-minute totals: one row per minute (`minutes`) and one per day (`day_totals`, replacing
 //! `program_days`, per program, organisation and country), each a blob of (key, bytes) pairs
-//! over `upload_keys` (see `packed.rs`); hours and days stay in `uploads`.
+//! over `upload_keys` (see `packed.rs`); hours and days stay in `uploads`. Version 5 adds
+//! `received_hours`: bytes each program received from foreign addresses, per hour, counted
+//! when each flow ends (the Programs view's "received" over stored periods).
 
 use super::packed::{self, Totals};
 use rusqlite::{Connection, Transaction};
 use std::collections::BTreeMap;
 
 /// The schema this build writes.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 /// SQL of each version, index 0 = version 1.
-pub(super) const STEPS: [&str; 4] = [
+pub(super) const STEPS: [&str; 5] = [
     r"
 CREATE TABLE alerts(
     row INTEGER PRIMARY KEY,
@@ -92,6 +94,13 @@ CREATE TABLE upload_keys(
 CREATE TABLE minutes(start INTEGER PRIMARY KEY, totals BLOB NOT NULL);
 CREATE TABLE day_totals(day INTEGER PRIMARY KEY, totals BLOB NOT NULL);
 INSERT INTO upload_keys(program, org, country) SELECT DISTINCT program, org, country FROM uploads;
+",
+    r"
+CREATE TABLE received_hours(
+    hour INTEGER NOT NULL,
+    program TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY(hour, program)) WITHOUT ROWID;
 ",
 ];
 

@@ -23,7 +23,9 @@ pub use query::{alerts_csv, csv_field};
 pub use recorder::{Recorder, RecorderReport};
 #[doc(hidden)]
 pub use store::create_at_version;
-pub use store::{AlertRow, HistoryError, HistoryStore, IgnoreAction, Limits, MaintainReport, UploadTotal, WriteBatch};
+pub use store::{
+    AlertRow, HistoryError, HistoryStore, IgnoreAction, Limits, MaintainReport, ReceivedTotal, UploadTotal, WriteBatch,
+};
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -1,13 +1,15 @@
-//! The writer thread: takes alert events, per-second upload figures and ignores from an
-//! `EngineHandle` subscription, folds them into per-minute totals and writes them in batches
+//! The writer thread: takes alert events, per-second upload figures, ended flows (for the bytes
+//! each program received) and ignores from an `EngineHandle` subscription, folds them into
+//! per-minute (received: per-hour) totals and writes them in batches
 //! (one transaction at most every second, or every `BATCH` events). The engine never waits
 //! for it: live subscriptions are bounded and what does not fit is dropped and counted by the
 //! engine (`Summary::dropped_events`).
 
-use super::store::{AlertRow, HistoryStore, IgnoreAction, UploadTotal, WriteBatch};
+use super::store::{AlertRow, HistoryStore, IgnoreAction, ReceivedTotal, UploadTotal, WriteBatch};
 use crate::alert::{AlertEvent, AlertPhase};
 use crate::detect::Stats;
 use crate::engine::{Delivery, EngineHandle, IgnoreEvent, IgnoreFor};
+use crate::flows::FlowRecord;
 use crate::i18n::{Locale, Messages};
 use crate::time::SECOND;
 use crossbeam_channel::{Receiver, select};
@@ -44,12 +46,13 @@ impl Recorder {
         let alerts = handle.subscribe_alerts(delivery);
         let stats = handle.subscribe_stats_with(delivery);
         let ignores = handle.subscribe_ignores();
+        let flows = handle.subscribe_flows();
         let session = chrono::Utc::now().timestamp_micros();
         let thread = std::thread::Builder::new()
             .name("leakwatch-history".into())
             .spawn(move || {
                 let mut w = Writer::new(store, session, Messages::new(locale));
-                w.run(alerts, stats, ignores);
+                w.run(alerts, stats, ignores, flows);
                 w.report
             })
             .expect("spawning the history thread");
@@ -62,12 +65,19 @@ impl Recorder {
     }
 }
 
+/// The receiver, or one that never delivers once it has closed.
+fn open<T>(r: &Option<Receiver<T>>) -> Receiver<T> {
+    r.clone().unwrap_or_else(crossbeam_channel::never)
+}
+
 struct Writer {
     store: HistoryStore,
     session: i64,
     msgs: Messages,
     batch: WriteBatch,
     minutes: HashMap<(i64, String, String, String), u64>,
+    /// Bytes received per (hour, program) not yet written.
+    received: HashMap<(i64, String), u64>,
     newest_s: i64,
     maintained_hour: i64,
     last_flush: Instant,
@@ -83,6 +93,7 @@ impl Writer {
             msgs,
             batch: WriteBatch::default(),
             minutes: HashMap::new(),
+            received: HashMap::new(),
             newest_s: i64::MIN,
             maintained_hour: i64::MIN,
             last_flush: Instant::now(),
@@ -91,21 +102,26 @@ impl Writer {
         }
     }
 
-    fn run(&mut self, alerts: Receiver<AlertEvent>, stats: Receiver<Stats>, ignores: Receiver<IgnoreEvent>) {
-        let (mut alerts, mut stats, mut ignores) = (Some(alerts), Some(stats), Some(ignores));
-        while alerts.is_some() || stats.is_some() || ignores.is_some() {
-            let (a, s, i) = (
-                alerts.clone().unwrap_or_else(crossbeam_channel::never),
-                stats.clone().unwrap_or_else(crossbeam_channel::never),
-                ignores.clone().unwrap_or_else(crossbeam_channel::never),
-            );
+    fn run(
+        &mut self,
+        alerts: Receiver<AlertEvent>,
+        stats: Receiver<Stats>,
+        ignores: Receiver<IgnoreEvent>,
+        flows: Receiver<FlowRecord>,
+    ) {
+        let (mut alerts, mut stats, mut ignores, mut flows) = (Some(alerts), Some(stats), Some(ignores), Some(flows));
+        while alerts.is_some() || stats.is_some() || ignores.is_some() || flows.is_some() {
+            let (a, s, i, f) = (open(&alerts), open(&stats), open(&ignores), open(&flows));
             select! {
                 recv(a) -> e => match e { Ok(e) => self.alert(&e), Err(_) => alerts = None },
                 recv(s) -> e => match e { Ok(e) => self.stats(&e), Err(_) => stats = None },
                 recv(i) -> e => match e { Ok(e) => self.ignore(&e), Err(_) => ignores = None },
+                recv(f) -> e => match e { Ok(e) => self.flow(&e), Err(_) => flows = None },
                 default(FLUSH_EVERY) => {}
             }
-            if self.batch.len() + self.minutes.len() >= BATCH || self.last_flush.elapsed() >= FLUSH_EVERY {
+            if self.batch.len() + self.minutes.len() + self.received.len() >= BATCH
+                || self.last_flush.elapsed() >= FLUSH_EVERY
+            {
                 self.flush();
             }
         }
@@ -165,6 +181,21 @@ impl Writer {
         }
     }
 
+    /// An ended flow: what it received from a foreign address counts for its program in the
+    /// hour it ended (LAN and multicast traffic is left out, as for uploads).
+    fn flow(&mut self, f: &FlowRecord) {
+        if !f.counted || f.inc.payload == 0 {
+            return;
+        }
+        let program = match &f.process {
+            Some(p) => p.exe.clone().unwrap_or_else(|| p.name.clone()),
+            None => "unknown".to_string(),
+        };
+        let sec = f.last.0.div_euclid(SECOND);
+        let slot = self.received.entry((sec - sec.rem_euclid(3600), program)).or_default();
+        *slot = slot.saturating_add(f.inc.payload);
+    }
+
     fn ignore(&mut self, e: &IgnoreEvent) {
         let scope = match e.how {
             IgnoreFor::Now => "for_now".to_string(),
@@ -185,6 +216,9 @@ impl Writer {
         self.last_flush = Instant::now();
         for ((minute, program, org, country), bytes) in self.minutes.drain() {
             self.batch.uploads.push(UploadTotal { minute, program, org, country, bytes });
+        }
+        for ((hour, program), bytes) in self.received.drain() {
+            self.batch.received.push(ReceivedTotal { hour, program, bytes });
         }
         if self.batch.is_empty() {
             return;

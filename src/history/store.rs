@@ -106,15 +106,27 @@ pub struct WriteBatch {
     pub alerts: Vec<AlertRow>,
     pub uploads: Vec<UploadTotal>,
     pub actions: Vec<IgnoreAction>,
+    /// Bytes received per program and hour (added to what is stored).
+    pub received: Vec<ReceivedTotal>,
+}
+
+/// Bytes a program received from foreign addresses in one hour (flows that ended in it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedTotal {
+    /// Start of the hour (seconds since the epoch).
+    pub hour: i64,
+    /// The program as history keys it: executable path, else name, else `unknown`.
+    pub program: String,
+    pub bytes: u64,
 }
 
 impl WriteBatch {
     pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty() && self.uploads.is_empty() && self.actions.is_empty()
+        self.alerts.is_empty() && self.uploads.is_empty() && self.actions.is_empty() && self.received.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.alerts.len() + self.uploads.len() + self.actions.len()
+        self.alerts.len() + self.uploads.len() + self.actions.len() + self.received.len()
     }
 }
 
@@ -280,6 +292,15 @@ impl HistoryStore {
             for a in &batch.actions {
                 act.execute(params![a.at_us, to_i64(a.ignore_id), a.scope, a.source, a.filter]).map_err(err)?;
             }
+            let mut recv = tx
+                .prepare_cached(
+                    "INSERT INTO received_hours(hour, program, bytes) VALUES(?1, ?2, ?3) \
+                     ON CONFLICT(hour, program) DO UPDATE SET bytes = bytes + excluded.bytes",
+                )
+                .map_err(err)?;
+            for r in &batch.received {
+                recv.execute(params![floor(r.hour, HOUR), r.program, to_i64(r.bytes)]).map_err(err)?;
+            }
         }
         tx.commit().map_err(err)
     }
@@ -410,6 +431,7 @@ impl HistoryStore {
             tx.execute("DELETE FROM alert_updates WHERE alert_row NOT IN (SELECT row FROM alerts)", []).map_err(err)?;
         n += tx.execute("DELETE FROM actions WHERE at_us < ?1", [cutoff_us]).map_err(err)?;
         n += tx.execute("DELETE FROM day_totals WHERE day < ?1", [cutoff_s]).map_err(err)?;
+        n += tx.execute("DELETE FROM received_hours WHERE hour < ?1", [cutoff_s]).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(n as u64)
     }

@@ -1,6 +1,6 @@
 // The Programs view's model: one row per program for a period. "Now" is made from the open
-// flows (sent and received so far); the other periods from history (uploads only: history keeps
-// no received bytes). Sorting and searching are pure functions, tested in tests/programs.test.ts.
+// flows (sent and received so far); the other periods from history (received: flows that ended in
+// the period, to the hour; unknown from a service that does not record it). Sorting and searching are pure functions, tested in tests/programs.test.ts.
 import { programOf } from './connections';
 import type { AlertView, FlowView, Period, ProgramRow, ProgramsView } from './types';
 
@@ -83,7 +83,7 @@ export function fromHistory(view: ProgramsView, newPrograms: ReadonlySet<string>
   return view.programs.map((p: ProgramRow) => ({
     program: p.program,
     sent: p.bytes,
-    received: null,
+    received: p.received ?? null,
     destinations: p.destinations,
     countries: p.countries,
     first: p.first,

@@ -189,6 +189,8 @@ export interface ProgramRow {
   alerts: number;
   /** When the history first saw it send (Unix seconds): new when within the period. */
   first_ever?: number;
+  /** Bytes received in flows that ended within the period (to the hour); absent from an older service. */
+  received?: number;
 }
 
 export interface ProgramsView {

@@ -68,12 +68,13 @@ describe('programs', () => {
     expect(lines[0].countries).toEqual(['DE', 'NL']);
   });
 
-  it('takes history rows without received bytes, and marks programs first seen in the period new', () => {
+  it('takes history rows with and without received bytes, and marks programs first seen in the period new', () => {
     const view = { since: 100, until: 200, newest: 150, programs: [
       { program: '/usr/bin/curl', bytes: 7, destinations: 1, countries: ['NL'], first: 101, last: 102, alerts: 3, first_ever: 50 },
-      { program: '/opt/new', bytes: 5, destinations: 1, countries: [], first: 120, last: 180, alerts: 0, first_ever: 120 },
+      { program: '/opt/new', bytes: 5, destinations: 1, countries: [], first: 120, last: 180, alerts: 0, first_ever: 120, received: 4096 },
     ] };
     const lines = fromHistory(view);
+    expect(lines[1].received).toBe(4096);
     expect(lines[0]).toMatchObject({ program: '/usr/bin/curl', sent: 7, received: null, alerts: 3, isNew: false });
     expect(lines[1].isNew).toBe(true);
     expect(fromHistory(view, new Set(['/usr/bin/curl']))[0].isNew).toBe(true);

@@ -198,7 +198,7 @@ export function ProgramsPage({ alerts, newPrograms = NONE, initialProgram = null
         </thead>
         <tbody>
           {shown.map((l) => (
-            <tr key={l.program} data-testid="programs-row" data-program={l.program} data-sent={l.sent}>
+            <tr key={l.program} data-testid="programs-row" data-program={l.program} data-sent={l.sent} data-received={l.received ?? ''}>
               <td>
                 <button type="button" class="btn link cell-link" title={l.program} data-testid="programs-open" onClick={() => setSelected(l.program)}>
                   {l.program === 'unknown' ? tr.t('ui-program-unknown') : programLabel(l.program)}

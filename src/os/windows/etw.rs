@@ -252,11 +252,11 @@ impl EventTracer {
             OpenTraceW(&mut logfile)
         };
         if trace.Value == INVALID_PROCESSTRACE_HANDLE {
-            let e = std::io::Error::last_os_error();
+            let rc = std::io::Error::last_os_error().raw_os_error().unwrap_or(0) as u32;
             stop_session(session, &name);
             // SAFETY: never handed to ETW (OpenTraceW failed): still ours.
             drop(unsafe { Box::from_raw(consumer) });
-            return Err(format!("cannot read the ETW session for connections (OpenTrace: {e})"));
+            return Err(start_error("OpenTrace", rc));
         }
         let processing = Processing { trace, consumer };
         let thread =

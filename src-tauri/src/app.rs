@@ -1,6 +1,6 @@
 //! The Tauri app: plugins (single instance, the save dialog), the window, and the [`Sink`] that
 //! turns core events into Tauri events. Two ways to run:
-//! - the window process (`--window`, Linux, started by the tray process of `crate::resident`):
+//! - the window process (`--window`, Linux, started by the tray process of `crate::os::resident`):
 //!   the window only, as another client of the service; no tray, no notifications; it exits
 //!   when its window closes;
 //! - the single process of `--replay`, `--embedded` and of Windows and macOS: window (created
@@ -109,16 +109,8 @@ pub fn main() -> i32 {
     };
     // As a client of the service, the resident tray process is the small `leakwatch-tray`:
     // mapping this binary's GTK and WebKit alone would cost it tens of MiB (bench/README.md).
-    #[cfg(target_os = "linux")]
-    {
-        if !args.window && args.replay.is_none() && !args.embedded {
-            let why = crate::paths::exec(crate::paths::tray_exe());
-            tracing::warn!(
-                "cannot start the tray process {why}; it runs in this process instead, \
-                 which maps GTK and WebKit (more memory): reinstall Leakwatch to get leakwatch-tray back"
-            );
-            return crate::resident::run(&args, config_dir);
-        }
+    if let Some(code) = crate::os::run_resident(&args, &config_dir) {
+        return code;
     }
     match run(args, config_dir) {
         Ok(()) => 0,

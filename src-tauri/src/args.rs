@@ -74,11 +74,7 @@ pub const EXIT_NO_DISPLAY: i32 = 2;
 
 /// Whether a graphical session is there (GTK would panic without one).
 pub fn has_display() -> bool {
-    if cfg!(target_os = "linux") {
-        ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
-    } else {
-        true
-    }
+    crate::os::has_display()
 }
 
 /// Parses the flags and checks what every mode needs (a display, a config directory): the

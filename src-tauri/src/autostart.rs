@@ -15,8 +15,7 @@ fn launcher() -> Result<AutoLaunch, String> {
     let exe = crate::paths::app_exe().map_err(|e| format!("cannot tell where leakwatch-app is: {e}"))?;
     let mut b = AutoLaunchBuilder::new();
     b.set_app_name(NAME).set_app_path(&exe.display().to_string()).set_args(&[ARG]);
-    #[cfg(target_os = "macos")]
-    b.set_macos_launch_mode(auto_launch::MacOSLaunchMode::LaunchAgent);
+    crate::os::autostart_mode(&mut b);
     b.build().map_err(|e| e.to_string())
 }
 

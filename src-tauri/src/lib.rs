@@ -6,7 +6,7 @@
 //! tray menu as plain data.
 //!
 //! Processes (Linux, as a client of the service): `leakwatch-app` is the resident tray process
-//! of [`resident`] (no GTK, WebKit or GL); it starts the window on demand as
+//! of [`os::resident`] (no GTK, WebKit or GL); it starts the window on demand as
 //! `leakwatch-app --window`, [`app`]'s Tauri window, which exits when its window closes.
 //! `--replay`, `--embedded` and the other systems run [`app`] alone, tray included.
 
@@ -21,9 +21,8 @@ pub mod health;
 pub mod history;
 pub mod menu;
 pub mod notify;
+pub mod os;
 pub mod paths;
-#[cfg(target_os = "linux")]
-pub mod resident;
 pub mod settings;
 pub mod state;
 pub mod tray;

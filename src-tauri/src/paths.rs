@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 /// The name of the app's executable.
-pub const APP: &str = if cfg!(windows) { "leakwatch-app.exe" } else { "leakwatch-app" };
+pub const APP: &str = crate::os::APP_EXE;
 /// The tray process's executable, beside [`APP`].
 pub const TRAY: &str = "leakwatch-tray";
 
@@ -27,17 +27,4 @@ pub fn app_exe() -> std::io::Result<PathBuf> {
 /// `leakwatch-tray`.
 pub fn tray_exe() -> std::io::Result<PathBuf> {
     beside(TRAY)
-}
-
-/// Replaces this process with `exe`, given this process's flags; returns only on failure.
-#[cfg(unix)]
-pub fn exec(exe: std::io::Result<PathBuf>) -> String {
-    use std::os::unix::process::CommandExt;
-    match exe {
-        Ok(exe) => {
-            let e = std::process::Command::new(&exe).args(std::env::args_os().skip(1)).exec();
-            format!("{}: {e}", exe.display())
-        }
-        Err(e) => e.to_string(),
-    }
 }

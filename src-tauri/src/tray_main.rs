@@ -3,8 +3,5 @@
 //! the service; it starts `leakwatch-app --window` for the window.
 
 fn main() {
-    #[cfg(target_os = "linux")]
-    std::process::exit(leakwatch_app::resident::main());
-    #[cfg(not(target_os = "linux"))]
-    std::process::exit(leakwatch_app::app::main());
+    std::process::exit(leakwatch_app::os::tray_main());
 }

@@ -1,8 +1,7 @@
 //! Everything that differs between operating systems, in one place: one module per system
-//! (`linux`, `macos`, `windows`, with what Linux and macOS share in `unix`), each offering the same
-//! names, so the rest of the engine is written once. Outside `os/`, only the socket → program
-//! table (`crate::process::system`, per-OS attribution) still has `cfg(target_os)`: it moves here
-//! next.
+//! (`linux`, `macos`, `windows`, with what Linux and macOS share in `unix`, and what Windows and
+//! macOS share in `netstat`), each offering the same names, so the rest of the engine is written
+//! once: outside `os/` no code is compiled per system.
 //!
 //! What each offers:
 //! * the local API's transport: [`LocalListener`] / [`LocalStream`] (Unix sockets; AF_UNIX on
@@ -15,11 +14,17 @@
 //!   capture handle to be readable), [`capture_rights_hint`];
 //! * [`host_name`], [`process_alive`], [`wake_listener`], [`stderr_file_id`];
 //! * [`installed`]: whether a program's executable is an installed one;
-//! * off Linux, `socket_owners`: every TCP/UDP socket with its owning pid (`netstat.rs`).
-//!
-//! The socket → program table lives in [`crate::process`] behind its `SocketTable` trait (with a
-//! fake for tests); it is built on `netstat2`, which is cross-platform itself.
+//! * the socket → program source, `Sockets`, behind the [`attrib::SocketSource`] trait: which
+//!   program holds which socket, and the change feed of a kernel tracer that tells the owners of
+//!   new connections as they open (Linux: `linux/sockets.rs` with procfs, netlink and the connect
+//!   tracer `linux/connect_trace/`; Windows and macOS: `netstat.rs` with `netstat2` and
+//!   `sysinfo`, and on Windows the ETW session `windows/etw.rs`). The table on top of it,
+//!   [`crate::process::SystemSocketTable`], is written once;
+//! * [`etw_event`]: the Windows kernel network events decoded (plain byte parsing, built and
+//!   tested everywhere).
 
+pub mod attrib;
+pub mod etw_event;
 pub mod installed;
 #[cfg(unix)]
 mod unix;
@@ -36,8 +41,10 @@ mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::*;
 
-#[cfg(any(windows, all(target_os = "macos", feature = "macos-sockets")))]
+#[cfg(any(windows, target_os = "macos"))]
 mod netstat;
+#[cfg(any(windows, target_os = "macos"))]
+pub use netstat::NetstatSockets as Sockets;
 #[cfg(any(windows, all(target_os = "macos", feature = "macos-sockets")))]
 pub use netstat::socket_owners;
 

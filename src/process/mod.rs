@@ -1,13 +1,10 @@
 //! Which program owns a socket: the `SocketTable` trait, and the table used when none is known.
 //!
-//! Live capture uses [`SystemSocketTable`] (`netstat2`, plus `/proc` on Linux and `sysinfo`
-//! elsewhere); replay of a capture file has no way to know, so it uses [`NoSocketTable`]; tests use
-//! [`FakeSocketTable`].
+//! Live capture uses [`SystemSocketTable`], which reads the system through `crate::os::Sockets`
+//! (netlink, `/proc` and the kernel connect tracer on Linux; `netstat2`, `sysinfo` and ETW on
+//! Windows; `netstat2` and `sysinfo` on macOS); replay of a capture file has no way to know, so it
+//! uses [`NoSocketTable`]; tests use [`FakeSocketTable`].
 
-#[cfg(target_os = "linux")]
-pub mod connect_trace;
-#[cfg(any(target_os = "linux", target_os = "android"))]
-mod procfs;
 mod system;
 
 pub use system::{MISS_REFRESH_INTERVAL, SystemSocketTable, read_process_info};

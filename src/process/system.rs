@@ -3,15 +3,16 @@
 //! # How it answers
 //! A lookup is a hash-map read in a cached table keyed by (protocol, local address, local port),
 //! with fallbacks to wildcard listeners (`0.0.0.0`, `::`, IPv4-mapped IPv6) and, for UDP, to the
-//! port alone. The table is rebuilt from the OS (`netstat2`; the socket → pid link comes from
-//! `/proc/<pid>/fd` on Linux):
+//! port alone. The table is rebuilt from the OS through its [`SocketSource`] (`crate::os::Sockets`:
+//! netlink and `/proc/<pid>/fd` on Linux, `netstat2` and `sysinfo` on Windows and macOS):
 //! * on a **miss**, at most every [`MISS_REFRESH_INTERVAL`] (50 ms): a miss within 50 ms of the
 //!   last rebuild does not rebuild;
 //! * from a background ticker, with [`SystemSocketTable::refresh_if_older`] (e.g. every second).
 //!
 //! # Short-lived programs
 //! A program that connects, sends and exits within a few tens of ms can be gone by the next
-//! rebuild, and a socket whose program has exited has no pid any more. So on Linux a miss inside
+//! rebuild, and a socket whose program has exited has no pid any more. So where the source can
+//! ([`SocketSource::PROBES`]: Linux) a miss inside
 //! the 50 ms window does a cheap **probe** instead: one netlink dump of the sockets of that
 //! protocol, and a scan of the fd tables of only the processes started since the last full
 //! rebuild (a new socket nobody knows is almost always a new process's). One probe attributes
@@ -30,10 +31,11 @@
 //! to the raw socket of that protocol (or of `IPPROTO_RAW`, 255) bound to its address or to any.
 //! Other systems have no such table here: those packets stay unattributed.
 //!
-//! # Connections traced by the kernel (Linux)
-//! With [`SystemSocketTable::start_connect_tracer`], every outgoing TCP connection is attributed
-//! by the kernel as `connect()` runs ([`super::connect_trace`]): exact even for a program that
-//! exits a millisecond later. Those answers come first; they are kept for [`TRACED_TTL`] after the
+//! # Connections traced by the kernel (Linux, Windows)
+//! With [`SystemSocketTable::start_connect_tracer`], every outgoing TCP connection (and UDP
+//! sender) is attributed by the kernel as it happens (Linux: the connect and route tracepoints,
+//! `crate::os::connect_trace`; Windows: the ETW kernel network provider): exact even for a
+//! program that exits a millisecond later. Those answers come first; they are kept for [`TRACED_TTL`] after the
 //! connection was opened (packets of a flow can reach the engine well after the program is gone).
 //!
 //! # Processes
@@ -44,10 +46,9 @@
 
 use super::ProcessInfo;
 use super::SocketTable;
+use crate::os::attrib::{Key, SocketSource};
 use crate::packet::Proto;
 use ahash::AHashMap;
-#[cfg(any(target_os = "linux", target_os = "android"))]
-use ahash::AHashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,29 +64,21 @@ const MAX_SOCKETS: usize = 65_536;
 /// Most processes kept in the pid cache.
 const MAX_PROCESSES: usize = 65_536;
 /// Probe budget: share of wall time, and the largest burst.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 const PROBE_SHARE: f64 = 0.10;
-#[cfg(any(target_os = "linux", target_os = "android"))]
 const PROBE_BURST: Duration = Duration::from_millis(50);
 /// A probe scans at most this many new processes.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 const PROBE_MAX_PIDS: usize = 2_048;
 
-type Key = (Proto, IpAddr, u16);
-
-/// The live socket table. See the module documentation.
-pub struct SystemSocketTable {
+/// The live socket table, reading the system through `S` (this OS's source unless a test gives
+/// another). See the module documentation.
+pub struct SystemSocketTable<S: SocketSource = crate::os::Sockets> {
+    src: S,
     sockets: AHashMap<Key, Arc<ProcessInfo>>,
     /// Raw sockets: (bound address, IP protocol number) → owner (Linux).
     raw: AHashMap<(IpAddr, u8), Arc<ProcessInfo>>,
     udp_ports: AHashMap<u16, Arc<ProcessInfo>>,
     /// pid → (start time, process).
     processes: AHashMap<u32, (u64, Arc<ProcessInfo>)>,
-    /// Every pid that existed at the last full rebuild (the probe scans the others).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    known_pids: AHashSet<u32>,
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    system: Option<sysinfo::System>,
     last_refresh: Option<Instant>,
     last_refresh_took: Duration,
     last_error: Option<String>,
@@ -93,14 +86,10 @@ pub struct SystemSocketTable {
     probes: u64,
     misses: u64,
     probe_enabled: bool,
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     probe_budget: Duration,
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     probe_budget_at: Instant,
     /// Owners of connections told by the kernel, with when they were told.
     traced: AHashMap<Key, (Instant, Arc<ProcessInfo>)>,
-    #[cfg(target_os = "linux")]
-    tracer: Option<super::connect_trace::ConnectTracer>,
 }
 
 impl Default for SystemSocketTable {
@@ -110,79 +99,56 @@ impl Default for SystemSocketTable {
 }
 
 impl SystemSocketTable {
-    /// An empty table; the first lookup (or [`refresh`](Self::refresh)) fills it.
+    /// An empty table on this system; the first lookup (or [`refresh`](Self::refresh)) fills it.
     pub fn new() -> Self {
+        Self::with_source(crate::os::Sockets::new())
+    }
+}
+
+impl<S: SocketSource> SystemSocketTable<S> {
+    /// An empty table reading the system through `src`.
+    pub fn with_source(src: S) -> Self {
         SystemSocketTable {
+            src,
             sockets: AHashMap::new(),
             raw: AHashMap::new(),
             udp_ports: AHashMap::new(),
             processes: AHashMap::new(),
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            known_pids: AHashSet::new(),
-            #[cfg(not(any(target_os = "linux", target_os = "android")))]
-            system: sysinfo::System::new().ok(),
             last_refresh: None,
             last_refresh_took: Duration::ZERO,
             last_error: None,
             refreshes: 0,
             probes: 0,
             misses: 0,
-            probe_enabled: true,
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            probe_enabled: S::PROBES,
             probe_budget: PROBE_BURST,
-            #[cfg(any(target_os = "linux", target_os = "android"))]
             probe_budget_at: Instant::now(),
             traced: AHashMap::new(),
-            #[cfg(target_os = "linux")]
-            tracer: None,
         }
     }
 
-    /// Starts kernel tracing of new TCP connections (see the module documentation). The error
-    /// says why it is unavailable and how to fix it; the table then works without it.
+    /// Starts kernel tracing of new connections (see the module documentation). The error says
+    /// why it is unavailable and how to fix it; the table then works without it.
     pub fn start_connect_tracer(&mut self) -> Result<(), String> {
-        #[cfg(target_os = "linux")]
-        {
-            if self.tracer.is_none() {
-                self.tracer = Some(super::connect_trace::ConnectTracer::start().map_err(|e| e.to_string())?);
-            }
-            Ok(())
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            Err("connection tracing is only available on Linux".into())
-        }
+        self.src.start_tracer()
     }
 
-    /// Whether the kernel tells the owners of new TCP connections.
+    /// Whether the kernel tells the owners of new connections.
     pub fn is_tracing(&self) -> bool {
-        #[cfg(target_os = "linux")]
-        {
-            self.tracer.is_some()
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            false
-        }
+        self.src.feed().is_some()
     }
 
     /// Connections attributed by the kernel so far, and state changes it lost.
     pub fn traced_counts(&self) -> (u64, u64) {
-        #[cfg(target_os = "linux")]
-        if let Some(t) = &self.tracer {
-            use std::sync::atomic::Ordering::Relaxed;
-            return (t.stats().attributed.load(Relaxed), t.stats().lost.load(Relaxed));
-        }
-        (0, 0)
+        self.src.feed().map_or((0, 0), |f| f.counts())
     }
 
     /// Takes in what the tracer has told since the last call.
     fn drain_traced(&mut self) {
-        #[cfg(target_os = "linux")]
-        if let Some(t) = &self.tracer {
+        if let Some(feed) = self.src.feed() {
             let now = Instant::now();
             let traced = &mut self.traced;
-            t.drain(|c| {
+            feed.drain(|c| {
                 if traced.len() >= MAX_SOCKETS {
                     traced.retain(|_, (t, _)| now.duration_since(*t) < TRACED_TTL / 8);
                     if traced.len() >= MAX_SOCKETS {
@@ -209,10 +175,10 @@ impl SystemSocketTable {
         found.map(|(_, p)| p.clone())
     }
 
-    /// Turns the Linux miss probe on or off (on by default; no effect elsewhere). For tests and
-    /// measurements.
+    /// Turns the miss probe on or off (on by default where the source has one: Linux; no effect
+    /// elsewhere). For tests and measurements.
     pub fn set_miss_probe(&mut self, on: bool) {
-        self.probe_enabled = on;
+        self.probe_enabled = on && S::PROBES;
     }
 
     /// Rebuilds the table if the last rebuild is older than `max_age` (or there was none); for a
@@ -237,7 +203,7 @@ impl SystemSocketTable {
         r
     }
 
-    /// The program with this pid (cached; validated by start time on Linux).
+    /// The program with this pid (cached; validated by start time).
     pub fn owner_of_pid(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
         self.process(pid)
     }
@@ -247,7 +213,7 @@ impl SystemSocketTable {
         self.refreshes
     }
 
-    /// How many miss probes were made (Linux).
+    /// How many miss probes were made (Linux: elsewhere there is no probe).
     pub fn probe_count(&self) -> u64 {
         self.probes
     }
@@ -306,56 +272,20 @@ impl SystemSocketTable {
     }
 
     /// Rebuilds from the OS: every socket, and its lowest owning pid.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn rebuild(&mut self) -> anyhow::Result<()> {
-        use super::procfs;
-        // Sockets first, then owners: a socket in the dump whose process is still alive is found.
-        let socks = dump(
-            netstat2::AddressFamilyFlags::IPV4 | netstat2::AddressFamilyFlags::IPV6,
-            netstat2::ProtocolFlags::TCP | netstat2::ProtocolFlags::UDP,
-        )?;
-        let all = procfs::pids();
-        let mut owners = AHashMap::with_capacity(socks.len());
-        procfs::socket_inodes(all.iter().copied(), &mut owners);
-        self.known_pids = all.into_iter().collect();
-        let mut entries: Vec<(Key, Option<u32>)> =
-            socks.into_iter().map(|(key, inode)| (key, owners.get(&inode).copied())).collect();
-        for (path, proto) in [("/proc/net/icmp", Proto::Icmp), ("/proc/net/icmp6", Proto::Icmpv6)] {
-            for (ip, port, inode) in procfs::ip_sockets(path) {
-                entries.push(((proto, ip, port), owners.get(&inode).copied()));
-            }
-        }
+        let snap = self.src.snapshot()?;
         let mut raw = AHashMap::new();
-        for path in ["/proc/net/raw", "/proc/net/raw6"] {
-            for (ip, port, inode) in procfs::ip_sockets(path) {
-                let Some(info) = owners.get(&inode).and_then(|pid| self.process(*pid)) else { continue };
-                let slot = raw.entry((ip, port as u8)).or_insert_with(|| info.clone());
-                if info.pid < slot.pid {
-                    *slot = info;
-                }
+        for (key, pid) in snap.raw {
+            let Some(info) = self.process(pid) else { continue };
+            let slot = raw.entry(key).or_insert_with(|| info.clone());
+            if info.pid < slot.pid {
+                *slot = info;
             }
         }
         self.raw = raw;
-        self.install(entries);
-        let known = &self.known_pids;
-        self.processes.retain(|pid, _| known.contains(pid));
-        Ok(())
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn rebuild(&mut self) -> anyhow::Result<()> {
-        let entries: Vec<(Key, Option<u32>)> = crate::os::socket_owners()?;
-        if let Some(sys) = self.system.as_mut() {
-            let pids: Vec<sysinfo::Pid> = entries.iter().filter_map(|(_, p)| p.map(sysinfo::Pid::from_u32)).collect();
-            sys.refresh_processes_specifics(
-                sysinfo::ProcessesToUpdate::Some(&pids),
-                true,
-                sysinfo::ProcessRefreshKind::nothing().with_exe(sysinfo::UpdateKind::OnlyIfNotSet),
-            );
-        }
-        let live: ahash::AHashSet<u32> = entries.iter().filter_map(|(_, p)| *p).collect();
-        self.install(entries);
-        self.processes.retain(|pid, _| live.contains(pid));
+        self.install(snap.sockets);
+        let src = &self.src;
+        self.processes.retain(|pid, _| src.alive(*pid));
         Ok(())
     }
 
@@ -408,10 +338,8 @@ impl SystemSocketTable {
     }
 
     /// The program with this pid, from the cache when it is the same process.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn process(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
-        use super::procfs;
-        let Some(start) = procfs::start_time(pid) else {
+        let Some(start) = self.src.start_time(pid) else {
             // Gone since it was seen holding the socket: the cached entry is that process.
             return self.processes.get(&pid).map(|(_, p)| p.clone());
         };
@@ -420,37 +348,8 @@ impl SystemSocketTable {
         {
             return Some(p.clone());
         }
-        let (start, info) = procfs::read(pid)?;
+        let (start, info) = self.src.read(pid)?;
         let info = Arc::new(info);
-        self.remember(pid, start, info.clone());
-        Some(info)
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn process(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
-        let sys = self.system.as_mut()?;
-        let spid = sysinfo::Pid::from_u32(pid);
-        if sys.process(spid).is_none() {
-            sys.refresh_processes_specifics(
-                sysinfo::ProcessesToUpdate::Some(&[spid]),
-                true,
-                sysinfo::ProcessRefreshKind::nothing().with_exe(sysinfo::UpdateKind::OnlyIfNotSet),
-            );
-        }
-        let Some(p) = sys.process(spid) else {
-            return self.processes.get(&pid).map(|(_, p)| p.clone());
-        };
-        let start = p.start_time();
-        if let Some((s, cached)) = self.processes.get(&pid)
-            && *s == start
-        {
-            return Some(cached.clone());
-        }
-        let info = Arc::new(ProcessInfo::observed(
-            pid,
-            p.name().to_string_lossy().into_owned(),
-            p.exe().map(|e| e.to_string_lossy().into_owned()),
-        ));
         self.remember(pid, start, info.clone());
         Some(info)
     }
@@ -463,7 +362,6 @@ impl SystemSocketTable {
     }
 
     /// Whether the probe budget allows a probe now (refilled at [`PROBE_SHARE`] of wall time).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn probe_allowed(&mut self) -> bool {
         let now = Instant::now();
         let refill = now.duration_since(self.probe_budget_at).mul_f64(PROBE_SHARE);
@@ -474,25 +372,15 @@ impl SystemSocketTable {
 
     /// The miss probe: sockets of `proto` not in the table, owned by processes started since the
     /// last full rebuild, are added. Returns whether anything was added.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn probe(&mut self, proto: Proto, ip: IpAddr) -> bool {
-        use super::procfs;
-        use netstat2::AddressFamilyFlags as Af;
         let t0 = Instant::now();
         self.probes += 1;
-        let flags = match proto {
-            Proto::Tcp => netstat2::ProtocolFlags::TCP,
-            Proto::Udp => netstat2::ProtocolFlags::UDP,
-            // ICMP and raw sockets are read from /proc/net by the full rebuild only.
-            _ => return false,
-        };
+        if !matches!(proto, Proto::Tcp | Proto::Udp) {
+            // ICMP and raw sockets are read by the full rebuild only.
+            return false;
+        }
         // Owners first, and their names read at once: the process may be gone a moment later.
-        let mut new = procfs::new_pids(&procfs::pids(), &self.known_pids);
-        // The newest processes are the likeliest owners.
-        new.sort_unstable_by(|a, b| b.cmp(a));
-        new.truncate(PROBE_MAX_PIDS);
-        let mut owners = AHashMap::new();
-        procfs::socket_inodes(new, &mut owners);
+        let mut owners = self.src.new_socket_owners(PROBE_MAX_PIDS);
         let mut pids: Vec<u32> = owners.values().copied().collect();
         pids.sort_unstable();
         pids.dedup();
@@ -500,18 +388,17 @@ impl SystemSocketTable {
             self.process(pid);
         }
         // The address family of the packet first; the other one for dual-stack sockets.
-        let (first, second) = if ip.is_ipv4() { (Af::IPV4, Af::IPV6) } else { (Af::IPV6, Af::IPV4) };
         let mut added = false;
-        for af in [first, second] {
+        for ipv4 in [ip.is_ipv4(), !ip.is_ipv4()] {
             if owners.is_empty() {
                 break;
             }
-            let Ok(socks) = dump(af, flags) else { continue };
-            for (key, inode) in socks {
+            let Ok(socks) = self.src.sockets_of(proto, ipv4) else { continue };
+            for (key, id) in socks {
                 if self.sockets.len() >= MAX_SOCKETS || self.sockets.contains_key(&key) {
                     continue;
                 }
-                let Some(info) = owners.remove(&inode).and_then(|pid| self.process(pid)) else { continue };
+                let Some(info) = owners.remove(&id).and_then(|pid| self.process(pid)) else { continue };
                 if key.0 == Proto::Udp {
                     self.udp_ports.entry(key.2).or_insert_with(|| info.clone());
                 }
@@ -527,7 +414,7 @@ impl SystemSocketTable {
     }
 }
 
-impl SocketTable for SystemSocketTable {
+impl<S: SocketSource> SocketTable for SystemSocketTable<S> {
     fn lookup(&mut self, proto: Proto, local_ip: IpAddr, local_port: u16) -> Option<Arc<ProcessInfo>> {
         self.drain_traced();
         if let Some(p) = self.find_traced(proto, local_ip, local_port) {
@@ -539,8 +426,8 @@ impl SocketTable for SystemSocketTable {
         self.misses += 1;
         // The cheap probe first (new processes, one protocol and family): it is fast enough to catch
         // a program that exits right after sending.
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if self.last_refresh.is_some()
+        if S::PROBES
+            && self.last_refresh.is_some()
             && self.probe_allowed()
             && self.probe(proto, local_ip)
             && let Some(p) = self.find(proto, local_ip, local_port)
@@ -569,33 +456,7 @@ impl SocketTable for SystemSocketTable {
 
 /// The program with this pid, read now without any cache (`None` when it is gone).
 pub fn read_process_info(pid: u32) -> Option<ProcessInfo> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        super::procfs::read(pid).map(|(_, info)| info)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        SystemSocketTable::new().process(pid).map(|p| (*p).clone())
-    }
-}
-
-/// Every socket of `protocols` (IPv4 and IPv6) with its inode, without owners.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn dump(af: netstat2::AddressFamilyFlags, protocols: netstat2::ProtocolFlags) -> anyhow::Result<Vec<(Key, u64)>> {
-    let mut out = Vec::new();
-    for s in netstat2::iterate_sockets_info_without_pids(af, protocols)? {
-        let s = s?;
-        out.push((key_of(&s), u64::from(s.inode)));
-    }
-    Ok(out)
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn key_of(s: &netstat2::SocketInfo) -> Key {
-    match &s.protocol_socket_info {
-        netstat2::ProtocolSocketInfo::Tcp(t) => (Proto::Tcp, t.local_addr, t.local_port),
-        netstat2::ProtocolSocketInfo::Udp(u) => (Proto::Udp, u.local_addr, u.local_port),
-    }
+    crate::os::Sockets::new().read(pid).map(|(_, info)| info)
 }
 
 #[cfg(test)]
@@ -652,7 +513,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn reused_pid_is_read_again() {
         let mut t = SystemSocketTable::new();
         let me = std::process::id();
@@ -669,5 +529,122 @@ mod tests {
         let me = t.owner_of_pid(std::process::id()).expect("own process");
         assert_eq!(me.pid, std::process::id());
         assert!(read_process_info(std::process::id()).is_some());
+    }
+
+    /// A system made up by the test: sockets, processes (pid → start time, name), the probe's
+    /// answers, and a tracer's feed.
+    #[derive(Default)]
+    struct FakeSource {
+        sockets: crate::os::SocketOwners,
+        processes: AHashMap<u32, (u64, &'static str)>,
+        /// Probe: socket id → pid, and the sockets with ids (IPv4 only).
+        new_owners: AHashMap<u64, u32>,
+        new_sockets: Vec<(Key, u64)>,
+        feed: Option<(crate::os::attrib::FeedTx, crate::os::attrib::Feed)>,
+        snapshots: u32,
+    }
+
+    impl SocketSource for FakeSource {
+        const PROBES: bool = true;
+
+        fn new() -> Self {
+            Self::default()
+        }
+
+        fn snapshot(&mut self) -> anyhow::Result<crate::os::attrib::Snapshot> {
+            self.snapshots += 1;
+            Ok(crate::os::attrib::Snapshot { sockets: self.sockets.clone(), raw: Vec::new() })
+        }
+
+        fn alive(&self, pid: u32) -> bool {
+            self.processes.contains_key(&pid)
+        }
+
+        fn start_time(&mut self, pid: u32) -> Option<u64> {
+            self.processes.get(&pid).map(|p| p.0)
+        }
+
+        fn read(&mut self, pid: u32) -> Option<(u64, ProcessInfo)> {
+            let (start, name) = *self.processes.get(&pid)?;
+            Some((start, ProcessInfo { pid, name: name.into(), exe: None, installed: false }))
+        }
+
+        fn new_socket_owners(&mut self, _max: usize) -> AHashMap<u64, u32> {
+            std::mem::take(&mut self.new_owners)
+        }
+
+        fn sockets_of(&mut self, proto: Proto, ipv4: bool) -> anyhow::Result<Vec<(Key, u64)>> {
+            Ok(self.new_sockets.iter().filter(|(k, _)| k.0 == proto && k.1.is_ipv4() == ipv4).copied().collect())
+        }
+
+        fn start_tracer(&mut self) -> Result<(), String> {
+            self.feed = Some(crate::os::attrib::feed());
+            Ok(())
+        }
+
+        fn feed(&self) -> Option<&crate::os::attrib::Feed> {
+            self.feed.as_ref().map(|f| &f.1)
+        }
+    }
+
+    const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 200, 0, 1));
+
+    #[test]
+    fn a_rebuild_names_sockets_by_their_lowest_owner_and_forgets_exited_programs() {
+        let mut src = FakeSource::default();
+        src.processes.insert(10, (100, "server"));
+        src.processes.insert(11, (100, "worker"));
+        src.sockets = vec![((Proto::Tcp, LOCAL, 80), Some(11)), ((Proto::Tcp, LOCAL, 80), Some(10))];
+        let mut t = SystemSocketTable::with_source(src);
+        assert_eq!(t.lookup(Proto::Tcp, LOCAL, 80).unwrap().name, "server");
+        assert_eq!((t.refresh_count(), t.len()), (1, 1));
+        // The server exits (its socket with it); the worker's pid is reused by another program.
+        t.src.processes.remove(&10);
+        t.src.processes.insert(11, (200, "other"));
+        t.src.sockets = vec![((Proto::Tcp, LOCAL, 80), Some(11))];
+        t.refresh().unwrap();
+        assert_eq!(t.lookup(Proto::Tcp, LOCAL, 80).unwrap().name, "other", "a reused pid is read again");
+        assert!(!t.processes.contains_key(&10), "programs gone at the rebuild are forgotten");
+    }
+
+    #[test]
+    fn a_miss_right_after_a_rebuild_probes_new_programs_instead_of_rebuilding() {
+        let mut src = FakeSource::default();
+        src.processes.insert(7, (1, "curl"));
+        let mut t = SystemSocketTable::with_source(src);
+        t.refresh().unwrap();
+        let key = (Proto::Udp, LOCAL, 40_000);
+        t.src.new_owners.insert(99, 7);
+        t.src.new_sockets = vec![(key, 99), ((Proto::Udp, "fd00:200::1".parse().unwrap(), 40_001), 98)];
+        let got = t.lookup(key.0, key.1, key.2).expect("found by the probe");
+        assert_eq!(got.name, "curl");
+        assert_eq!((t.probe_count(), t.refresh_count(), t.src.snapshots), (1, 1, 1), "no rebuild within 50 ms");
+        assert_eq!(t.find(Proto::Udp, "10.9.9.9".parse().unwrap(), 40_000).unwrap().pid, 7, "UDP port fallback");
+        // With the probe off, the same miss finds nothing until the next rebuild.
+        t.set_miss_probe(false);
+        assert!(t.lookup(Proto::Tcp, LOCAL, 1).is_none());
+        assert_eq!(t.probe_count(), 1);
+    }
+
+    #[test]
+    fn traced_owners_come_first_and_unbound_udp_senders_match_by_port() {
+        let mut src = FakeSource::default();
+        src.processes.insert(5, (1, "listener"));
+        src.sockets = vec![((Proto::Tcp, LOCAL, 5000), Some(5))];
+        let mut t = SystemSocketTable::with_source(src);
+        assert!(!t.is_tracing());
+        t.start_connect_tracer().unwrap();
+        assert!(t.is_tracing());
+        let tx = t.src.feed.as_ref().unwrap().0.clone();
+        let owner = info(6, "short-lived");
+        tx.send(crate::os::attrib::Traced { proto: Proto::Tcp, local: LOCAL, port: 5000, owner: owner.clone() });
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        tx.send(crate::os::attrib::Traced { proto: Proto::Udp, local: any, port: 53_000, owner });
+        assert_eq!(t.quick_lookup(Proto::Tcp, LOCAL, 5000).unwrap().name, "short-lived");
+        assert_eq!(t.quick_lookup(Proto::Udp, LOCAL, 53_000).unwrap().pid, 6, "sent from an unbound socket");
+        assert!(t.quick_lookup(Proto::Tcp, LOCAL, 53_000).is_none(), "TCP is never matched by port alone");
+        assert_eq!(t.lookup(Proto::Tcp, "::ffff:10.200.0.1".parse().unwrap(), 5000).unwrap().pid, 6);
+        assert_eq!(t.traced_counts(), (2, 0));
+        assert_eq!(t.refresh_count(), 0, "answered without reading the system");
     }
 }

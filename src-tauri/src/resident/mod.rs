@@ -79,7 +79,7 @@ impl Sink for ResidentSink {
 pub fn main() -> i32 {
     match crate::args::start() {
         Ok((args, _)) if args.window || args.replay.is_some() || args.embedded => {
-            let why = crate::paths::exec(crate::paths::app_exe());
+            let why = crate::os::exec(crate::paths::app_exe());
             tracing::error!("cannot start {why}");
             1
         }

@@ -2,6 +2,7 @@
 //! (`/proc/net/{icmp,icmp6,raw,raw6}`, which `netstat2` does not read), and a process's name,
 //! executable and start time. Each is a handful of small reads, no full `sysinfo` refresh.
 
+use crate::process::ProcessInfo;
 use ahash::{AHashMap, AHashSet};
 use std::fs;
 
@@ -50,7 +51,7 @@ fn parse_start_time(stat: &str) -> Option<u64> {
 /// The program `pid` runs (name from `comm`, executable path, whether it is installed), with its
 /// start time. `None` when the process is gone. The executable is `None` when it cannot be read
 /// (another user's process without privileges, kernel threads).
-pub fn read(pid: u32) -> Option<(u64, super::ProcessInfo)> {
+pub fn read(pid: u32) -> Option<(u64, ProcessInfo)> {
     let start = start_time(pid)?;
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
     let exe = fs::read_link(format!("/proc/{pid}/exe")).ok().map(|p| {
@@ -61,7 +62,7 @@ pub fn read(pid: u32) -> Option<(u64, super::ProcessInfo)> {
         }
     });
     // Re-check: the pid must still be the same process after the reads.
-    let info = super::ProcessInfo::observed(pid, comm.trim_end_matches('\n').to_string(), exe);
+    let info = ProcessInfo::observed(pid, comm.trim_end_matches('\n').to_string(), exe);
     (start_time(pid)? == start).then_some((start, info))
 }
 

@@ -1,5 +1,12 @@
 //! Linux: peer credentials with groups (`SO_PEERCRED`, `SO_PEERGROUPS`), waking a blocked
-//! `accept`, and the capture-rights hint (file capabilities or the service).
+//! `accept`, the capture-rights hint (file capabilities or the service), and the socket → program
+//! source ([`Sockets`]: netlink, `/proc` and the kernel connect tracer, [`connect_trace`]).
+
+pub mod connect_trace;
+mod procfs;
+mod sockets;
+
+pub use sockets::LinuxSockets as Sockets;
 
 use super::Peer;
 use std::io;

@@ -5,8 +5,15 @@
 //! inherit the ACL of the directory they are made in: the user's profile, or `ProgramData` for the
 //! service).
 //!
-//! Built and checked from Linux (mingw-w64, Wine); the API's caller check and the capture event
-//! are untested on a real Windows machine (docs/platforms.md).
+//! The socket → program source is `netstat.rs` (shared with macOS) with the ETW session of
+//! `etw.rs` as its tracer of new connections.
+//!
+//! Built and checked from Linux (mingw-w64, Wine); the API's caller check, the capture event and
+//! the ETW session are untested on a real Windows machine (docs/platforms.md).
+
+mod etw;
+
+pub use etw::EventTracer;
 
 use super::{Peer, Wait};
 use std::ffi::c_void;

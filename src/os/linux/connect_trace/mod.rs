@@ -5,7 +5,8 @@
 //! itself, in the connecting process, so one perf event per CPU on it (no eBPF, no compiler)
 //! gives the pid of every new connection; its name and executable are read at that moment, while
 //! the process certainly lives. The thread that reads the rings sends
-//! "local endpoint → program" to the socket table over a channel; the engine never waits for it.
+//! "local endpoint → program" to the socket table over its feed ([`crate::os::attrib::feed`]);
+//! the engine never waits for it.
 //!
 //! Needs the tracing file system (`/sys/kernel/tracing`) to find the tracepoint, and root or
 //! `CAP_PERFMON` to open it. When it cannot start, [`TraceError`] says why and how to fix it, and
@@ -18,17 +19,15 @@ mod route;
 pub use event::{Correlator, Layout, StateChange};
 pub use route::{RouteLayout, UdpSend};
 
-use super::ProcessInfo;
-use super::procfs;
+use crate::os::attrib::{Feed, FeedTx, Programs, Recent, Traced, feed};
 use crate::packet::Proto;
+use crate::process::ProcessInfo;
 use ahash::AHashMap;
-use crossbeam_channel::{Receiver, Sender, TrySendError};
 use ring::{Record, Ring};
 use std::io;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 /// Where the tracing file system is usually mounted.
@@ -39,22 +38,10 @@ const FILTER: &str = "oldstate == 2 || newstate == 2";
 /// Connections being opened at once that are remembered (far more than any machine opens in the
 /// few milliseconds a handshake takes).
 const MAX_PENDING: usize = 16_384;
-/// Attributions waiting for the socket table; beyond this they are dropped (and counted).
-const CHANNEL: usize = 65_536;
 /// Programs remembered by pid, and names of programs started (by `execve`) remembered by pid.
 const MAX_PROGRAMS: usize = 16_384;
 /// How long the reader sleeps when nothing happens (it also checks for stop this often).
 const POLL_MS: i32 = 200;
-
-/// A local TCP endpoint and the program that opened it, or a local UDP endpoint and the program
-/// that sent from it.
-#[derive(Clone, Debug)]
-pub struct Traced {
-    pub proto: Proto,
-    pub local: IpAddr,
-    pub port: u16,
-    pub owner: Arc<ProcessInfo>,
-}
 
 /// Why connection tracing is off. Each message says how to turn it on.
 #[derive(Debug, thiserror::Error)]
@@ -79,20 +66,10 @@ pub enum TraceError {
     Open { cpu: i32, source: io::Error },
 }
 
-/// Counters of the tracer.
-#[derive(Default, Debug)]
-pub struct TraceStats {
-    /// Endpoints attributed to a program.
-    pub attributed: AtomicU64,
-    /// Changes the kernel lost (ring full) plus attributions the channel dropped.
-    pub lost: AtomicU64,
-}
-
 /// The running tracer; stops when dropped.
 pub struct ConnectTracer {
-    rx: Receiver<Traced>,
+    feed: Feed,
     stop: Arc<AtomicBool>,
-    stats: Arc<TraceStats>,
     cpus: usize,
     thread: Option<JoinHandle<()>>,
 }
@@ -145,37 +122,30 @@ impl ConnectTracer {
                 Vec::new()
             }
         };
-        let (tx, rx) = crossbeam_channel::bounded(CHANNEL);
+        let (tx, feed) = feed();
         let stop = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(TraceStats::default());
         let reader = Reader {
             sock_id: u16::try_from(id).unwrap_or(u16::MAX),
             layout,
             routes,
             correlator: Correlator::new(MAX_PENDING),
-            programs: AHashMap::new(),
+            programs: Programs::new(super::Sockets::default(), MAX_PROGRAMS),
             execs: AHashMap::with_capacity(MAX_PROGRAMS),
-            udp_told: AHashMap::new(),
+            udp_told: Recent::new(MAX_PROGRAMS),
         };
         let thread = {
-            let (stop, stats) = (stop.clone(), stats.clone());
+            let stop = stop.clone();
             std::thread::Builder::new()
                 .name("leakwatch-connect-trace".into())
-                .spawn(move || reader.run(rings, &tx, &stop, &stats))
+                .spawn(move || reader.run(rings, &tx, &stop))
                 .map_err(|source| TraceError::Open { cpu: -1, source })?
         };
-        Ok(ConnectTracer { rx, stop, stats, cpus, thread: Some(thread) })
+        Ok(ConnectTracer { feed, stop, cpus, thread: Some(thread) })
     }
 
-    /// Hands every attribution made since the last call to `f`. Never blocks.
-    pub fn drain(&self, mut f: impl FnMut(Traced)) {
-        for t in self.rx.try_iter() {
-            f(t);
-        }
-    }
-
-    pub fn stats(&self) -> &TraceStats {
-        &self.stats
+    /// What the tracer has told, for the socket table.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
     }
 
     /// Number of CPUs traced.
@@ -259,12 +229,12 @@ struct Reader {
     layout: Layout,
     /// The route look-up tracepoints opened (none when they could not be).
     routes: Vec<RouteLayout>,
-    /// UDP endpoint → (pid, when) last told: a program sending many datagrams from one socket
+    /// UDP endpoints told in the last second: a program sending many datagrams from one socket
     /// is told once a second, not once a datagram.
-    udp_told: AHashMap<(IpAddr, u16), (u32, std::time::Instant)>,
+    udp_told: Recent,
     correlator: Correlator<Arc<ProcessInfo>>,
-    /// pid → (start time, program).
-    programs: AHashMap<u32, (u64, Arc<ProcessInfo>)>,
+    /// Programs by pid and start time.
+    programs: Programs<super::Sockets>,
     /// pid → name given by its last `execve`: the name of a program that exited before its
     /// `/proc` entry could be read. Every program started on the machine passes through here, so
     /// the name is kept inline (no allocation per `execve`) and the table is sized once.
@@ -297,7 +267,7 @@ impl Comm {
 }
 
 impl Reader {
-    fn run(mut self, mut rings: Vec<Ring>, tx: &Sender<Traced>, stop: &AtomicBool, stats: &TraceStats) {
+    fn run(mut self, mut rings: Vec<Ring>, tx: &FeedTx, stop: &AtomicBool) {
         let mut fds: Vec<libc::pollfd> =
             rings.iter().map(|r| libc::pollfd { fd: r.raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
         // Samples of one round, copied out of the rings (reused buffers): they are handled once
@@ -325,51 +295,35 @@ impl Reader {
                     }
                     Record::Exec { pid, comm } => self.on_exec(pid, comm),
                 });
-                stats.lost.fetch_add(lost, Ordering::Relaxed);
+                tx.lost(lost);
             }
             for (pid, range) in samples.drain(..) {
-                self.on_sample(pid, &raw_bytes[range], tx, stats);
+                self.on_sample(pid, &raw_bytes[range], tx);
             }
         }
     }
 
-    fn on_sample(&mut self, pid: u32, raw: &[u8], tx: &Sender<Traced>, stats: &TraceStats) {
+    fn on_sample(&mut self, pid: u32, raw: &[u8], tx: &FeedTx) {
         let kind = raw.get(..2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
         if kind != Some(self.sock_id) {
             if let Some(send) = self.routes.iter().find(|l| Some(l.id) == kind).and_then(|l| l.decode(raw)) {
-                self.on_udp_send(pid, send, tx, stats);
+                self.on_udp_send(pid, send, tx);
             }
             return;
         }
         let Some(change) = self.layout.decode(raw) else { return };
         let owner = if change.is_connect() { self.program(pid) } else { None };
         let Some((local, port, owner)) = self.correlator.on_change(&change, owner) else { return };
-        stats.attributed.fetch_add(1, Ordering::Relaxed);
-        if let Err(TrySendError::Full(_)) = tx.try_send(Traced { proto: Proto::Tcp, local, port, owner }) {
-            stats.lost.fetch_add(1, Ordering::Relaxed);
-        }
+        tx.send(Traced { proto: Proto::Tcp, local, port, owner });
     }
 
     /// A datagram's route looked up by process `pid`: its local endpoint is that program's.
-    fn on_udp_send(&mut self, pid: u32, send: UdpSend, tx: &Sender<Traced>, stats: &TraceStats) {
-        let now = std::time::Instant::now();
-        let key = (send.local, send.local_port);
-        if let Some(&(p, at)) = self.udp_told.get(&key)
-            && p == pid
-            && now.duration_since(at) < std::time::Duration::from_secs(1)
-        {
+    fn on_udp_send(&mut self, pid: u32, send: UdpSend, tx: &FeedTx) {
+        if !self.udp_told.tell((Proto::Udp, send.local, send.local_port), pid, std::time::Instant::now()) {
             return;
         }
-        if self.udp_told.len() >= MAX_PROGRAMS {
-            self.udp_told.clear();
-        }
-        self.udp_told.insert(key, (pid, now));
         let Some(owner) = self.program(pid) else { return };
-        stats.attributed.fetch_add(1, Ordering::Relaxed);
-        let traced = Traced { proto: Proto::Udp, local: send.local, port: send.local_port, owner };
-        if let Err(TrySendError::Full(_)) = tx.try_send(traced) {
-            stats.lost.fetch_add(1, Ordering::Relaxed);
-        }
+        tx.send(Traced { proto: Proto::Udp, local: send.local, port: send.local_port, owner });
     }
 
     fn on_exec(&mut self, pid: u32, comm: &[u8]) {
@@ -378,35 +332,19 @@ impl Reader {
         }
         self.execs.insert(pid, Comm::new(comm));
         // A reused pid: what was cached for it is another program.
-        self.programs.remove(&pid);
+        self.programs.forget(pid);
     }
 
     /// The program with this pid, read now (cached by pid and start time); when it is already
     /// gone, the name its `execve` gave, without the executable's path.
     fn program(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
-        match self.read_program(pid) {
+        match self.programs.get(pid) {
             Some(p) => Some(p),
             None => {
                 let name = self.execs.get(&pid)?.name();
                 Some(Arc::new(ProcessInfo { pid, name, exe: None, installed: false }))
             }
         }
-    }
-
-    fn read_program(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
-        let start = procfs::start_time(pid)?;
-        if let Some((s, p)) = self.programs.get(&pid)
-            && *s == start
-        {
-            return Some(p.clone());
-        }
-        let (start, info) = procfs::read(pid)?;
-        let info = Arc::new(info);
-        if self.programs.len() >= MAX_PROGRAMS {
-            self.programs.clear();
-        }
-        self.programs.insert(pid, (start, info.clone()));
-        Some(info)
     }
 }
 

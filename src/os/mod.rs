@@ -15,12 +15,18 @@
 //!   capture handle to be readable), [`capture_rights_hint`];
 //! * [`host_name`], [`process_alive`], [`wake_listener`], [`stderr_file_id`];
 //! * [`installed`]: whether a program's executable is an installed one;
+//! * [`paths`]: where the service keeps its files on each system; [`service`]: registering it
+//!   with the system's service manager (Windows's SCM in `winservice.rs`, launchd in
+//!   [`launchd`], systemd's unit on Linux) and running under it;
 //! * off Linux, `socket_owners`: every TCP/UDP socket with its owning pid (`netstat.rs`).
 //!
 //! The socket → program table lives in [`crate::process`] behind its `SocketTable` trait (with a
 //! fake for tests); it is built on `netstat2`, which is cross-platform itself.
 
 pub mod installed;
+pub mod launchd;
+pub mod paths;
+pub mod service;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
@@ -45,6 +51,8 @@ pub use netstat::socket_owners;
 mod windows;
 #[cfg(windows)]
 pub use windows::*;
+#[cfg(windows)]
+mod winservice;
 
 /// Who connected to the local API, as the kernel says (the caller cannot choose it). On Windows,
 /// which has no user ids, `uid` is 0 for an elevated caller and another number for the rest.

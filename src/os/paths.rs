@@ -73,6 +73,30 @@ pub fn program_data_from(get: impl Fn(&str) -> Option<String>) -> String {
     "C:\\ProgramData".to_string()
 }
 
+/// The ProgramData folder as the shell knows it (`FOLDERID_ProgramData`): the same for the
+/// service and every user, whatever their environment says (Wine gives services another
+/// `%ProgramData%`, for one).
+#[cfg(windows)]
+fn known_program_data() -> Option<String> {
+    use windows_sys::Win32::System::Com::CoTaskMemFree;
+    use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, KF_FLAG_DEFAULT, SHGetKnownFolderPath};
+    let mut path: windows_sys::core::PWSTR = std::ptr::null_mut();
+    // SAFETY: a valid folder id and out-pointer; the string the shell allocates is freed below.
+    let hr =
+        unsafe { SHGetKnownFolderPath(&FOLDERID_ProgramData, KF_FLAG_DEFAULT as u32, std::ptr::null_mut(), &mut path) };
+    if path.is_null() {
+        return None;
+    }
+    // SAFETY: on success `path` is a NUL-terminated wide string.
+    let text = (hr >= 0).then(|| unsafe {
+        let len = (0..).take_while(|&i| *path.add(i) != 0).count();
+        String::from_utf16_lossy(std::slice::from_raw_parts(path, len))
+    });
+    // SAFETY: allocated by SHGetKnownFolderPath (also on failure), freed once.
+    unsafe { CoTaskMemFree(path.cast()) };
+    text.filter(|t| program_data_from(|_| Some(t.clone())) == *t)
+}
+
 /// macOS's paths.
 pub fn macos_paths() -> ServicePaths {
     let support = Path::new("/Library/Application Support/Leakwatch");
@@ -89,7 +113,7 @@ pub fn macos_paths() -> ServicePaths {
 pub fn service_paths() -> ServicePaths {
     #[cfg(windows)]
     {
-        windows_paths(&program_data_from(|v| std::env::var(v).ok()))
+        windows_paths(&known_program_data().unwrap_or_else(|| program_data_from(|v| std::env::var(v).ok())))
     }
     #[cfg(target_os = "macos")]
     {

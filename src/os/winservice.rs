@@ -159,11 +159,14 @@ fn service_main(_arguments: Vec<OsString>) {
 
 /// A failed SCM call as the message for the user.
 fn refused(op: &str, e: windows_service::Error) -> ManagerError {
+    ManagerError::new(windows_error_text(op, os_code(&e), &detail(&e)))
+}
+
+/// The error's own words (the crate's Display of a Win32 error leaves out which one).
+fn detail(e: &windows_service::Error) -> String {
     match e {
-        windows_service::Error::Winapi(io) => {
-            ManagerError::new(windows_error_text(op, io.raw_os_error(), &io.to_string()))
-        }
-        other => ManagerError::new(windows_error_text(op, None, &other.to_string())),
+        windows_service::Error::Winapi(io) => io.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -256,7 +259,7 @@ pub fn install(options: &InstallOptions) -> Result<String, ManagerError> {
     {
         Ok(()) => notes.push("restarted 5 s after a failure".to_string()),
         Err(e) => {
-            let text = windows_error_text("set the recovery actions of", os_code(&e), &e.to_string());
+            let text = windows_error_text("set the recovery actions of", os_code(&e), &detail(&e));
             tracing::warn!("{text}");
             notes.push("no automatic restart (see the warning)".to_string());
         }

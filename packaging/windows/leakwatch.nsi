@@ -15,7 +15,9 @@
 ;   STAGE holds leakwatch.exe, leakwatch-app.exe, WebView2Loader.dll, data\, docs\ and the licences.
 ;   FAST: no compression (the test build of make windows-installer-check).
 
-Unicode true
+; A 64-bit installer (Debian's nsis ships the amd64-unicode stubs and plugins): what it installs is
+; x64 only, and Wine's 64-bit prefix (wine64 without wine32) runs it.
+Target amd64-unicode
 !include "MUI2.nsh"
 !include "LogicLib.nsh"
 !include "FileFunc.nsh"

@@ -33,6 +33,11 @@ rm -f "$log"
 printf '# wine-service-test.sh\nlegacy_ports = "%s-%s"\nreverse_dns = false\nsocket = ""\n' "$port" "$((port + 10))" \
   > "$dir/leakwatch.toml"
 
+# 0. the SCM's entry run from a console by mistake: a clear refusal, in the console
+out=$(T=20 w "$exe" service --windows-service); rc=$?
+if [ $rc -eq 2 ] && grep -q 'leave it out' <<<"$out"; then ok "--windows-service from a console: exit 2, says to leave it out"
+else bad "--windows-service from a console (exit $rc): $out"; fi
+
 # 1. install --no-start: registered, stopped
 out=$(w "$exe" service install --no-start); rc=$?
 if [ $rc -eq 0 ] && grep -q 'installed the Windows service leakwatch' <<<"$out"; then ok "service install: $out"

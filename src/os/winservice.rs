@@ -46,12 +46,6 @@ define_windows_service!(ffi_service_main, service_main);
 /// Hands this process to the SCM, which calls the service's main function on a thread of its
 /// own; returns when the service has stopped.
 pub fn run(config: &Path, main: ServiceMain) -> i32 {
-    let log = super::paths::service_paths().log;
-    if let Some(log) = &log
-        && let Err(e) = log_to(log)
-    {
-        tracing::warn!("cannot write the service's log {}: {e}", log.display());
-    }
     let _ = MAIN.set((config.to_path_buf(), main));
     match service_dispatcher::start(SERVICE_NAME, ffi_service_main) {
         Ok(()) => EXIT.load(Ordering::SeqCst),
@@ -114,6 +108,13 @@ fn report(handle: ServiceStatusHandle, state: ServiceState, exit_code: ServiceEx
 /// The SCM's entry, on its thread: registers the control handler, reports the states around
 /// the service's main function.
 fn service_main(_arguments: Vec<OsString>) {
+    // Only now: run from a console by mistake, the dispatcher's refusal goes to the console.
+    let log = super::paths::service_paths().log;
+    if let Some(log) = &log
+        && let Err(e) = log_to(log)
+    {
+        tracing::warn!("cannot write the service's log {}: {e}", log.display());
+    }
     let Some((config, main)) = MAIN.get().cloned() else {
         EXIT.store(super::service::EXIT_MANAGER, Ordering::SeqCst);
         return;
@@ -242,6 +243,13 @@ pub fn install(options: &InstallOptions) -> Result<String, ManagerError> {
     };
     service.set_description(DESCRIPTION).map_err(|e| refused("describe", e))?;
     let mut notes = Vec::new();
+    match protect_data_dir() {
+        Ok(dir) => notes.push(format!("{dir} for SYSTEM and Administrators only (users may read)")),
+        Err(e) => {
+            tracing::warn!("{e}");
+            notes.push("ProgramData folder not protected (see the warning)".to_string());
+        }
+    }
     let recovery = ServiceFailureActions {
         reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(24 * 3600)),
         reboot_msg: None,
@@ -283,6 +291,47 @@ pub fn install(options: &InstallOptions) -> Result<String, ManagerError> {
         }
     }
     Ok(text)
+}
+
+/// Gives the service's folder under ProgramData an ACL of its own: full control for SYSTEM and
+/// Administrators, read for Users, nothing inherited. ProgramData lets every user create files in
+/// its subfolders, so without this a user could put a `leakwatch.toml` there before the service
+/// does, and the service (LocalSystem) would follow it (history, ignores and forward paths).
+fn protect_data_dir() -> Result<String, String> {
+    let paths = super::paths::service_paths();
+    let dir = paths.config.parent().ok_or("the configuration has no folder")?.to_path_buf();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let icacls = std::env::var_os("SystemRoot")
+        .map_or_else(|| PathBuf::from("icacls.exe"), |r| PathBuf::from(r).join("System32").join("icacls.exe"));
+    // Well-known SIDs: SYSTEM, Administrators, Users (names differ by language).
+    let out = std::process::Command::new(&icacls)
+        .arg(&dir)
+        .args([
+            "/inheritance:r",
+            "/grant:r",
+            "*S-1-5-18:(OI)(CI)F",
+            "*S-1-5-32-544:(OI)(CI)F",
+            "*S-1-5-32-545:(OI)(CI)RX",
+        ])
+        .args(["/T", "/C", "/Q"])
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run {}: {e}; the folder {} keeps ProgramData's ACL, which lets users create files in it",
+                icacls.display(),
+                dir.display()
+            )
+        })?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {} failed ({}): {}; the folder keeps ProgramData's ACL, which lets users create files in it",
+            icacls.display(),
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(dir.display().to_string())
 }
 
 /// Stops the service (waiting for it) and deletes it.

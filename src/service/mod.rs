@@ -160,12 +160,15 @@ pub fn run_with(config_path: &Path, hooks: &ManagerHooks) -> i32 {
     let hub = server.as_ref().map_or_else(|| Arc::new(crate::api::server::Hub::default()), Server::hub);
     let mut live_status = system.start_live(live_options(&config)).status();
     let mut legacy_events = system.legacy().map_or_else(crossbeam_channel::never, |l| l.events());
-    tracing::info!(
-        "service started (pid {}); clients connect to {} (root and group {})",
-        std::process::id(),
-        config.socket.display(),
-        config.group
-    );
+    match &server {
+        Some(s) => tracing::info!(
+            "service started (pid {}); clients connect to {} (root and group {})",
+            std::process::id(),
+            s.path().display(),
+            config.group
+        ),
+        None => tracing::info!("service started (pid {}); no local API", std::process::id()),
+    }
     let pump = state::start_pump(shared.clone(), hub.clone(), alerts, changes, stats);
     hooks.running();
 

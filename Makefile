@@ -110,7 +110,7 @@ export LEAKWATCH_SKIP_LOG := $(TEST_LOG).skips
 # Prints a header line before each step.
 step = @printf '\n==> %s\n' $(1)
 
-.PHONY: cross-check windows-lib wine-prefix wine-test wine-replay windows
+.PHONY: cross-check windows-lib wine-prefix wine-test wine-replay windows wine-service windows-installer-check
 .PHONY: help deps build run test test-all fuzz-short bench install uninstall clean check-cargo target-dir app ui \
         tauri-driver deb deb-check deb-stage-docs deny check-service-config
 
@@ -131,7 +131,11 @@ help:
 	@echo '           cross-check (Windows build, macOS check, clippy for both) and wine-test (the'
 	@echo '           engine'"'"'s tests as Windows programs under Wine; skip with WINE_TEST=no)'
 	@echo '  cross-check  the workspace built for Windows (mingw-w64), checked for macOS; clippy for both'
-	@echo '  wine-test  the engine'"'"'s platform-independent tests as .exe under Wine, and replay compared'
+	@echo '  wine-test  the engine'"'"'s platform-independent tests as .exe under Wine, and replay compared;'
+	@echo '           then wine-service and windows-installer-check'
+	@echo '  wine-service  the Windows service under Wine'"'"'s service manager (install, net start/stop, uninstall)'
+	@echo '  windows-installer-check  the NSIS installer from the debug builds, installed and removed under Wine'
+	@echo '  windows  the release Windows installer (NSIS, Debian'"'"'s makensis): CLI, service, tray app, data'
 	@echo '  test-all test, then the long checks (bench/flood.sh: 2 million destinations; fuzz-short)'
 	@echo '  fuzz-short  each cargo-fuzz target of fuzz/ for FUZZ_TIME s (default 30) from its committed'
 	@echo '           corpus; fails on any crash, timeout or OOM (nightly + cargo-fuzz; docs/reliability.md)'
@@ -410,6 +414,8 @@ wine-test: check-cargo target-dir windows-lib wine-prefix
 	$(call step,'cargo test --target $(WIN_TARGET) $(addprefix --test ,$(WINE_TESTS)) (under Wine)')
 	$(WIN_ENV) $(WINE_ENV) $(CARGO) test --locked --target $(WIN_TARGET) --no-fail-fast $(addprefix --test ,$(WINE_TESTS)) -- $(WINE_SKIP)
 	@$(MAKE) --no-print-directory wine-replay
+	@$(MAKE) --no-print-directory wine-service
+	@$(MAKE) --no-print-directory windows-installer-check
 
 # `leakwatch.exe replay samples/ookla.pcap --json` under Wine prints what the Linux build prints.
 wine-replay: check-cargo target-dir windows-lib wine-prefix
@@ -427,6 +433,51 @@ wine-replay: check-cargo target-dir windows-lib wine-prefix
 	  else diff "$$out/$$s.linux.json" "$$out/$$s.windows.json" | head -20; \
 	    echo "wine-replay: samples/$$s.pcap: Windows output differs from Linux" >&2; exit 1; fi; \
 	done
+
+# The Windows service under Wine's service control manager: service install, net start until
+# RUNNING, the legacy port on loopback, net stop until STOPPED (exit code 0), a bad configuration's
+# exit code, service uninstall (packaging/windows/wine-service-test.sh; Wine 8 has no AF_UNIX, so
+# it runs with socket = "": the API socket needs a real Windows machine).
+wine-service: check-cargo target-dir windows-lib wine-prefix
+	$(call step,'the Windows service under Wine (install, net start, legacy port, net stop, exit code, uninstall)')
+	$(WIN_ENV) $(CARGO) build --locked --target $(WIN_TARGET) --bin leakwatch
+	WINEPREFIX='$(WINE_PREFIX)' bash packaging/windows/wine-service-test.sh '$(CARGO_TARGET_DIR)/$(WIN_TARGET)/debug/leakwatch.exe'
+
+# The Windows installer: our NSIS script (packaging/windows/leakwatch.nsi) compiled by Debian's
+# makensis. Not Tauri's NSIS bundler: it downloads nsis_tauri_utils.dll from GitHub on every
+# system (docs/platforms.md). `make windows` packs the release builds (slow: a release build of
+# the workspace for Windows); windows-installer-check (run by wine-test) packs the debug builds of
+# cross-check without compression, then installs, checks and uninstalls it silently under Wine.
+WIN_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+WIN_STAGE := $(CARGO_TARGET_DIR)/windows-stage
+WIN_SETUP := $(CARGO_TARGET_DIR)/$(WIN_TARGET)/release/Leakwatch-$(WIN_VERSION)-setup.exe
+windows: check-cargo target-dir windows-lib ui
+	@test -f ui/dist/index.html || { echo 'make: ui/dist is missing: the installer needs the web UI' >&2; exit 1; }
+	@command -v makensis >/dev/null || { echo 'make: makensis is missing (Debian: apt-get install nsis)' >&2; exit 1; }
+	$(call step,'cargo build --release --target $(WIN_TARGET) (leakwatch, leakwatch-app)')
+	$(WIN_ENV) $(CARGO) build --release --locked --target $(WIN_TARGET) --bin leakwatch
+	LEAKWATCH_REQUIRE_UI=1 $(WIN_ENV) $(CARGO) build --release --locked --target $(WIN_TARGET) -p leakwatch-app --bin leakwatch-app
+	$(call step,'makensis packaging/windows/leakwatch.nsi (release)')
+	bash packaging/windows/stage.sh '$(CARGO_TARGET_DIR)/$(WIN_TARGET)/release' '$(WIN_STAGE)/release'
+	makensis -V2 -DSTAGE='$(WIN_STAGE)/release' -DOUTFILE='$(WIN_SETUP)' -DVERSION='$(WIN_VERSION)' packaging/windows/leakwatch.nsi
+	rm -rf '$(WIN_STAGE)/release'
+	@ls -l '$(WIN_SETUP)'
+
+WIN_TEST_SETUP := $(WIN_STAGE)/Leakwatch-debug-setup.exe
+windows-installer-check: check-cargo target-dir windows-lib wine-prefix
+	@command -v makensis >/dev/null || { echo 'windows-installer: skipped: makensis is missing (Debian: apt-get install nsis)'; \
+	  echo 'wine: 0 passed, 0 failed, 1 skipped'; exit 0; }; \
+	set -e; start=$$(date +%s); \
+	printf '\n==> %s\n' 'debug builds for Windows (those of cross-check), staged and packed by makensis -DFAST'; \
+	$(WIN_ENV) $(CARGO) build --locked --target $(WIN_TARGET) --workspace; \
+	bash packaging/windows/stage.sh '$(CARGO_TARGET_DIR)/$(WIN_TARGET)/debug' '$(WIN_STAGE)/debug'; \
+	makensis -V2 -DFAST -DSTAGE='$(WIN_STAGE)/debug' -DOUTFILE='$(WIN_TEST_SETUP)' -DVERSION='$(WIN_VERSION)' packaging/windows/leakwatch.nsi; \
+	rm -rf '$(WIN_STAGE)/debug'; \
+	echo "windows-installer: $$(du -h '$(WIN_TEST_SETUP)' | cut -f1) installer in $$(( $$(date +%s) - start )) s"; \
+	printf '\n==> %s\n' 'the installer under Wine: silent install, checks, silent uninstall'; \
+	rc=0; WINEPREFIX='$(WINE_PREFIX)' bash packaging/windows/wine-installer-test.sh '$(WIN_TEST_SETUP)' || rc=$$?; \
+	rm -f '$(WIN_TEST_SETUP)'; \
+	echo "windows-installer: $$(( $$(date +%s) - start )) s in all"; exit $$rc
 
 # The cargo-fuzz targets of fuzz/ (its own workspace; nightly + cargo-fuzz), each run for
 # FUZZ_TIME seconds from its committed corpus fuzz/corpus/TARGET. New inputs go to a scratch

@@ -18,8 +18,15 @@ use std::path::PathBuf;
 
 /// The protocol's version, in the greeting; raised on any incompatible change.
 pub const VERSION: u64 = 1;
-/// Where the service listens unless its configuration says otherwise.
+/// Where the service listens on Linux unless its configuration says otherwise
+/// ([`default_socket`] is this system's).
 pub const DEFAULT_SOCKET: &str = "/run/leakwatch/api.sock";
+
+/// Where the service listens on this system unless its configuration says otherwise
+/// (`%ProgramData%\Leakwatch\api.sock` on Windows, `/var/run/leakwatch/api.sock` on macOS).
+pub fn default_socket() -> PathBuf {
+    crate::os::paths::service_paths().socket
+}
 /// Environment variable naming another socket (clients and tests).
 pub const SOCKET_ENV: &str = "LEAKWATCH_SOCKET";
 /// The group whose members (with root) may use the API.
@@ -31,9 +38,9 @@ pub const MAX_CLIENTS: usize = 64;
 /// Events queued for one client before further ones are dropped (and counted to it).
 pub const CLIENT_QUEUE: usize = 4096;
 
-/// The socket clients use: `$LEAKWATCH_SOCKET`, else [`DEFAULT_SOCKET`].
+/// The socket clients use: `$LEAKWATCH_SOCKET`, else [`default_socket`].
 pub fn socket_path() -> PathBuf {
-    std::env::var_os(SOCKET_ENV).filter(|v| !v.is_empty()).map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from)
+    std::env::var_os(SOCKET_ENV).filter(|v| !v.is_empty()).map_or_else(default_socket, PathBuf::from)
 }
 
 /// An error a method returns: a stable code and a sentence for people.

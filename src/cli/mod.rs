@@ -66,12 +66,9 @@ pub enum Command {
     History(HistoryCommand),
     /// Run the privileged service: capture, attribution, detection and history for the whole
     /// machine, serving the local API to the app and CLI of root and group leakwatch (systemd
-    /// starts it: leakwatch.service).
-    Service {
-        /// The configuration file.
-        #[arg(long, value_name = "FILE", default_value = crate::service::config::DEFAULT_PATH)]
-        config: PathBuf,
-    },
+    /// starts it: leakwatch.service; Windows's service manager and launchd after `service
+    /// install`).
+    Service(ServiceArgs),
     /// Show what the service is doing: interfaces, mode, attribution, figures.
     Status {
         /// One JSON object instead of text.
@@ -100,6 +97,42 @@ pub enum Command {
         #[arg(long)]
         changes: bool,
     },
+}
+
+/// `leakwatch service`: runs the service in this console, or (`install`, `uninstall`) registers
+/// it with the system's service manager.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    pub action: Option<ServiceAction>,
+    /// The configuration file (default: /etc/leakwatch/leakwatch.toml on Linux,
+    /// %ProgramData%\Leakwatch\leakwatch.toml on Windows, /Library/Application
+    /// Support/Leakwatch/leakwatch.toml on macOS).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Run under Windows's service control manager (the command line `service install`
+    /// registers; not for a console).
+    #[arg(long, hide = true)]
+    pub windows_service: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceAction {
+    /// Register the service with Windows's service manager (LocalSystem, started at boot,
+    /// restarted on failure) or launchd (macOS), and start it. Needs an administrator (root).
+    /// On Linux the systemd unit does this (the .deb, make install).
+    Install {
+        /// A configuration file other than the system's default one.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Register it without starting it now (it still starts at the next boot).
+        #[arg(long)]
+        no_start: bool,
+    },
+    /// Stop the service and remove it from the service manager; its configuration, ignores
+    /// and history stay.
+    Uninstall,
 }
 
 #[derive(Subcommand, Debug)]
@@ -477,7 +510,7 @@ pub fn main() -> i32 {
         Command::Patterns(PatternsCommand::Check { rules }) => patterns_cmd::check(&rules),
         Command::Ignores(cmd) => ignores_cmd::run(&cmd),
         Command::History(cmd) => history_cmd::run(&cmd),
-        Command::Service { config } => crate::service::run(&config),
+        Command::Service(args) => service_cmd::service(args),
         Command::Status { json } => service_cmd::status(json),
         Command::Watch { json, changes } => service_cmd::watch(json, changes),
         Command::Completions { shell } => {

@@ -1,7 +1,8 @@
-//! The CLI as a client of the service: `leakwatch status`, `leakwatch watch`, and `ignores` /
+//! `leakwatch service` (running it, installing it with the system's service manager), and the
+//! CLI as a client of the service: `leakwatch status`, `leakwatch watch`, and `ignores` /
 //! `history` when the service runs (they fall back to local files when it does not).
 
-use super::{EXIT_OK, IgnoresCommand};
+use super::{EXIT_OK, IgnoresCommand, ServiceAction, ServiceArgs};
 use crate::api::client::{Client, ClientError};
 use crate::text::safe;
 use serde_json::{Value, json};
@@ -9,6 +10,42 @@ use std::io::Write;
 
 /// Exit code: the service could not be reached or refused the request.
 pub const EXIT_SERVICE: i32 = 6;
+
+/// `leakwatch service [install|uninstall]`.
+pub fn service(args: ServiceArgs) -> i32 {
+    use crate::os::service as manager;
+    let done = match args.action {
+        None => {
+            let config = args.config.unwrap_or_else(crate::service::config::default_path);
+            return if args.windows_service {
+                manager::run_as_windows_service(&config, crate::service::run_with)
+            } else {
+                crate::service::run(&config)
+            };
+        }
+        Some(ServiceAction::Install { config, no_start }) => {
+            let config = match config.map(|c| std::path::absolute(&c).map_err(|e| (c, e))).transpose() {
+                Ok(c) => c,
+                Err((c, e)) => {
+                    tracing::error!("--config {}: {e}", c.display());
+                    return super::EXIT_USAGE;
+                }
+            };
+            manager::install(&manager::InstallOptions { config, start: !no_start })
+        }
+        Some(ServiceAction::Uninstall) => manager::uninstall(),
+    };
+    match done {
+        Ok(text) => {
+            println!("{}", safe(&text));
+            EXIT_OK
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            e.code
+        }
+    }
+}
 
 /// Connects to the service, or says why not.
 fn connect() -> Result<Client, i32> {

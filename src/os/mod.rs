@@ -22,10 +22,16 @@
 //!   [`crate::process::SystemSocketTable`], is written once;
 //! * [`etw_event`]: the Windows kernel network events decoded (plain byte parsing, built and
 //!   tested everywhere).
+//! * [`paths`]: where the service keeps its files on each system; [`service`]: registering it
+//!   with the system's service manager (Windows's SCM in `winservice.rs`, launchd in
+//!   [`launchd`], systemd's unit on Linux) and running under it.
 
 pub mod attrib;
 pub mod etw_event;
 pub mod installed;
+pub mod launchd;
+pub mod paths;
+pub mod service;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
@@ -52,6 +58,8 @@ pub use netstat::socket_owners;
 mod windows;
 #[cfg(windows)]
 pub use windows::*;
+#[cfg(windows)]
+mod winservice;
 
 /// Who connected to the local API, as the kernel says (the caller cannot choose it). On Windows,
 /// which has no user ids, `uid` is 0 for an elevated caller and another number for the rest.

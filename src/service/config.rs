@@ -13,8 +13,15 @@ use crate::settings::Thresholds;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-/// Where the service reads its configuration unless told otherwise.
+/// Where the service reads its configuration unless told otherwise (Linux; [`default_path`]
+/// is this system's).
 pub const DEFAULT_PATH: &str = "/etc/leakwatch/leakwatch.toml";
+
+/// Where the service reads its configuration unless told otherwise, on this system
+/// (`crate::os::paths`).
+pub fn default_path() -> PathBuf {
+    crate::os::paths::service_paths().config
+}
 
 /// The file as written (every key optional).
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +80,7 @@ pub struct ServiceConfig {
 
 impl Default for ServiceConfig {
     fn default() -> Self {
+        let paths = crate::os::paths::service_paths();
         ServiceConfig {
             mode: Mode::Adequate,
             thresholds: Thresholds::default(),
@@ -89,9 +97,9 @@ impl Default for ServiceConfig {
             filters: Vec::new(),
             asn_mmdb: None,
             country_mmdb: None,
-            ignores: PathBuf::from("/etc/leakwatch/ignores.user.json"),
-            history: Some(PathBuf::from("/var/lib/leakwatch/history.sqlite")),
-            socket: PathBuf::from(crate::api::DEFAULT_SOCKET),
+            ignores: paths.ignores,
+            history: Some(paths.history),
+            socket: paths.socket,
             group: crate::api::DEFAULT_GROUP.to_string(),
         }
     }
@@ -191,6 +199,7 @@ impl ServiceConfig {
             c.history = (!h.is_empty()).then(|| PathBuf::from(h));
         }
         if let Some(s) = raw.socket {
+            // Empty: no local API (only the legacy protocol and forwarding report alerts).
             c.socket = s;
         }
         if let Some(g) = raw.group {

@@ -16,6 +16,7 @@ use crate::capture::live::LiveOptions;
 use crate::compose::{AsnSpec, RecordSpec, Spec, System};
 use crate::engine::{Command, Delivery, EngineHandle};
 use crate::judge::Rules;
+use crate::os::service::ManagerHooks;
 use crate::settings::EngineConfig;
 use config::ServiceConfig;
 use state::{Backend, Shared};
@@ -39,8 +40,14 @@ fn load_rules(c: &ServiceConfig) -> Result<Rules, String> {
     Ok(rules)
 }
 
-/// Runs the service until SIGTERM / SIGINT; returns the exit code.
+/// Runs the service until SIGTERM / SIGINT (Ctrl-C on Windows); returns the exit code.
 pub fn run(config_path: &Path) -> i32 {
+    run_with(config_path, &ManagerHooks::default())
+}
+
+/// [`run`] under a system's service manager: `hooks` also stop it (Windows's Stop and Shutdown
+/// controls) and hear when it serves (the SCM's Running).
+pub fn run_with(config_path: &Path, hooks: &ManagerHooks) -> i32 {
     let config = match ServiceConfig::load(config_path) {
         Ok(c) => c,
         Err(e) => {
@@ -133,27 +140,40 @@ pub fn run(config_path: &Path) -> i32 {
         );
     }
     let backend = Arc::new(Backend { handle: handle.clone(), shared: shared.clone() });
-    let server = match Server::start(&config.socket, access, backend) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("{e}");
-            system.stop(true);
-            return EXIT_SOCKET;
+    // `socket = ""`: no local API (the legacy protocol and forwarding still report alerts).
+    let server = if config.socket.as_os_str().is_empty() {
+        tracing::warn!(
+            "no local API (socket = \"\" in {}): the app and `leakwatch status` cannot reach this service",
+            config_path.display()
+        );
+        None
+    } else {
+        match Server::start(&config.socket, access, backend) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!("{e}");
+                system.stop(true);
+                return EXIT_SOCKET;
+            }
         }
     };
-    let hub = server.hub();
+    let hub = server.as_ref().map_or_else(|| Arc::new(crate::api::server::Hub::default()), Server::hub);
     let mut live_status = system.start_live(live_options(&config)).status();
     let mut legacy_events = system.legacy().map_or_else(crossbeam_channel::never, |l| l.events());
-    tracing::info!(
-        "service started (pid {}); clients connect to {} (root and group {})",
-        std::process::id(),
-        config.socket.display(),
-        config.group
-    );
+    match &server {
+        Some(s) => tracing::info!(
+            "service started (pid {}); clients connect to {} (root and group {})",
+            std::process::id(),
+            s.path().display(),
+            config.group
+        ),
+        None => tracing::info!("service started (pid {}); no local API", std::process::id()),
+    }
     let pump = state::start_pump(shared.clone(), hub.clone(), alerts, changes, stats);
+    hooks.running();
 
     let mut last_status = Instant::now();
-    while !signals.stop_requested() {
+    while !signals.stop_requested() && !hooks.stop_requested() {
         std::thread::sleep(Duration::from_millis(50));
         for s in live_status.try_iter() {
             tracing::info!("{s}");
@@ -198,8 +218,10 @@ pub fn run(config_path: &Path) -> i32 {
             hub.publish("status", shared.status_json());
         }
     }
-    tracing::info!("stopping (signal)");
-    server.stop();
+    tracing::info!("stopping ({})", if hooks.stop_requested() { "asked by the service manager" } else { "signal" });
+    if let Some(server) = server {
+        server.stop();
+    }
     let summary = system.stop(false);
     drop(pump);
     tracing::info!(
@@ -299,8 +321,9 @@ fn reload(shared: &Shared, handle: &EngineHandle) -> Result<String, String> {
     );
     if !restart.is_empty() {
         text.push_str(&format!(
-            "; {} change(s) only at restart (sudo systemctl restart leakwatch)",
-            restart.join(", ")
+            "; {} change(s) only at restart ({})",
+            restart.join(", "),
+            crate::os::service::restart_command()
         ));
     }
     Ok(text)

@@ -284,7 +284,8 @@ enum Msg {
     Command(Command, Option<String>),
     SubscribeChanges(Sender<Change>),
     SubscribeAlerts(Sender<AlertEvent>, Delivery),
-    SubscribeFlows(Sender<FlowRecord>),
+    /// Ended flows: named (host name, organisation, country) or as they are (`false`).
+    SubscribeFlows(Sender<FlowRecord>, Delivery, bool),
     SubscribeStatsWith(Sender<Stats>, Delivery),
     SubscribeIgnores(Sender<IgnoreEvent>),
     Finish(Sender<Summary>),
@@ -448,10 +449,21 @@ impl EngineHandle {
         rx
     }
 
-    /// Flows as they close (idle, evicted, or at the end of input). Lossless.
+    /// Flows as they close (idle, evicted, or at the end of input), their destinations named.
+    /// Lossless.
     pub fn subscribe_flows(&self) -> Receiver<FlowRecord> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let _ = self.tx.send(Msg::SubscribeFlows(tx));
+        let _ = self.tx.send(Msg::SubscribeFlows(tx, Delivery::Lossless, true));
+        rx
+    }
+
+    /// Flows as they close, as the table has them (no host name, organisation or country: the
+    /// engine does not look them up for this subscriber). Lossy ones are bounded and what does
+    /// not fit is counted in [`Summary::dropped_events`].
+    pub fn subscribe_flow_ends(&self, delivery: Delivery) -> Receiver<FlowRecord> {
+        let (tx, rx) =
+            if delivery == Delivery::Lossless { crossbeam_channel::unbounded() } else { bounded(SUBSCRIBER_QUEUE) };
+        let _ = self.tx.send(Msg::SubscribeFlows(tx, delivery, false));
         rx
     }
 
@@ -603,7 +615,7 @@ struct State {
     detector: Detector,
     alerts: Subs<AlertEvent>,
     stats: Subs<Stats>,
-    flow_subs: Subs<FlowRecord>,
+    flow_subs: FlowSubs,
     ignore_subs: Subs<IgnoreEvent>,
     change_subs: Subs<Change>,
     recycle: Sender<Vec<Packet>>,
@@ -644,7 +656,7 @@ impl State {
             sockets,
             alerts: Subs(Vec::new()),
             stats: Subs(Vec::new()),
-            flow_subs: Subs(Vec::new()),
+            flow_subs: FlowSubs { named: Subs(Vec::new()), raw: Subs(Vec::new()) },
             ignore_subs: Subs(Vec::new()),
             change_subs: Subs(Vec::new()),
             recycle,
@@ -847,7 +859,10 @@ impl State {
                 Msg::SubscribeAlerts(tx, delivery) => self.alerts.0.push(Sub { tx, delivery }),
                 Msg::SubscribeStatsWith(tx, delivery) => self.stats.0.push(Sub { tx, delivery }),
                 Msg::SubscribeIgnores(tx) => self.ignore_subs.0.push(Sub { tx, delivery: Delivery::Lossy }),
-                Msg::SubscribeFlows(tx) => self.flow_subs.0.push(Sub { tx, delivery: Delivery::Lossless }),
+                Msg::SubscribeFlows(tx, delivery, named) => {
+                    let subs = if named { &mut self.flow_subs.named } else { &mut self.flow_subs.raw };
+                    subs.0.push(Sub { tx, delivery });
+                }
                 Msg::Finish(reply) => {
                     self.finish();
                     self.summary.dropped_batches = self.shared.dropped.load(Ordering::Relaxed);
@@ -923,8 +938,8 @@ impl State {
         if self.last_flow_sweep.0 == i64::MIN || t.micros_since(self.last_flow_sweep) >= 10 * SECOND {
             self.last_flow_sweep = t;
             self.refresh_user_ignores();
-            let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
-            self.flows.sweep(t, &mut |r| report_flow(subs, names, n, r));
+            let (subs, names, sum) = (&mut self.flow_subs, &self.names, &mut self.summary);
+            self.flows.sweep(t, &mut |r| subs.report(names, sum, r));
         }
     }
 
@@ -932,12 +947,12 @@ impl State {
         self.summary.packets += 1;
         self.advance(p.ts);
         let sockets = &mut self.sockets;
-        let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
+        let (subs, names, sum) = (&mut self.flow_subs, &self.names, &mut self.summary);
         let (mut acc, mut process, name) = self.flows.account(
             p,
             &self.config.local_nets,
             |proto, ip, port| sockets.lookup(proto, ip, port),
-            &mut |r| report_flow(subs, names, n, r),
+            &mut |r| subs.report(names, sum, r),
         );
         // Between the table's retries, what the kernel told since (a connection's owner arrives
         // a moment after its first packet): cheap, so asked for every packet still unattributed.
@@ -1047,11 +1062,12 @@ impl State {
             alerts.publish(e, &mut 0)
         });
         self.publish_tables();
-        let (subs, n, names) = (&mut self.flow_subs, &mut self.summary.flows, &self.names);
-        self.flows.drain(&mut |r| report_flow(subs, names, n, r));
+        let (subs, names, sum) = (&mut self.flow_subs, &self.names, &mut self.summary);
+        self.flows.drain(&mut |r| subs.report(names, sum, r));
         self.alerts.0.clear();
         self.stats.0.clear();
-        self.flow_subs.0.clear();
+        self.flow_subs.named.0.clear();
+        self.flow_subs.raw.0.clear();
         self.ignore_subs.0.clear();
         self.change_subs.0.clear();
     }
@@ -1059,12 +1075,27 @@ impl State {
 
 /// Counts a closed flow and, when someone subscribed to flows, hands it over with its destination
 /// named (host name, organisation, country): nobody listening, no lookups.
-fn report_flow(subs: &mut Subs<FlowRecord>, names: &Naming, count: &mut u64, r: FlowRecord) {
-    *count += 1;
-    if subs.is_empty() {
-        return;
+/// Subscribers of ended flows: those that want destinations named, and those that do not (the
+/// history's received totals), so naming is paid only when someone reads it.
+struct FlowSubs {
+    named: Subs<FlowRecord>,
+    raw: Subs<FlowRecord>,
+}
+
+impl FlowSubs {
+    /// Counts an ended flow and hands it to the subscribers.
+    fn report(&mut self, names: &Naming, summary: &mut Summary, r: FlowRecord) {
+        summary.flows += 1;
+        match (self.raw.is_empty(), self.named.is_empty()) {
+            (true, true) => {}
+            (false, true) => self.raw.publish(r, &mut summary.dropped_events),
+            (true, false) => self.named.publish(named(names, r), &mut 0),
+            (false, false) => {
+                self.raw.publish(r.clone(), &mut summary.dropped_events);
+                self.named.publish(named(names, r), &mut 0);
+            }
+        }
     }
-    subs.publish(named(names, r), &mut 0);
 }
 
 /// A flow with its destination named (host name, organisation, country) as its program may see it.

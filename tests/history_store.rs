@@ -350,6 +350,7 @@ fn the_recorder_stores_what_each_program_received_from_the_flows_of_a_capture() 
     let engine = Engine::start(leakwatch::settings::EngineConfig::default());
     let handle = engine.handle();
     let flows = handle.subscribe_flows();
+    let raw = handle.subscribe_flow_ends(leakwatch::engine::Delivery::Lossless);
     let rec = Recorder::start(
         &handle,
         open(&path, Limits::default()),
@@ -360,6 +361,11 @@ fn the_recorder_stores_what_each_program_received_from_the_flows_of_a_capture() 
     engine.finish();
     rec.finish();
     let flows: Vec<_> = flows.try_iter().collect();
+    // The unnamed subscription (the recorder's kind) gets the same flows, in the same order.
+    let raw: Vec<_> = raw.try_iter().collect();
+    assert_eq!(raw.len(), flows.len());
+    let key = |f: &leakwatch::flows::FlowRecord| (f.local, f.remote, f.inc.payload, f.out.payload);
+    assert_eq!(raw.iter().map(key).collect::<Vec<_>>(), flows.iter().map(key).collect::<Vec<_>>());
     let want: u64 = flows.iter().filter(|f| f.counted).map(|f| f.inc.payload).sum();
     let lan: u64 = flows.iter().filter(|f| !f.counted).map(|f| f.inc.payload).sum();
     assert!(want > 1_000_000, "the speed test downloads: {want}");

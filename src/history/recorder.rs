@@ -3,7 +3,8 @@
 //! per-minute (received: per-hour) totals and writes them in batches
 //! (one transaction at most every second, or every `BATCH` events). The engine never waits
 //! for it: live subscriptions are bounded and what does not fit is dropped and counted by the
-//! engine (`Summary::dropped_events`).
+//! engine (`Summary::dropped_events`). Ended flows come unnamed (`subscribe_flow_ends`): the
+//! recorder needs only their program and bytes, so the engine looks up no names for it.
 
 use super::store::{AlertRow, HistoryStore, IgnoreAction, ReceivedTotal, UploadTotal, WriteBatch};
 use crate::alert::{AlertEvent, AlertPhase};
@@ -46,7 +47,7 @@ impl Recorder {
         let alerts = handle.subscribe_alerts(delivery);
         let stats = handle.subscribe_stats_with(delivery);
         let ignores = handle.subscribe_ignores();
-        let flows = handle.subscribe_flows();
+        let flows = handle.subscribe_flow_ends(delivery);
         let session = chrono::Utc::now().timestamp_micros();
         let thread = std::thread::Builder::new()
             .name("leakwatch-history".into())

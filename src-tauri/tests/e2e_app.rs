@@ -379,8 +379,7 @@ fn real_window_health_shows_tracing_off_and_programs_mark_a_new_sender() {
         let new = format!("[data-testid=programs-row][data-program=\"{NEW}\"]");
         s.wait(&format!("{new} [data-testid=programs-new]"), Duration::from_secs(10))
             .map_err(|e| format!("{NEW} is not marked new: {e}"))?;
-        let known = s.wait(&format!("[data-testid=programs-row][data-program=\"{KNOWN}\"]"), Duration::from_secs(5))?;
-        let _ = known;
+        s.wait(&format!("[data-testid=programs-row][data-program=\"{KNOWN}\"]"), Duration::from_secs(5))?;
         if !s
             .find_all(&format!("[data-testid=programs-row][data-program=\"{KNOWN}\"] [data-testid=programs-new]"))?
             .is_empty()

@@ -33,9 +33,10 @@ pub struct ProgramRow {
     /// seen within the period is new.
     pub first_ever: i64,
     /// Bytes it received from foreign addresses in flows that ended within the period (to the
-    /// hour: the hour the period starts in counts whole). 0 from a service older than this field.
+    /// hour: the hour the period starts in counts whole). `None` from a service older than this
+    /// field, which does not record them (shown as unknown, not as 0).
     #[serde(default)]
-    pub received: u64,
+    pub received: Option<u64>,
 }
 
 /// The Programs view of one period.
@@ -134,7 +135,7 @@ impl HistoryStore {
             .into_iter()
             .map(|(program, a)| ProgramRow {
                 first_ever: first_ever.get(&program).copied().unwrap_or(a.first),
-                received: received.get(&program).copied().unwrap_or(0),
+                received: Some(received.get(&program).copied().unwrap_or(0)),
                 program,
                 bytes: a.bytes,
                 destinations: a.orgs.len() as u64,
@@ -276,11 +277,16 @@ mod tests {
         store.write(&WriteBatch { received: vec![got("/usr/bin/wget", base, 5)], ..WriteBatch::default() }).unwrap();
         let v = store.programs_between(base, base + 86_400).unwrap();
         assert_eq!(v.programs.len(), 1);
-        assert_eq!((v.programs[0].bytes, v.programs[0].received), (1000, 70_005));
+        assert_eq!((v.programs[0].bytes, v.programs[0].received), (1000, Some(70_005)));
         // A period starting within the hour counts that hour whole.
         assert_eq!(store.programs_between(base + 1800, base + 86_400).unwrap().programs.len(), 0);
         let all = store.programs_between(base - 3600, i64::MAX / 2).unwrap();
-        assert_eq!(all.programs[0].received, 70_014);
+        assert_eq!(all.programs[0].received, Some(70_014));
+        // An older service's answer has no such field: unknown, not 0.
+        let old: ProgramRow = serde_json::from_value(serde_json::json!({"program": "x", "bytes": 1,
+            "destinations": 1, "countries": [], "first": 0, "last": 0, "alerts": 0, "first_ever": 0}))
+        .unwrap();
+        assert_eq!(old.received, None);
         // Kept across a reopen, and dropped with the rest past retention.
         drop(store);
         let (store, _) = HistoryStore::open(&path, Limits::default()).unwrap();

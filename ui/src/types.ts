@@ -190,7 +190,7 @@ export interface ProgramRow {
   /** When the history first saw it send (Unix seconds): new when within the period. */
   first_ever?: number;
   /** Bytes received in flows that ended within the period (to the hour); absent from an older service. */
-  received?: number;
+  received?: number | null;
 }
 
 export interface ProgramsView {

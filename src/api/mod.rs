@@ -18,9 +18,6 @@ use std::path::PathBuf;
 
 /// The protocol's version, in the greeting; raised on any incompatible change.
 pub const VERSION: u64 = 1;
-/// Where the service listens on Linux unless its configuration says otherwise
-/// ([`default_socket`] is this system's).
-pub const DEFAULT_SOCKET: &str = "/run/leakwatch/api.sock";
 
 /// Where the service listens on this system unless its configuration says otherwise
 /// (`%ProgramData%\Leakwatch\api.sock` on Windows, `/var/run/leakwatch/api.sock` on macOS).

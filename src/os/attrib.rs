@@ -147,10 +147,6 @@ impl Feed {
     pub fn counts(&self) -> (u64, u64) {
         (self.stats.attributed.load(Ordering::Relaxed), self.stats.lost.load(Ordering::Relaxed))
     }
-
-    pub fn stats(&self) -> &TraceStats {
-        &self.stats
-    }
 }
 
 /// A tracer's cache of programs by pid, checked by start time so that a reused pid is read

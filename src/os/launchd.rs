@@ -108,11 +108,11 @@ pub fn install(options: &super::service::InstallOptions) -> Result<String, super
     std::fs::set_permissions(PLIST_PATH, std::fs::Permissions::from_mode(0o644))
         .map_err(|e| ManagerError::new(format!("cannot make {PLIST_PATH} readable (0644): {e}")))?;
     let target = format!("system/{LABEL}");
-    // A loaded copy (a reinstall or an upgrade) is unloaded first: bootstrap refuses a loaded label.
-    let _ = launchctl(&["bootout", &target]);
     if !options.start {
         return Ok(format!("wrote {PLIST_PATH} (not loaded: sudo launchctl bootstrap system {PLIST_PATH})"));
     }
+    // A loaded copy (a reinstall or an upgrade) is unloaded first: bootstrap refuses a loaded label.
+    let _ = launchctl(&["bootout", &target]);
     let _ = launchctl(&["enable", &target]);
     launchctl(&["bootstrap", "system", PLIST_PATH]).map_err(ManagerError::new)?;
     Ok(format!(

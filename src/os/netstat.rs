@@ -56,7 +56,18 @@ impl SocketSource for NetstatSockets {
         self.live.contains(&pid)
     }
 
+    /// Asks sysinfo again unless the last snapshot just did: a cached entry cannot tell a reused
+    /// pid (the ETW reader, which takes no snapshots, would name a new program as the old one),
+    /// and a refresh also drops a process that is gone.
     fn start_time(&mut self, pid: u32) -> Option<u64> {
+        if !self.live.contains(&pid)
+            && let Some(sys) = self.system.as_mut()
+        {
+            let spid = [sysinfo::Pid::from_u32(pid)];
+            // The path too: a reused pid runs another executable.
+            let kind = sysinfo::ProcessRefreshKind::nothing().with_exe(sysinfo::UpdateKind::Always);
+            sys.refresh_processes_specifics(sysinfo::ProcessesToUpdate::Some(&spid), true, kind);
+        }
         self.process(pid).map(sysinfo::Process::start_time)
     }
 

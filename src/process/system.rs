@@ -149,14 +149,16 @@ impl<S: SocketSource> SystemSocketTable<S> {
             let now = Instant::now();
             let traced = &mut self.traced;
             feed.drain(|c| {
-                if traced.len() >= MAX_SOCKETS {
+                let key = (c.proto, c.local.to_canonical(), c.port);
+                if traced.len() >= MAX_SOCKETS && !traced.contains_key(&key) {
                     traced.retain(|_, (t, _)| now.duration_since(*t) < TRACED_TTL / 8);
-                    if traced.len() >= MAX_SOCKETS {
-                        // A connection flood: keep the newest answers rather than grow.
+                    // A connection flood: keep the newest answers rather than grow, and free
+                    // enough room that the next answers do not scan the table again.
+                    if traced.len() >= MAX_SOCKETS / 4 * 3 {
                         traced.clear();
                     }
                 }
-                traced.insert((c.proto, c.local.to_canonical(), c.port), (now, c.owner));
+                traced.insert(key, (now, c.owner));
             });
         }
     }

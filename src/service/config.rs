@@ -13,10 +13,6 @@ use crate::settings::Thresholds;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-/// Where the service reads its configuration unless told otherwise (Linux; [`default_path`]
-/// is this system's).
-pub const DEFAULT_PATH: &str = "/etc/leakwatch/leakwatch.toml";
-
 /// Where the service reads its configuration unless told otherwise, on this system
 /// (`crate::os::paths`).
 pub fn default_path() -> PathBuf {

@@ -124,7 +124,7 @@ impl Consumer {
     fn program(&mut self, pid: u32) -> Option<Arc<ProcessInfo>> {
         self.programs.get(pid).or_else(|| {
             let name = self.started.get(&pid)?.to_string();
-            Some(Arc::new(ProcessInfo { pid, name, exe: None, installed: false }))
+            Some(Arc::new(ProcessInfo::observed(pid, name, None)))
         })
     }
 }
